@@ -1,0 +1,418 @@
+//! The decision pipeline for `allow` and `check`: a pure function of (policy, customer, request,
+//! now) returning a [`Transition`]: the verdict, the state to write and the events to send.
+
+use crate::customer::Customer;
+use crate::grant::{self, Grant};
+use crate::meter::Meter;
+use crate::number::{self, Decimal};
+use crate::policy::Policy;
+use crate::policy::credit::Credit;
+use crate::policy::plan::{Limit, Mode, Plan};
+use crate::time::Timestamp;
+use serde_json::{Map, Value};
+
+/// Why a call was allowed or denied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// Allowed.
+    Ok,
+    /// Denied by the entitlement's limit.
+    Limit,
+    /// Denied by a spend cap (reserved for caps).
+    Cap,
+    /// Denied by the rate governor (reserved).
+    Rate,
+    /// Denied because reservations hold the room (reserved).
+    Held,
+    /// The customer does not exist.
+    UnknownCustomer,
+    /// The customer's plan has no such entitlement.
+    UnknownEntitlement,
+    /// No customer of the entitlement's scope (reserved).
+    Scope,
+}
+
+impl Reason {
+    /// The stable kebab-case name (`ok`, `limit`, `unknown-customer`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Ok => "ok",
+            Reason::Limit => "limit",
+            Reason::Cap => "cap",
+            Reason::Rate => "rate",
+            Reason::Held => "held",
+            Reason::UnknownCustomer => "unknown-customer",
+            Reason::UnknownEntitlement => "unknown-entitlement",
+            Reason::Scope => "scope",
+        }
+    }
+}
+
+/// The detailed answer of `check` (SPEC §3.10). A denial is a value, not an error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckDetail {
+    /// Whether the call would be allowed.
+    pub allowed: bool,
+    /// Why.
+    pub reason: Reason,
+    /// What `remaining()` returns now (null for feature flags, observe limits and unknowns).
+    pub remaining: Option<Decimal>,
+    /// When the limit next resets (epoch ms), if it resets.
+    pub resets: Option<Timestamp>,
+}
+
+/// One metering request.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// Entitlement name.
+    pub entitlement: &'a str,
+    /// Amount (negative = decrement), before the credit's unit cast.
+    pub value: Decimal,
+    /// Provider cost of this call in runes, overriding `units × overhead_cost`.
+    pub overhead: Option<Decimal>,
+    /// Host data attached to events as `event_data`.
+    pub event_data: Option<&'a Value>,
+    /// Whether to build events.
+    pub events: bool,
+}
+
+/// An event before the customer record and `remaining` are attached (after commit).
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub name: &'static str,
+    pub fields: Map<String, Value>,
+}
+
+/// What a call decided and what to write.
+#[derive(Debug, Clone)]
+pub(crate) struct Transition {
+    pub allowed: bool,
+    pub reason: Reason,
+    pub meter: Option<Meter>,
+    pub grants: Option<Vec<Grant>>,
+    pub drafts: Vec<Draft>,
+}
+
+impl Transition {
+    fn verdict(allowed: bool, reason: Reason) -> Self {
+        Transition {
+            allowed,
+            reason,
+            meter: None,
+            grants: None,
+            drafts: Vec::new(),
+        }
+    }
+    /// Writes the transition's state into the customer.
+    pub fn apply(&mut self, c: &mut Customer) {
+        if let Some(m) = self.meter.take() {
+            c.put_meter(m);
+        }
+        if let Some(g) = self.grants.take() {
+            c.grants = g;
+        }
+    }
+}
+
+/// The plan a customer is on (its own, else the default plan).
+pub fn plan_of<'p>(policy: &'p Policy, c: &Customer) -> Option<&'p Plan> {
+    policy
+        .plan(&c.plan)
+        .or_else(|| policy.plan(policy.default_plan.as_deref()?))
+}
+
+struct Figures {
+    old: Decimal,
+    before: Decimal,
+    new: Decimal,
+    limit: Decimal,
+    overhead_total: Decimal,
+    overhead_call: Decimal,
+    price_diff: Option<Decimal>,
+}
+
+fn meter_fields(f: &Figures, denied: bool) -> Value {
+    let mut m = Map::new();
+    if denied {
+        m.insert("value".into(), number::to_value(f.old));
+        m.insert("limit".into(), number::to_value(f.limit));
+        m.insert("invalid".into(), number::to_value(f.new));
+    } else {
+        m.insert("old".into(), number::to_value(f.old));
+        m.insert("value".into(), number::to_value(f.new));
+        m.insert("limit".into(), number::to_value(f.limit));
+    }
+    m.insert("diff".into(), number::to_value(f.new - f.before));
+    m.insert("overhead".into(), number::to_value(f.overhead_total));
+    m.insert("overhead_diff".into(), number::to_value(f.overhead_call));
+    m.insert(
+        "price_diff".into(),
+        f.price_diff.map_or(Value::Null, number::to_value),
+    );
+    Value::Object(m)
+}
+
+fn draft(
+    name: &'static str,
+    plan: &Plan,
+    ent: &str,
+    credit: &Credit,
+    meter: Value,
+    req: &Request<'_>,
+) -> Draft {
+    let mut fields = Map::new();
+    fields.insert("meter".into(), meter);
+    fields.insert("entitlement".into(), Value::String(ent.to_string()));
+    fields.insert("plan".into(), Value::String(plan.name.to_string()));
+    fields.insert("credit".into(), credit.record.clone());
+    fields.insert(
+        "event_data".into(),
+        req.event_data.cloned().unwrap_or(Value::Null),
+    );
+    Draft { name, fields }
+}
+
+/// Evaluates `allow` (`commit = true`) or `check` (`commit = false`, nothing to write, no events).
+pub(crate) fn evaluate(
+    policy: &Policy,
+    c: &Customer,
+    req: &Request<'_>,
+    now: Timestamp,
+    commit: bool,
+) -> Transition {
+    let Some(plan) = plan_of(policy, c) else {
+        return Transition::verdict(false, Reason::UnknownEntitlement);
+    };
+    let Some(ent) = plan.entitlements.get(req.entitlement) else {
+        return Transition::verdict(false, Reason::UnknownEntitlement);
+    };
+    let Some(limit) = &ent.limit else {
+        return Transition::verdict(true, Reason::Ok); // a feature flag
+    };
+    let Some(credit) = policy.credit(&limit.credit) else {
+        return Transition::verdict(false, Reason::UnknownEntitlement);
+    };
+    metered(policy, plan, c, limit, credit, req, now, commit)
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the pipeline's inputs, passed once"
+)]
+fn metered(
+    policy: &Policy,
+    plan: &Plan,
+    c: &Customer,
+    limit: &Limit,
+    credit: &Credit,
+    req: &Request<'_>,
+    now: Timestamp,
+    commit: bool,
+) -> Transition {
+    let emit = commit && req.events;
+    let v = credit.units.cast(req.value);
+    let overhead_call = match req.overhead {
+        Some(o) => o,
+        None if v.is_zero() => Decimal::ZERO,
+        None => v.checked_mul(credit.overhead_cost).unwrap_or_default(),
+    };
+    let existing = c.meter(req.entitlement);
+    let pre_value = existing.map_or(Decimal::ZERO, |m| m.value);
+    let (mut meter, reset) = match existing {
+        Some(m) => m.rolled(limit.reset.as_ref(), now),
+        None => (
+            Meter::new(policy.intern(req.entitlement), limit.credit.clone(), now),
+            false,
+        ),
+    };
+    let m_val = meter.value;
+    let l = limit.value;
+    let mut n = m_val + v;
+    if let Some(min) = limit.minimum {
+        n = n.max(min);
+    }
+    let overage = if n > m_val { n - m_val.max(l) } else { n - l };
+    let billable = (m_val - l).max(Decimal::ZERO);
+    let own_valid = match limit.mode {
+        Mode::Observe => true,
+        _ if n <= m_val => true,
+        Mode::Hard if limit.hard_trailing => m_val < l,
+        _ => n <= l,
+    };
+    let price_diff = |ctx_billable: Decimal| {
+        policy.price_units(
+            credit,
+            (n - l).max(Decimal::ZERO) - ctx_billable,
+            ctx_billable,
+        )
+    };
+    let mut figures = Figures {
+        old: pre_value,
+        before: m_val,
+        new: n,
+        limit: l,
+        overhead_total: meter.overhead,
+        overhead_call,
+        price_diff: None,
+    };
+    if emit {
+        figures.price_diff = price_diff(billable);
+    }
+    let grant_cover = |c: &Customer| {
+        if limit.grants_apply {
+            grant::balance(&c.grants, &credit.name, &policy.exchange, now)
+        } else {
+            Decimal::ZERO
+        }
+    };
+
+    if !commit {
+        let allowed = own_valid
+            || limit.mode != Mode::Hard
+            || (limit.grants_apply && overage > Decimal::ZERO && grant_cover(c) >= overage);
+        return Transition::verdict(allowed, if allowed { Reason::Ok } else { Reason::Limit });
+    }
+
+    let mut t = Transition::verdict(true, Reason::Ok);
+    if own_valid || limit.mode == Mode::Soft {
+        let changed = n != m_val || !overhead_call.is_zero();
+        meter.value = n;
+        meter.overhead += overhead_call;
+        figures.overhead_total = meter.overhead;
+        if changed {
+            let mut overage_event = None;
+            let mut covered = Decimal::ZERO;
+            if !own_valid {
+                if limit.grants_apply && !c.grants.is_empty() {
+                    let mut grants = c.grants.clone();
+                    covered =
+                        grant::draw(&mut grants, &credit.name, overage, &policy.exchange, now);
+                    t.grants = Some(grants);
+                }
+                let uncovered = overage - covered;
+                if uncovered > Decimal::ZERO {
+                    overage_event = Some(uncovered);
+                }
+            }
+            if emit {
+                let extra = |d: &mut Draft| {
+                    if !own_valid {
+                        d.fields
+                            .insert("overage".into(), number::to_value(overage - covered));
+                        if !covered.is_zero() {
+                            d.fields
+                                .insert("grant_value_applied".into(), number::to_value(covered));
+                        }
+                    }
+                };
+                if let Some(uncovered) = overage_event {
+                    let mut d = draft(
+                        "meter-overage",
+                        plan,
+                        req.entitlement,
+                        credit,
+                        meter_fields(&figures, false),
+                        req,
+                    );
+                    extra(&mut d);
+                    let price = policy.price_units(credit, uncovered, billable + covered);
+                    d.fields.insert(
+                        "overage_price".into(),
+                        price.map_or(Value::Null, number::to_value),
+                    );
+                    t.drafts.push(d);
+                }
+                if reset {
+                    let mut d = draft(
+                        "meter-reset",
+                        plan,
+                        req.entitlement,
+                        credit,
+                        meter_fields(&figures, false),
+                        req,
+                    );
+                    extra(&mut d);
+                    t.drafts.push(d);
+                }
+                if overage_event.is_none() {
+                    let mut d = draft(
+                        "meter-changed",
+                        plan,
+                        req.entitlement,
+                        credit,
+                        meter_fields(&figures, false),
+                        req,
+                    );
+                    extra(&mut d);
+                    t.drafts.push(d);
+                }
+            }
+        }
+        t.meter = Some(meter);
+        return t;
+    }
+
+    // A hard limit: past it only when grants cover the whole overage of the call.
+    if overage > Decimal::ZERO && limit.grants_apply && grant_cover(c) >= overage {
+        let mut grants = c.grants.clone();
+        let covered = grant::draw(&mut grants, &credit.name, overage, &policy.exchange, now);
+        meter.value = n;
+        meter.overhead += overhead_call;
+        figures.overhead_total = meter.overhead;
+        if emit {
+            for name in if reset {
+                &["meter-reset", "meter-changed"][..]
+            } else {
+                &["meter-changed"][..]
+            } {
+                let mut d = draft(
+                    name,
+                    plan,
+                    req.entitlement,
+                    credit,
+                    meter_fields(&figures, false),
+                    req,
+                );
+                d.fields
+                    .insert("overage".into(), number::to_value(overage - covered));
+                d.fields
+                    .insert("grant_value_applied".into(), number::to_value(covered));
+                t.drafts.push(d);
+            }
+        }
+        t.meter = Some(meter);
+        t.grants = Some(grants);
+        return t;
+    }
+
+    t.allowed = false;
+    t.reason = Reason::Limit;
+    if reset {
+        t.meter = Some(meter.clone()); // the new period starts even though the call is denied
+    }
+    if emit {
+        figures.overhead_total = meter.overhead;
+        if reset {
+            t.drafts.push(draft(
+                "meter-reset",
+                plan,
+                req.entitlement,
+                credit,
+                meter_fields(&figures, true),
+                req,
+            ));
+        }
+        let mut d = draft(
+            "meter-limit",
+            plan,
+            req.entitlement,
+            credit,
+            meter_fields(&figures, true),
+            req,
+        );
+        d.fields.insert("invalid_value".into(), number::to_value(n));
+        d.fields.insert("overage".into(), number::to_value(overage));
+        t.drafts.push(d);
+    }
+    t
+}

@@ -1,0 +1,127 @@
+//! Exact decimal quantities: parsing from document text and host numbers, and writing back.
+//!
+//! Every quantity in the engine is a [`Decimal`]. Policy numbers are read from their text (JSON keeps
+//! it exactly; YAML/TOML floats come through their shortest round-trip text, exact for up to 15
+//! significant digits). Host numbers (`f64`) are converted through their shortest round-trip text,
+//! so `0.1` is exactly `0.1`.
+
+pub use rust_decimal::Decimal;
+use serde_json::Value;
+use std::str::FromStr;
+
+/// Parses decimal text: plain (`0.000004`), scientific (`4e-6`) or with `_` separators (`2_000`).
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let cleaned;
+    let t = if t.contains('_') {
+        cleaned = t.replace('_', "");
+        cleaned.as_str()
+    } else {
+        t
+    };
+    let t = t.strip_prefix('+').unwrap_or(t);
+    if t.contains(['e', 'E']) {
+        Decimal::from_scientific(t).ok()
+    } else {
+        Decimal::from_str(t).ok()
+    }
+    .map(|d| d.normalize())
+}
+
+/// Converts a host `f64` through its shortest round-trip text. NaN and infinities are rejected.
+///
+/// ```
+/// use limitr_core::number::{from_f64, Decimal};
+/// assert_eq!(from_f64(0.1).unwrap(), Decimal::new(1, 1));
+/// assert!(from_f64(f64::NAN).is_none());
+/// ```
+pub fn from_f64(x: f64) -> Option<Decimal> {
+    if !x.is_finite() {
+        return None;
+    }
+    if x == x.trunc() && x.abs() < 9.0e15 {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "integral and within i64 range"
+        )]
+        return Some(Decimal::from(x as i64));
+    }
+    parse_decimal(&format!("{x:?}"))
+}
+
+/// The nearest `f64` of a decimal (for hosts whose numbers are doubles).
+pub fn to_f64(d: Decimal) -> f64 {
+    f64::from_str(&d.normalize().to_string()).unwrap_or(f64::NAN)
+}
+
+/// Reads a quantity from a JSON value: a number, or a string holding a decimal number.
+pub fn from_value(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::Number(n) => parse_decimal(&n.to_string()),
+        Value::String(s) => parse_decimal(s),
+        _ => None,
+    }
+}
+
+/// Writes a quantity as an exact JSON number (its normalized decimal text).
+pub fn to_value(d: Decimal) -> Value {
+    match serde_json::Number::from_str(&d.normalize().to_string()) {
+        Ok(n) => Value::Number(n),
+        Err(_) => Value::String(d.to_string()),
+    }
+}
+
+/// Serde helpers that store a [`Decimal`] as an exact JSON number and read it from a number or a
+/// numeric string (whatever format the document came from).
+pub mod serde_decimal {
+    use super::{Decimal, from_value, to_value};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error};
+    use serde_json::Value;
+
+    /// Serializes as an exact number.
+    pub fn serialize<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
+        to_value(*d).serialize(s)
+    }
+    /// Deserializes from a number or numeric string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+        let v = Value::deserialize(d)?;
+        from_value(&v).ok_or_else(|| D::Error::custom(format!("`{v}` is not a number")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_text_exactly() {
+        assert_eq!(parse_decimal("0.000004"), Some(Decimal::new(4, 6)));
+        assert_eq!(parse_decimal("4e-6"), Some(Decimal::new(4, 6)));
+        assert_eq!(parse_decimal("2_000_000"), Some(Decimal::from(2_000_000)));
+        assert_eq!(parse_decimal("abc"), None);
+        assert_eq!(parse_decimal(""), None);
+    }
+
+    #[test]
+    fn f64_goes_through_shortest_text() {
+        assert_eq!(
+            from_f64(120000.0 / 2.2).map(|d| d.trunc()),
+            Some(Decimal::from(54545))
+        );
+        assert_eq!(from_f64(0.000004), Some(Decimal::new(4, 6)));
+        assert_eq!(from_f64(f64::INFINITY), None);
+        assert_eq!(from_f64(-3.0), Some(Decimal::from(-3)));
+        assert_eq!(to_f64(Decimal::new(5688, 3)), 5.688);
+    }
+
+    #[test]
+    fn json_numbers_round_trip_exactly() {
+        let d = parse_decimal("0.1234567890123456789012345").unwrap();
+        let v = to_value(d);
+        assert_eq!(v.to_string(), "0.1234567890123456789012345");
+        assert_eq!(from_value(&v), Some(d));
+    }
+}

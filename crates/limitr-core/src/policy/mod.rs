@@ -1,0 +1,144 @@
+//! The policy document: formats, validation, and the validated model (credits, plans, exchange).
+
+pub mod credit;
+pub mod duration;
+pub mod format;
+pub mod issue;
+pub mod plan;
+pub mod reset;
+mod validate;
+
+use crate::error::{Error, Result};
+use crate::exchange::Exchange;
+use crate::number::Decimal;
+use credit::Credit;
+use indexmap::IndexMap;
+use issue::{Issue, Severity};
+use plan::{Entitlement, Plan};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+pub use validate::DEFAULT_RESET_MS;
+
+/// A validated policy: the rules, and the document they were read from (unknown fields kept).
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Credits by name.
+    pub credits: IndexMap<Arc<str>, Credit>,
+    /// Plans by name.
+    pub plans: IndexMap<Arc<str>, Plan>,
+    /// The resolved exchange table.
+    pub exchange: Exchange,
+    /// The first plan with `default: true`.
+    pub default_plan: Option<Arc<str>>,
+    /// Warnings found while loading (unknown fields, settings without effect).
+    pub warnings: Vec<Issue>,
+    raw: Map<String, Value>,
+}
+
+impl Policy {
+    /// Reads a document root `{ "policy": { … } }`. Returns the policy and its `customers` map
+    /// (engine state kept in the document). Every error is reported at once.
+    pub fn from_root(root: &Value) -> Result<(Policy, Option<Value>)> {
+        let Some(policy) = root.as_object().and_then(|o| o.get("policy")) else {
+            let found = root.as_object().map_or("not an object".to_string(), |o| {
+                let keys: Vec<&str> = o.keys().map(String::as_str).take(5).collect();
+                format!(
+                    "top-level keys: {}",
+                    if keys.is_empty() {
+                        "none".into()
+                    } else {
+                        keys.join(", ")
+                    }
+                )
+            });
+            return Err(Error::PolicyInvalid(vec![Issue {
+                path: "policy".into(),
+                code: "MISSING_FIELD",
+                message: format!("the document must have a top-level `policy` object ({found})"),
+                severity: Severity::Error,
+            }]));
+        };
+        let Some(map) = policy.as_object() else {
+            return Err(Error::PolicyInvalid(vec![Issue {
+                path: "policy".into(),
+                code: "INVALID_TYPE",
+                message: "expected an object".into(),
+                severity: Severity::Error,
+            }]));
+        };
+        let checked = validate::check(map);
+        let (errors, warnings): (Vec<Issue>, Vec<Issue>) = checked
+            .issues
+            .into_iter()
+            .partition(|i| i.severity == Severity::Error);
+        if !errors.is_empty() {
+            return Err(Error::PolicyInvalid(errors));
+        }
+        let default_plan = checked
+            .plans
+            .values()
+            .find(|p| p.default)
+            .map(|p| p.name.clone());
+        let mut raw = map.clone();
+        let customers = raw.shift_remove("customers");
+        let policy = Policy {
+            credits: checked.credits,
+            plans: checked.plans,
+            exchange: checked.exchange,
+            default_plan,
+            warnings,
+            raw,
+        };
+        Ok((policy, customers))
+    }
+
+    /// A plan by name.
+    pub fn plan(&self, name: &str) -> Option<&Plan> {
+        self.plans.get(name)
+    }
+
+    /// A credit by name.
+    pub fn credit(&self, name: &str) -> Option<&Credit> {
+        self.credits.get(name)
+    }
+
+    /// An entitlement of a plan.
+    pub fn entitlement(&self, plan: &str, entitlement: &str) -> Option<&Entitlement> {
+        self.plan(plan)?.entitlements.get(entitlement)
+    }
+
+    /// The list price of `q` units of `credit` starting at billable position `pos`, in runes: the
+    /// credit's own price when it has one (SPEC §3.1), else its exchange rate; `None` without either.
+    pub fn price_units(&self, credit: &Credit, q: Decimal, pos: Decimal) -> Option<Decimal> {
+        match &credit.pricing {
+            Some(p) => p.price_of(q, pos),
+            None => self.exchange.to_runes(q, &credit.name),
+        }
+        .map(|d| d.normalize())
+    }
+
+    /// The shared string for a plan, entitlement or credit name (falls back to a new one).
+    pub fn intern(&self, name: &str) -> Arc<str> {
+        if let Some((k, _)) = self.plans.get_key_value(name) {
+            return k.clone();
+        }
+        if let Some((k, _)) = self.credits.get_key_value(name) {
+            return k.clone();
+        }
+        for p in self.plans.values() {
+            if let Some((k, _)) = p.entitlements.get_key_value(name) {
+                return k.clone();
+            }
+            if let Some((k, _)) = p.topups.get_key_value(name) {
+                return k.clone();
+            }
+        }
+        Arc::from(name)
+    }
+
+    /// The policy object as written (without customers).
+    pub fn raw(&self) -> &Map<String, Value> {
+        &self.raw
+    }
+}

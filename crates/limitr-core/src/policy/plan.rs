@@ -1,0 +1,79 @@
+//! Plans, entitlements, limits and top-ups.
+
+use super::reset::ResetRule;
+use crate::number::Decimal;
+use indexmap::IndexMap;
+use std::sync::Arc;
+
+/// What happens at a limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Deny past the limit (unless grants cover the whole overage of the call).
+    Hard,
+    /// Always allow; the part past the limit is overage (grants first, then billed).
+    Soft,
+    /// Never deny; only record.
+    Observe,
+}
+
+/// A validated limit on an entitlement.
+#[derive(Debug, Clone)]
+pub struct Limit {
+    /// Credit metered.
+    pub credit: Arc<str>,
+    /// Hard, soft or observe.
+    pub mode: Mode,
+    /// The limit, in the credit's units.
+    pub value: Decimal,
+    /// Step of `increment`/`decrement`.
+    pub increment: Decimal,
+    /// Floor for new meter values.
+    pub minimum: Option<Decimal>,
+    /// Hard only: decide on the meter before the call.
+    pub hard_trailing: bool,
+    /// Whether grants may cover overage.
+    pub grants_apply: bool,
+    /// Periodic reset, if any.
+    pub reset: Option<ResetRule>,
+}
+
+/// A validated entitlement.
+#[derive(Debug, Clone)]
+pub struct Entitlement {
+    /// Its key in the plan.
+    pub name: Arc<str>,
+    /// Display text.
+    pub description: String,
+    /// No limit = a feature flag.
+    pub limit: Option<Limit>,
+}
+
+/// A top-up offered on a plan.
+#[derive(Debug, Clone)]
+pub struct Topup {
+    /// Its key in the plan.
+    pub name: Arc<str>,
+    /// Credit granted.
+    pub credit: Arc<str>,
+    /// Amount granted (cast to the credit's units).
+    pub value: Decimal,
+    /// Lifetime of a grant from this top-up, in ms.
+    pub expires_after: Option<i64>,
+    /// The top-up as written in the document; sent in events.
+    pub record: serde_json::Value,
+}
+
+/// A validated plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Its key in `policy.plans`.
+    pub name: Arc<str>,
+    /// Display label.
+    pub label: String,
+    /// Whether this plan is a default candidate.
+    pub default: bool,
+    /// Entitlements by name.
+    pub entitlements: IndexMap<Arc<str>, Entitlement>,
+    /// Top-ups by name.
+    pub topups: IndexMap<Arc<str>, Topup>,
+}

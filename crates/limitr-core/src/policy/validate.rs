@@ -1,0 +1,687 @@
+//! Raw document → validated [`Policy`], collecting every problem with its path.
+
+use super::credit::{Credit, Pricing, Units};
+use super::duration::parse_duration_ms;
+use super::issue::{Issue, Severity};
+use super::plan::{Entitlement, Limit, Mode, Plan, Topup};
+use super::reset::{ResetRule, Schedule};
+use crate::exchange::{Exchange, GrantStrategy, Pair};
+use crate::number::{self, Decimal};
+use hashbrown::HashMap;
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+const POLICY_FIELDS: &[&str] = &[
+    "version",
+    "credits",
+    "plans",
+    "exchange",
+    "notifications",
+    "customers",
+    "alt_customer_ids",
+    "capabilities",
+    "estimates",
+    "estimate_min_samples",
+    "hold_ttl",
+];
+const CREDIT_FIELDS: &[&str] = &[
+    "unit",
+    "label",
+    "description",
+    "resets",
+    "overhead_cost",
+    "pricing_model",
+    "price",
+    "tiers",
+    "stof_units",
+    "overhead_rates",
+    "name",
+];
+const PLAN_FIELDS: &[&str] = &[
+    "name",
+    "label",
+    "description",
+    "period",
+    "subscription",
+    "trial_period",
+    "entitlements",
+    "topups",
+    "hidden",
+    "default",
+];
+const ENTITLEMENT_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "limit",
+    "scope",
+    "hidden",
+    "estimate_basis",
+    "estimate_segment",
+];
+const LIMIT_FIELDS: &[&str] = &[
+    "credit",
+    "mode",
+    "value",
+    "increment",
+    "minimum",
+    "hard_trailing",
+    "grants_apply",
+    "resets",
+    "reset_inc",
+    "reset_sch",
+    "override_expires_on",
+    "governor_enabled",
+    "governor_capacity",
+    "governor_refill_rate",
+    "ewma_alpha",
+];
+const TOPUP_FIELDS: &[&str] = &[
+    "name",
+    "description",
+    "credit",
+    "value",
+    "price",
+    "included",
+    "included_scopes",
+    "resets",
+    "reset_inc",
+    "reset_sch",
+    "reset_mode",
+    "rollover_min",
+    "rollover_max",
+    "rollover_pct",
+    "max_balance",
+    "expires_after",
+    "reset_catchup_cap",
+];
+const PAIR_FIELDS: &[&str] = &["value", "currency"];
+
+/// Thirty days in ms: the period of `resets: true` without an interval.
+pub const DEFAULT_RESET_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+
+/// The outcome of reading a policy: the model (when it has no errors) and every issue found.
+pub(crate) struct Checked {
+    pub credits: IndexMap<Arc<str>, Credit>,
+    pub plans: IndexMap<Arc<str>, Plan>,
+    pub exchange: Exchange,
+    pub issues: Vec<Issue>,
+}
+
+struct Ctx {
+    issues: Vec<Issue>,
+}
+
+impl Ctx {
+    fn error(&mut self, path: &str, code: &'static str, message: impl Into<String>) {
+        self.issues.push(Issue {
+            path: path.to_string(),
+            code,
+            message: message.into(),
+            severity: Severity::Error,
+        });
+    }
+    fn warn(&mut self, path: &str, code: &'static str, message: impl Into<String>) {
+        self.issues.push(Issue {
+            path: path.to_string(),
+            code,
+            message: message.into(),
+            severity: Severity::Warning,
+        });
+    }
+    fn known(&mut self, map: &Map<String, Value>, path: &str, fields: &[&str]) {
+        for key in map.keys() {
+            if !fields.contains(&key.as_str()) {
+                self.warn(
+                    &format!("{path}.{key}"),
+                    "UNKNOWN_FIELD",
+                    format!("unknown field `{key}` (kept as is)"),
+                );
+            }
+        }
+    }
+    fn object<'a>(&mut self, v: &'a Value, path: &str) -> Option<&'a Map<String, Value>> {
+        match v {
+            Value::Object(m) => Some(m),
+            other => {
+                self.error(
+                    path,
+                    "INVALID_TYPE",
+                    format!("expected an object, found {}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+    /// An optional map field (`null`/absent = empty).
+    fn map_field<'a>(
+        &mut self,
+        m: &'a Map<String, Value>,
+        key: &str,
+        path: &str,
+    ) -> Option<&'a Map<String, Value>> {
+        match m.get(key) {
+            None | Some(Value::Null) => None,
+            Some(v) => self.object(v, &format!("{path}.{key}")),
+        }
+    }
+    fn string(&mut self, m: &Map<String, Value>, key: &str, path: &str) -> Option<String> {
+        match m.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(other) => {
+                self.error(
+                    &format!("{path}.{key}"),
+                    "INVALID_TYPE",
+                    format!("expected a string, found {}", kind(other)),
+                );
+                None
+            }
+        }
+    }
+    fn boolean(&mut self, m: &Map<String, Value>, key: &str, path: &str, default: bool) -> bool {
+        match m.get(key) {
+            None | Some(Value::Null) => default,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => {
+                self.error(
+                    &format!("{path}.{key}"),
+                    "INVALID_TYPE",
+                    format!("expected true or false, found {}", kind(other)),
+                );
+                default
+            }
+        }
+    }
+    fn number(&mut self, m: &Map<String, Value>, key: &str, path: &str) -> Option<Decimal> {
+        let v = m.get(key)?;
+        if v.is_null() {
+            return None;
+        }
+        let parsed = number::from_value(v);
+        if parsed.is_none() {
+            self.error(
+                &format!("{path}.{key}"),
+                "INVALID_NUMBER",
+                format!("`{}` is not a valid number", display(v)),
+            );
+        }
+        parsed
+    }
+    fn non_negative(&mut self, m: &Map<String, Value>, key: &str, path: &str) -> Option<Decimal> {
+        let n = self.number(m, key, path)?;
+        if n.is_sign_negative() && !n.is_zero() {
+            self.error(
+                &format!("{path}.{key}"),
+                "INVALID_VALUE",
+                format!("must not be negative, found `{n}`"),
+            );
+            return None;
+        }
+        Some(n)
+    }
+    fn duration(&mut self, m: &Map<String, Value>, key: &str, path: &str) -> Option<i64> {
+        let v = m.get(key)?;
+        let p = format!("{path}.{key}");
+        let ms = match v {
+            Value::Null => return None,
+            Value::String(s) => match parse_duration_ms(s) {
+                Ok(ms) => ms,
+                Err(e) => {
+                    self.error(&p, "INVALID_RESET", e.to_string());
+                    return None;
+                }
+            },
+            Value::Number(_) => {
+                match number::from_value(v).and_then(|d| i64::try_from(d.trunc()).ok()) {
+                    Some(ms) => ms,
+                    None => {
+                        self.error(
+                            &p,
+                            "INVALID_NUMBER",
+                            format!("`{}` is not a valid duration", display(v)),
+                        );
+                        return None;
+                    }
+                }
+            }
+            other => {
+                self.error(
+                    &p,
+                    "INVALID_TYPE",
+                    format!("expected a duration, found {}", kind(other)),
+                );
+                return None;
+            }
+        };
+        if ms <= 0 {
+            self.error(
+                &p,
+                "INVALID_VALUE",
+                format!("duration must be greater than zero, found `{}`", display(v)),
+            );
+            return None;
+        }
+        Some(ms)
+    }
+    /// `resets`, `reset_inc`, `reset_sch` → a reset rule.
+    fn reset(&mut self, m: &Map<String, Value>, path: &str) -> Option<ResetRule> {
+        let resets = self.boolean(m, "resets", path, false);
+        let inc = self.duration(m, "reset_inc", path);
+        let sch = match self.string(m, "reset_sch", path) {
+            Some(text) => match Schedule::parse(&text) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    self.error(&format!("{path}.reset_sch"), "INVALID_RESET", e.to_string());
+                    None
+                }
+            },
+            None => None,
+        };
+        let has_inc = !matches!(m.get("reset_inc"), None | Some(Value::Null));
+        let has_sch = !matches!(m.get("reset_sch"), None | Some(Value::Null));
+        if has_inc && has_sch {
+            self.error(
+                &format!("{path}.reset_sch"),
+                "CONFLICT",
+                "`reset_inc` and `reset_sch` are mutually exclusive",
+            );
+            return None;
+        }
+        if !resets {
+            if has_inc || has_sch {
+                self.warn(
+                    &format!("{path}.resets"),
+                    "NO_EFFECT",
+                    "`reset_inc`/`reset_sch` have no effect without `resets: true`",
+                );
+            }
+            return None;
+        }
+        match (inc, sch) {
+            (Some(inc_ms), _) => Some(ResetRule::Rolling { inc_ms }),
+            (None, Some(s)) => Some(ResetRule::Calendar(s)),
+            (None, None) if !has_inc && !has_sch => Some(ResetRule::Rolling {
+                inc_ms: DEFAULT_RESET_MS,
+            }),
+            _ => None,
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn display(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads and checks the `policy` object.
+pub(crate) fn check(policy: &Map<String, Value>) -> Checked {
+    let mut cx = Ctx { issues: Vec::new() };
+    cx.known(policy, "policy", POLICY_FIELDS);
+    let credits = credits(&mut cx, policy);
+    let exchange = exchange(&mut cx, policy, &credits);
+    let plans = plans(&mut cx, policy, &credits);
+    Checked {
+        credits,
+        plans,
+        exchange,
+        issues: cx.issues,
+    }
+}
+
+fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> IndexMap<Arc<str>, Credit> {
+    let mut out = IndexMap::new();
+    let Some(map) = cx.map_field(policy, "credits", "policy") else {
+        return out;
+    };
+    for (name, v) in map {
+        let path = format!("policy.credits.{name}");
+        let Some(m) = cx.object(v, &path) else {
+            continue;
+        };
+        cx.known(m, &path, CREDIT_FIELDS);
+        let overhead_cost = cx
+            .non_negative(m, "overhead_cost", &path)
+            .unwrap_or_default();
+        let units = match cx.string(m, "stof_units", &path).as_deref() {
+            None | Some("float") => Units::Float,
+            Some("int") => Units::Int,
+            Some(other) => {
+                cx.error(
+                    &format!("{path}.stof_units"),
+                    "INVALID_VALUE",
+                    format!("unsupported units `{other}` (use `int` or `float`)"),
+                );
+                Units::Float
+            }
+        };
+        let model = cx
+            .string(m, "pricing_model", &path)
+            .unwrap_or_else(|| "flat".into());
+        let pricing = match model.as_str() {
+            "flat" => match m.get("price") {
+                None | Some(Value::Null) => None,
+                Some(p) => {
+                    let ppath = format!("{path}.price");
+                    cx.object(p, &ppath).and_then(|pm| {
+                        if pm.get("amount").is_none_or(Value::is_null) {
+                            cx.error(
+                                &format!("{ppath}.amount"),
+                                "MISSING_FIELD",
+                                "a price needs an `amount`",
+                            );
+                            return None;
+                        }
+                        cx.non_negative(pm, "amount", &ppath).map(Pricing::Flat)
+                    })
+                }
+            },
+            "tiered" | "volume" | "stairstep" => {
+                cx.error(
+                    &format!("{path}.pricing_model"),
+                    "UNSUPPORTED",
+                    format!("pricing model `{model}` is not supported yet (only `flat`)"),
+                );
+                None
+            }
+            other => {
+                cx.error(
+                    &format!("{path}.pricing_model"),
+                    "INVALID_VALUE",
+                    format!(
+                        "`{other}` is not a pricing model: use flat, tiered, volume or stairstep"
+                    ),
+                );
+                None
+            }
+        };
+        let mut record = m.clone();
+        record.insert("name".into(), Value::String(name.clone()));
+        let key: Arc<str> = Arc::from(name.as_str());
+        out.insert(
+            key.clone(),
+            Credit {
+                name: key,
+                description: cx.string(m, "description", &path).unwrap_or_default(),
+                overhead_cost,
+                units,
+                pricing,
+                record: Value::Object(record),
+            },
+        );
+    }
+    out
+}
+
+fn exchange(
+    cx: &mut Ctx,
+    policy: &Map<String, Value>,
+    credits: &IndexMap<Arc<str>, Credit>,
+) -> Exchange {
+    let mut pairs: HashMap<String, Pair> = HashMap::new();
+    pairs.insert(
+        "usd".into(),
+        Pair {
+            value: Decimal::ONE,
+            currency: "rune".into(),
+        },
+    );
+    let mut strategy = GrantStrategy::default();
+    if let Some(map) = cx.map_field(policy, "exchange", "policy") {
+        for (name, v) in map {
+            let path = format!("policy.exchange.{name}");
+            if name == "grant_strategy" {
+                strategy = match v.as_str() {
+                    Some("expires_first") => GrantStrategy::ExpiresFirst,
+                    Some("cheapest_first") => GrantStrategy::CheapestFirst,
+                    Some("valuable_first") => GrantStrategy::ValuableFirst,
+                    _ => {
+                        cx.error(&path, "INVALID_VALUE", format!("`{}` is not a grant strategy: use expires_first, cheapest_first or valuable_first", display(v)));
+                        strategy
+                    }
+                };
+                continue;
+            }
+            let Some(m) = cx.object(v, &path) else {
+                continue;
+            };
+            if name == "rune" {
+                continue; // the base currency's own pair is never followed
+            }
+            cx.known(m, &path, PAIR_FIELDS);
+            let value = if m.contains_key("value") {
+                cx.non_negative(m, "value", &path)
+            } else {
+                Some(Decimal::ONE)
+            };
+            let currency = match cx.string(m, "currency", &path) {
+                Some(c) if !c.trim().is_empty() => Some(c),
+                None if !m.contains_key("currency") => Some("usd".to_string()),
+                _ => {
+                    cx.error(
+                        &format!("{path}.currency"),
+                        "INVALID_VALUE",
+                        "an exchange pair needs a non-empty `currency`",
+                    );
+                    None
+                }
+            };
+            if let (Some(value), Some(currency)) = (value, currency) {
+                pairs.insert(name.clone(), Pair { value, currency });
+            } else {
+                pairs.remove(name.as_str());
+            }
+        }
+    }
+    let priced: HashMap<String, Decimal> = credits
+        .values()
+        .filter_map(|c| Some((c.name.to_string(), c.pricing.as_ref()?.unit_rate()?)))
+        .collect();
+    let (ex, broken) = Exchange::build(&pairs, &priced, strategy);
+    for name in broken {
+        cx.error(
+            &format!("policy.exchange.{name}.currency"),
+            "BROKEN_EXCHANGE",
+            format!("`{name}` does not convert to runes (unknown currency or a cycle)"),
+        );
+    }
+    ex
+}
+
+fn plans(
+    cx: &mut Ctx,
+    policy: &Map<String, Value>,
+    credits: &IndexMap<Arc<str>, Credit>,
+) -> IndexMap<Arc<str>, Plan> {
+    let mut out = IndexMap::new();
+    let Some(map) = cx.map_field(policy, "plans", "policy") else {
+        return out;
+    };
+    for (name, v) in map {
+        let path = format!("policy.plans.{name}");
+        let Some(m) = cx.object(v, &path) else {
+            continue;
+        };
+        cx.known(m, &path, PLAN_FIELDS);
+        let mut entitlements = IndexMap::new();
+        if let Some(ents) = cx.map_field(m, "entitlements", &path) {
+            for (ename, ev) in ents {
+                let epath = format!("{path}.entitlements.{ename}");
+                let Some(em) = cx.object(ev, &epath) else {
+                    continue;
+                };
+                cx.known(em, &epath, ENTITLEMENT_FIELDS);
+                let limit = match em.get("limit") {
+                    None | Some(Value::Null) => None,
+                    Some(lv) => limit(cx, lv, &format!("{epath}.limit"), credits),
+                };
+                let key: Arc<str> = Arc::from(ename.as_str());
+                entitlements.insert(
+                    key.clone(),
+                    Entitlement {
+                        name: key,
+                        description: cx.string(em, "description", &epath).unwrap_or_default(),
+                        limit,
+                    },
+                );
+            }
+        }
+        let mut topups = IndexMap::new();
+        if let Some(tops) = cx.map_field(m, "topups", &path) {
+            for (tname, tv) in tops {
+                let tpath = format!("{path}.topups.{tname}");
+                if let Some(t) = topup(cx, tname, tv, &tpath, credits) {
+                    topups.insert(t.name.clone(), t);
+                }
+            }
+        }
+        let key: Arc<str> = Arc::from(name.as_str());
+        out.insert(
+            key.clone(),
+            Plan {
+                name: key,
+                label: cx.string(m, "label", &path).unwrap_or_default(),
+                default: cx.boolean(m, "default", &path, false),
+                entitlements,
+                topups,
+            },
+        );
+    }
+    out
+}
+
+fn credit_ref<'a>(
+    cx: &mut Ctx,
+    m: &Map<String, Value>,
+    path: &str,
+    credits: &'a IndexMap<Arc<str>, Credit>,
+) -> Option<&'a Credit> {
+    match m.get("credit") {
+        None | Some(Value::Null) => {
+            cx.error(
+                &format!("{path}.credit"),
+                "MISSING_FIELD",
+                "a `credit` is required",
+            );
+            None
+        }
+        Some(Value::String(c)) => {
+            let found = credits.get(c.as_str());
+            if found.is_none() {
+                cx.error(
+                    &format!("{path}.credit"),
+                    "UNKNOWN_CREDIT",
+                    format!("unknown credit `{c}`"),
+                );
+            }
+            found
+        }
+        Some(other) => {
+            cx.error(
+                &format!("{path}.credit"),
+                "INVALID_TYPE",
+                format!("expected a credit name, found {}", kind(other)),
+            );
+            None
+        }
+    }
+}
+
+fn limit(
+    cx: &mut Ctx,
+    v: &Value,
+    path: &str,
+    credits: &IndexMap<Arc<str>, Credit>,
+) -> Option<Limit> {
+    let m = cx.object(v, path)?;
+    cx.known(m, path, LIMIT_FIELDS);
+    let credit = credit_ref(cx, m, path, credits);
+    let mode = match cx.string(m, "mode", path).as_deref() {
+        None | Some("hard") => Some(Mode::Hard),
+        Some("soft") => Some(Mode::Soft),
+        Some("observe") => Some(Mode::Observe),
+        Some(other) => {
+            cx.error(
+                &format!("{path}.mode"),
+                "INVALID_VALUE",
+                format!("`{other}` is not a limit mode: use hard, soft or observe"),
+            );
+            None
+        }
+    };
+    let value = cx.non_negative(m, "value", path).unwrap_or_default();
+    let increment = cx.number(m, "increment", path).unwrap_or(Decimal::ONE);
+    let minimum = cx.number(m, "minimum", path);
+    let hard_trailing = cx.boolean(m, "hard_trailing", path, false);
+    if hard_trailing && mode != Some(Mode::Hard) {
+        cx.error(
+            &format!("{path}.hard_trailing"),
+            "CONFLICT",
+            "`hard_trailing` only applies to hard limits",
+        );
+    }
+    if cx.boolean(m, "governor_enabled", path, false) {
+        cx.error(
+            &format!("{path}.governor_enabled"),
+            "UNSUPPORTED",
+            "the governor (rate limiting) is not supported yet",
+        );
+    }
+    let grants_apply = cx.boolean(m, "grants_apply", path, true);
+    let reset = cx.reset(m, path);
+    let (credit, mode) = (credit?, mode?);
+    Some(Limit {
+        credit: credit.name.clone(),
+        mode,
+        value: credit.units.cast(value),
+        increment,
+        minimum,
+        hard_trailing,
+        grants_apply,
+        reset,
+    })
+}
+
+fn topup(
+    cx: &mut Ctx,
+    name: &str,
+    v: &Value,
+    path: &str,
+    credits: &IndexMap<Arc<str>, Credit>,
+) -> Option<Topup> {
+    let m = cx.object(v, path)?;
+    cx.known(m, path, TOPUP_FIELDS);
+    let credit = credit_ref(cx, m, path, credits);
+    let value = cx.non_negative(m, "value", path).unwrap_or_default();
+    let expires_after = cx.duration(m, "expires_after", path);
+    if cx.boolean(m, "resets", path, false) || cx.boolean(m, "included", path, false) {
+        cx.warn(
+            path,
+            "NOT_SUPPORTED_YET",
+            "resetting and included top-ups are not supported yet: `resets`/`included` are ignored",
+        );
+    }
+    let credit = credit?;
+    let mut record = m.clone();
+    record.insert("name".into(), Value::String(name.to_string()));
+    Some(Topup {
+        name: Arc::from(name),
+        credit: credit.name.clone(),
+        value: credit.units.cast(value),
+        expires_after,
+        record: Value::Object(record),
+    })
+}

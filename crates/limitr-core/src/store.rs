@@ -1,0 +1,32 @@
+//! Where customers live: a [`Store`] gives atomic read-modify-write per customer.
+//!
+//! The in-memory [`MemoryStore`] is the default. A shared store (Redis, a database) implements the
+//! same trait with compare-and-swap, so several processes can enforce one limit without double
+//! spending.
+
+mod memory;
+
+pub use memory::MemoryStore;
+
+use crate::customer::Customer;
+
+/// Customer storage with an atomic update per customer.
+pub trait Store: Send + Sync {
+    /// Runs `f` on a customer without changing it.
+    fn read<R>(&self, id: &str, f: impl FnOnce(&Customer) -> R) -> Option<R>;
+    /// Runs `f` on a customer under its lock; what `f` leaves is what is stored.
+    fn update<R>(&self, id: &str, f: impl FnOnce(&mut Customer) -> R) -> Option<R>;
+    /// Inserts a customer, or runs `existing` on the stored one when the id is taken. Atomic.
+    fn upsert<R>(&self, customer: Customer, existing: impl FnOnce(&mut Customer) -> R)
+    -> Option<R>;
+    /// Removes a customer, returning it.
+    fn remove(&self, id: &str) -> Option<Customer>;
+    /// Every customer id, sorted.
+    fn ids(&self) -> Vec<String>;
+    /// Number of customers.
+    fn len(&self) -> usize;
+    /// Whether there are no customers.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
