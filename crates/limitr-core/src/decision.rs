@@ -2,6 +2,7 @@
 //! now) returning a [`Transition`]: the verdict, the state to write and the events to send.
 
 use crate::customer::Customer;
+use crate::error::{Error, Result};
 use crate::grant::{self, Grant};
 use crate::meter::Meter;
 use crate::number::{self, Decimal};
@@ -179,18 +180,18 @@ pub(crate) fn evaluate(
     req: &Request<'_>,
     now: Timestamp,
     commit: bool,
-) -> Transition {
+) -> Result<Transition> {
     let Some(plan) = plan_of(policy, c) else {
-        return Transition::verdict(false, Reason::UnknownEntitlement);
+        return Ok(Transition::verdict(false, Reason::UnknownEntitlement));
     };
     let Some(ent) = plan.entitlements.get(req.entitlement) else {
-        return Transition::verdict(false, Reason::UnknownEntitlement);
+        return Ok(Transition::verdict(false, Reason::UnknownEntitlement));
     };
     let Some(limit) = &ent.limit else {
-        return Transition::verdict(true, Reason::Ok); // a feature flag
+        return Ok(Transition::verdict(true, Reason::Ok)); // a feature flag
     };
     let Some(credit) = policy.credit(&limit.credit) else {
-        return Transition::verdict(false, Reason::UnknownEntitlement);
+        return Ok(Transition::verdict(false, Reason::UnknownEntitlement));
     };
     metered(policy, plan, c, limit, credit, req, now, commit)
 }
@@ -208,7 +209,7 @@ fn metered(
     req: &Request<'_>,
     now: Timestamp,
     commit: bool,
-) -> Transition {
+) -> Result<Transition> {
     let emit = commit && req.events;
     let v = credit.units.cast(req.value);
     let overhead_call = match req.overhead {
@@ -227,7 +228,11 @@ fn metered(
     };
     let m_val = meter.value;
     let l = limit.value;
-    let mut n = m_val + v;
+    let overflow = || Error::Overflow("meter value");
+    let mut n = m_val
+        .checked_add(v)
+        .filter(|n| number::in_range(*n) || n.abs() <= m_val.abs())
+        .ok_or_else(overflow)?;
     if let Some(min) = limit.minimum {
         n = n.max(min);
     }
@@ -270,14 +275,20 @@ fn metered(
         let allowed = own_valid
             || limit.mode != Mode::Hard
             || (limit.grants_apply && overage > Decimal::ZERO && grant_cover(c) >= overage);
-        return Transition::verdict(allowed, if allowed { Reason::Ok } else { Reason::Limit });
+        return Ok(Transition::verdict(
+            allowed,
+            if allowed { Reason::Ok } else { Reason::Limit },
+        ));
     }
 
     let mut t = Transition::verdict(true, Reason::Ok);
     if own_valid || limit.mode == Mode::Soft {
         let changed = n != m_val || !overhead_call.is_zero();
         meter.value = n;
-        meter.overhead += overhead_call;
+        meter.overhead = meter
+            .overhead
+            .checked_add(overhead_call)
+            .ok_or(Error::Overflow("meter overhead"))?;
         figures.overhead_total = meter.overhead;
         if changed {
             let mut overage_event = None;
@@ -349,7 +360,7 @@ fn metered(
             }
         }
         t.meter = Some(meter);
-        return t;
+        return Ok(t);
     }
 
     // A hard limit: past it only when grants cover the whole overage of the call.
@@ -357,7 +368,10 @@ fn metered(
         let mut grants = c.grants.clone();
         let covered = grant::draw(&mut grants, &credit.name, overage, &policy.exchange, now);
         meter.value = n;
-        meter.overhead += overhead_call;
+        meter.overhead = meter
+            .overhead
+            .checked_add(overhead_call)
+            .ok_or(Error::Overflow("meter overhead"))?;
         figures.overhead_total = meter.overhead;
         if emit {
             for name in if reset {
@@ -382,7 +396,7 @@ fn metered(
         }
         t.meter = Some(meter);
         t.grants = Some(grants);
-        return t;
+        return Ok(t);
     }
 
     t.allowed = false;
@@ -414,5 +428,5 @@ fn metered(
         d.fields.insert("overage".into(), number::to_value(overage));
         t.drafts.push(d);
     }
-    t
+    Ok(t)
 }

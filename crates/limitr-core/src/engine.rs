@@ -89,6 +89,16 @@ impl<S: Store> std::fmt::Debug for Limitr<S> {
     }
 }
 
+fn require_amount(name: &'static str, v: Decimal) -> Result<Decimal> {
+    if !number::in_range(v) {
+        return Err(Error::invalid(
+            name,
+            format!("`{v}` is out of range (at most 1e20 in magnitude)"),
+        ));
+    }
+    Ok(v)
+}
+
 fn require_id(name: &'static str, id: &str) -> Result<()> {
     if id.trim().is_empty() {
         return Err(Error::invalid(name, "must be a non-empty string"));
@@ -432,6 +442,10 @@ impl<S: Store> Limitr<S> {
     ) -> Result<bool> {
         require_id("customer", customer)?;
         require_id("entitlement", entitlement)?;
+        require_amount("value", value)?;
+        if let Some(o) = options.overhead {
+            require_amount("overhead", o)?;
+        }
         let now = self.now();
         let req = Request {
             entitlement,
@@ -441,14 +455,15 @@ impl<S: Store> Limitr<S> {
             events: self.emitting(options.events),
         };
         let outcome = self.store.update(customer, |c| {
-            let mut t: Transition = decision::evaluate(&self.policy, c, &req, now, true);
+            let mut t: Transition = decision::evaluate(&self.policy, c, &req, now, true)?;
             let drafts = std::mem::take(&mut t.drafts);
             t.apply(c);
-            (t.allowed, self.finish(drafts, c, entitlement, now))
+            Ok::<_, Error>((t.allowed, self.finish(drafts, c, entitlement, now)))
         });
-        let Some((allowed, events)) = outcome else {
+        let Some(outcome) = outcome else {
             return Ok(false);
         };
+        let (allowed, events) = outcome?;
         self.handlers.dispatch(&events);
         Ok(allowed)
     }
@@ -470,6 +485,10 @@ impl<S: Store> Limitr<S> {
     ) -> Result<CheckDetail> {
         require_id("customer", customer)?;
         require_id("entitlement", entitlement)?;
+        require_amount("value", value)?;
+        if let Some(o) = overhead {
+            require_amount("overhead", o)?;
+        }
         let now = self.now();
         let req = Request {
             entitlement,
@@ -479,20 +498,23 @@ impl<S: Store> Limitr<S> {
             events: false,
         };
         let detail = self.store.read(customer, |c| {
-            let t = decision::evaluate(&self.policy, c, &req, now, false);
-            CheckDetail {
+            let t = decision::evaluate(&self.policy, c, &req, now, false)?;
+            Ok::<_, Error>(CheckDetail {
                 allowed: t.allowed,
                 reason: t.reason,
                 remaining: reads::remaining(&self.policy, c, entitlement, false, true, now),
                 resets: reads::resets(&self.policy, c, entitlement, now),
-            }
+            })
         });
-        Ok(detail.unwrap_or(CheckDetail {
+        if let Some(detail) = detail {
+            return detail;
+        }
+        Ok(CheckDetail {
             allowed: false,
             reason: Reason::UnknownCustomer,
             remaining: None,
             resets: None,
-        }))
+        })
     }
 
     fn step(&self, customer: &str, entitlement: &str) -> Option<Decimal> {

@@ -9,6 +9,15 @@ pub use rust_decimal::Decimal;
 use serde_json::Value;
 use std::str::FromStr;
 
+/// The largest magnitude accepted for one amount (10^20): far above any real usage, far enough
+/// below the decimal type's range (about 7.9 × 10^28) that sums of amounts cannot overflow it.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1_661_992_960, 1_808_227_885, 5, false, 0);
+
+/// Whether a quantity is within ±[`MAX_AMOUNT`].
+pub fn in_range(d: Decimal) -> bool {
+    d.abs() <= MAX_AMOUNT
+}
+
 /// Parses decimal text: plain (`0.000004`), scientific (`4e-6`) or with `_` separators (`2_000`).
 pub fn parse_decimal(text: &str) -> Option<Decimal> {
     let t = text.trim();
@@ -103,6 +112,11 @@ mod tests {
         assert_eq!(parse_decimal("2_000_000"), Some(Decimal::from(2_000_000)));
         assert_eq!(parse_decimal("abc"), None);
         assert_eq!(parse_decimal(""), None);
+    }
+
+    #[test]
+    fn max_amount_is_ten_to_the_twentieth() {
+        assert_eq!(MAX_AMOUNT.to_string(), "100000000000000000000");
     }
 
     #[test]
