@@ -1,0 +1,351 @@
+//! Replays the language-neutral scenario corpus (`tests/scenarios/*.json`, see `tests/SCENARIOS.md`).
+
+use limitr_core::number::{self, Decimal};
+use limitr_core::{CallOptions, Error, Event, Format, Limitr, ManualClock};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+const DEFAULT_NOW: i64 = 1_767_225_600_000;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests")
+}
+
+type Log = Arc<Mutex<Vec<Event>>>;
+
+struct Run {
+    engine: Limitr,
+    clock: Arc<ManualClock>,
+    log: Log,
+}
+
+fn attach(engine: Limitr, clock: &Arc<ManualClock>, log: &Log) -> Limitr {
+    let engine = engine.with_clock(clock.clone());
+    let sink = log.clone();
+    engine.add_handler("scenario", move |e: &Event| {
+        sink.lock().map_err(|e| e.to_string())?.push(e.clone());
+        Ok(())
+    });
+    engine
+}
+
+fn load(s: &Value) -> Result<Limitr, Error> {
+    if let Some(text) = s.get("policy_text").and_then(Value::as_str) {
+        let format = Format::parse(s.get("format").and_then(Value::as_str).unwrap_or("json"))?;
+        return Limitr::load(text, format);
+    }
+    match &s["policy"] {
+        Value::String(name) => {
+            let text =
+                std::fs::read_to_string(root().join("policies").join(format!("{name}.json")))
+                    .unwrap();
+            Limitr::from_json(&text)
+        }
+        doc => Limitr::from_value(doc),
+    }
+}
+
+/// Subset match with exact decimal numbers; an expected null matches null or a missing key.
+fn matches(expected: &Value, actual: Option<&Value>, at: &str) -> Result<(), String> {
+    let fail = || {
+        Err(format!(
+            "{at}: expected {expected}, got {}",
+            actual.map_or("nothing".into(), Value::to_string)
+        ))
+    };
+    match (expected, actual) {
+        (Value::Null, None | Some(Value::Null)) => Ok(()),
+        (Value::Number(_), Some(a @ Value::Number(_))) => {
+            if number::from_value(expected) == number::from_value(a) {
+                Ok(())
+            } else {
+                fail()
+            }
+        }
+        (Value::Object(e), Some(Value::Object(a))) => {
+            for (k, v) in e {
+                matches(v, a.get(k), &format!("{at}.{k}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(e), Some(Value::Array(a))) => {
+            if e.len() != a.len() {
+                return fail();
+            }
+            for (i, (x, y)) in e.iter().zip(a).enumerate() {
+                matches(x, Some(y), &format!("{at}[{i}]"))?;
+            }
+            Ok(())
+        }
+        (e, Some(a)) if e == a => Ok(()),
+        _ => fail(),
+    }
+}
+
+fn dec(v: Option<&Value>) -> Decimal {
+    v.and_then(number::from_value).unwrap_or_default()
+}
+
+fn num(d: Option<Decimal>) -> Value {
+    d.map_or(Value::Null, number::to_value)
+}
+
+fn s<'a>(args: &'a Value, key: &str) -> &'a str {
+    args.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+fn b(args: &Value, key: &str, default: bool) -> bool {
+    args.get(key).and_then(Value::as_bool).unwrap_or(default)
+}
+
+fn customer_view(record: Option<Value>, expected: &Value) -> Option<Value> {
+    let mut record = record?;
+    if let (Some(by), Some(grants)) = (
+        expected.get("grants_by_topup"),
+        record.get("grants").cloned(),
+    ) {
+        let mut view = Map::new();
+        for topup in by.as_object().into_iter().flat_map(|m| m.keys()) {
+            let found = grants
+                .as_object()
+                .and_then(|g| g.values().find(|g| g["topup"] == topup.as_str()).cloned());
+            view.insert(topup.clone(), found.unwrap_or(Value::Null));
+        }
+        if let Some(obj) = record.as_object_mut() {
+            obj.insert("grants_by_topup".into(), Value::Object(view));
+        }
+    }
+    Some(record)
+}
+
+fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
+    let args = st.get("args").cloned().unwrap_or(Value::Null);
+    let e = &run.engine;
+    let opts = CallOptions {
+        events: true,
+        overhead: args.get("overhead").and_then(number::from_value),
+        event_data: args.get("event_data").cloned(),
+    };
+    let plan = args.get("plan").and_then(Value::as_str);
+    Ok(Some(match s(st, "op") {
+        "create_customer" => {
+            e.create_customer(s(&args, "id"), plan)?;
+            return Ok(None);
+        }
+        "ensure_customer" => Value::Bool(e.ensure_customer(s(&args, "id"), plan)?),
+        "remove_customer" => Value::Bool(e.remove_customer(s(&args, "id"))?),
+        "set_customer_plan" => Value::Bool(e.set_customer_plan(
+            s(&args, "id"),
+            s(&args, "plan"),
+            b(&args, "reset_meters", false),
+        )?),
+        "allow" => Value::Bool(e.allow_with(
+            s(&args, "customer"),
+            s(&args, "entitlement"),
+            dec(args.get("value")),
+            &opts,
+        )?),
+        "check" => Value::Bool(e.check(
+            s(&args, "customer"),
+            s(&args, "entitlement"),
+            dec(args.get("value")),
+        )?),
+        "check_detail" => {
+            let d = e.check_detail(
+                s(&args, "customer"),
+                s(&args, "entitlement"),
+                dec(args.get("value")),
+                None,
+            )?;
+            serde_json::json!({"allowed": d.allowed, "reason": d.reason.as_str(), "remaining": num(d.remaining), "resets": d.resets})
+        }
+        "increment" => {
+            Value::Bool(e.increment(s(&args, "customer"), s(&args, "entitlement"), &opts)?)
+        }
+        "decrement" => {
+            Value::Bool(e.decrement(s(&args, "customer"), s(&args, "entitlement"), &opts)?)
+        }
+        "set" => Value::Bool(e.set(
+            s(&args, "customer"),
+            s(&args, "entitlement"),
+            dec(args.get("value")),
+            &opts,
+        )?),
+        "value" => num(e.value(
+            s(&args, "customer"),
+            s(&args, "entitlement"),
+            b(&args, "percent", false),
+            b(&args, "grants", true),
+        )?),
+        "remaining" => num(e.remaining(
+            s(&args, "customer"),
+            s(&args, "entitlement"),
+            b(&args, "percent", false),
+            b(&args, "grants", true),
+        )?),
+        "limit" => num(e.limit(
+            s(&args, "customer"),
+            s(&args, "entitlement"),
+            b(&args, "grants", true),
+        )?),
+        "resets" => e
+            .resets(s(&args, "customer"), s(&args, "entitlement"))?
+            .map_or(Value::Null, Value::from),
+        "apply_customer_topup" => {
+            Value::Bool(e.apply_customer_topup(s(&args, "customer"), s(&args, "topup"))?)
+        }
+        "remaining_credit" => num(e.remaining_credit(s(&args, "customer"), s(&args, "credit"))?),
+        "credit_exchange" => {
+            let to = args.get("to").and_then(Value::as_str).unwrap_or("rune");
+            let value = args.get("value").map_or(Decimal::ONE, |v| dec(Some(v)));
+            num(e.credit_exchange(s(&args, "from"), to, value))
+        }
+        "customer" => customer_view(
+            e.customer_record(s(&args, "id")),
+            st.get("expect").unwrap_or(&Value::Null),
+        )
+        .unwrap_or(Value::Null),
+        "advance" => {
+            run.clock.advance(st["ms"].as_i64().unwrap());
+            return Ok(None);
+        }
+        "set_now" => {
+            run.clock.set(st["now"].as_i64().unwrap());
+            return Ok(None);
+        }
+        "reload" => {
+            let format = Format::parse(s(st, "format"))?;
+            let text = e.stringify(format)?;
+            let engine = Limitr::load(&text, format)
+                .unwrap_or_else(|err| panic!("reload failed: {err}\n{text}"));
+            run.engine = attach(engine, &run.clock, &run.log);
+            return Ok(None);
+        }
+        other => panic!("unknown op {other}"),
+    }))
+}
+
+fn replay(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let sc: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let loaded = load(&sc);
+    if let Some(want) = sc.get("expect_load_error") {
+        let err = match loaded {
+            Ok(_) => return Err("expected a load error, the policy loaded".into()),
+            Err(e) => e,
+        };
+        if err.code() != want["code"] {
+            return Err(format!(
+                "load error code {} ({err}), expected {}",
+                err.code(),
+                want["code"]
+            ));
+        }
+        if let Some(paths) = want.get("paths").and_then(Value::as_array) {
+            let mut got: Vec<String> = err.issues().iter().map(|i| i.path.clone()).collect();
+            let mut exp: Vec<String> = paths
+                .iter()
+                .filter_map(|p| p.as_str().map(String::from))
+                .collect();
+            got.sort();
+            got.dedup();
+            exp.sort();
+            if got != exp {
+                return Err(format!("paths {got:?}, expected {exp:?} ({err})"));
+            }
+        }
+        return Ok(());
+    }
+    let engine = loaded.map_err(|e| format!("load: {e}"))?;
+    let clock = Arc::new(ManualClock::new(
+        sc.get("now").and_then(Value::as_i64).unwrap_or(DEFAULT_NOW),
+    ));
+    let log: Log = Arc::default();
+    let mut run = Run {
+        engine: attach(engine, &clock, &log),
+        clock,
+        log,
+    };
+    for (i, st) in sc["steps"].as_array().into_iter().flatten().enumerate() {
+        let at = format!("step {i} ({})", s(st, "op"));
+        run.log.lock().unwrap().clear();
+        let before = st
+            .get("args")
+            .and_then(|a| a.get("customer").or(a.get("id")))
+            .and_then(Value::as_str)
+            .map(|id| run.engine.customer_record(id));
+        let result = step(&mut run, st);
+        let expected = st.get("expect");
+        match (result, expected) {
+            (Err(err), Some(Value::Object(want))) if want.contains_key("error") => {
+                if err.code() != want["error"] {
+                    return Err(format!(
+                        "{at}: error {} ({err}), expected {}",
+                        err.code(),
+                        want["error"]
+                    ));
+                }
+                let after = st
+                    .get("args")
+                    .and_then(|a| a.get("customer").or(a.get("id")))
+                    .and_then(Value::as_str)
+                    .map(|id| run.engine.customer_record(id));
+                if before != after {
+                    return Err(format!("{at}: a refused call changed state"));
+                }
+            }
+            (Err(err), _) => return Err(format!("{at}: unexpected error {}: {err}", err.code())),
+            (Ok(_), Some(Value::Object(want))) if want.contains_key("error") => {
+                return Err(format!("{at}: expected error {}", want["error"]));
+            }
+            (Ok(got), Some(want)) => matches(want, got.as_ref(), &at)?,
+            (Ok(_), None) => {}
+        }
+        if let Some(events) = st.get("events").and_then(Value::as_array) {
+            let seen = run.log.lock().unwrap().clone();
+            let names: Vec<&str> = seen.iter().map(|e| e.name).collect();
+            let want: Vec<&str> = events
+                .iter()
+                .map(|e| e["name"].as_str().unwrap_or_default())
+                .collect();
+            if names != want {
+                return Err(format!("{at}: events {names:?}, expected {want:?}"));
+            }
+            for (j, (ev, w)) in seen.iter().zip(events).enumerate() {
+                if let Some(p) = w.get("payload") {
+                    matches(p, Some(&ev.payload), &format!("{at} event {j} {}", ev.name))?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn scenario_corpus() {
+    let dir = root().join("scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 40, "corpus has {} scenarios", files.len());
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            replay(f)
+                .err()
+                .map(|e| format!("{}: {e}", f.file_name().unwrap().to_string_lossy()))
+        })
+        .collect();
+    println!("{} scenarios, {} failed", files.len(), failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} of {} scenarios failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
+}
