@@ -1,0 +1,449 @@
+//! `LimitrSync`: the engine as a synchronous Python class (the awaitable `limitr.Limitr` is a thin
+//! `async def` layer over it, in Python), and `Doc`, the document view (`record`, `stringify`).
+//!
+//! Per-customer calls keep the GIL: they take well under a microsecond, less than releasing and
+//! re-taking the GIL costs. Loading and serialising whole documents release it (`py.detach`).
+
+use crate::convert::{self, amount_or, opt_quantity};
+use crate::error::{check, invalid};
+use crate::events::{PyClock, PyHandler};
+use limitr_core::number::Decimal;
+use limitr_core::{CallOptions, Format, Limitr};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyDict, PyList, PyString};
+use std::sync::Arc;
+
+/// A Limitr engine: a policy, its customers and handlers. Safe to share between threads.
+#[pyclass(frozen, name = "LimitrSync", module = "limitr._limitr")]
+pub struct LimitrSync {
+    inner: Arc<Limitr>,
+}
+
+/// The policy document with its customers' state.
+#[pyclass(frozen, name = "Doc", module = "limitr._limitr")]
+pub struct Doc {
+    inner: Arc<Limitr>,
+}
+
+fn options(
+    event: Option<&Bound<'_, PyAny>>,
+    overhead: Option<&Bound<'_, PyAny>>,
+) -> PyResult<CallOptions> {
+    let mut o = CallOptions::default();
+    if let Some(e) = event {
+        if let Ok(b) = e.extract::<bool>() {
+            o.events = b;
+        } else if e.is_instance_of::<PyDict>() {
+            o.event_data = Some(convert::from_py(e, "event")?);
+        } else {
+            return Err(PyTypeError::new_err(
+                "event: expected bool or dict (event data)",
+            ));
+        }
+    }
+    if let Some(v) = overhead.filter(|v| !v.is_none()) {
+        o.overhead = Some(convert::amount(v, "overhead")?);
+    }
+    Ok(o)
+}
+
+fn format(py: Python<'_>, name: &str) -> PyResult<Format> {
+    check(py, Format::parse(name))
+}
+
+#[pymethods]
+impl LimitrSync {
+    /// Loads a policy from text in `format` (`json`, `yaml`, `toml`) or from a `dict`.
+    /// `now`: optional callable returning epoch milliseconds (tests, simulations).
+    #[new]
+    #[pyo3(
+        signature = (doc, format = String::from("json"), *, now = None),
+        text_signature = "(doc, format='json', *, now=None)"
+    )]
+    fn py_new(
+        py: Python<'_>,
+        doc: &Bound<'_, PyAny>,
+        format: String,
+        now: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        let engine = if let Ok(text) = doc.cast::<PyString>() {
+            let fmt = self::format(py, &format)?;
+            let text = text.to_cow()?;
+            py.detach(|| Limitr::load(&text, fmt))
+        } else if doc.is_instance_of::<PyDict>() {
+            let value = convert::from_py(doc, "doc")?;
+            py.detach(|| Limitr::from_value(&value))
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "doc: expected str (policy text) or dict, got {}",
+                doc.get_type().name()?
+            )));
+        };
+        let mut engine = check(py, engine)?;
+        if let Some(now) = now.filter(|n| !n.is_none(py)) {
+            if !now.bind(py).is_callable() {
+                return Err(PyTypeError::new_err(
+                    "now: expected a callable returning epoch milliseconds",
+                ));
+            }
+            engine = engine.with_clock(Arc::new(PyClock(now)));
+        }
+        Ok(LimitrSync {
+            inner: Arc::new(engine),
+        })
+    }
+
+    /// Same as the constructor: `LimitrSync.new(doc, "json")`.
+    #[staticmethod]
+    #[pyo3(
+        signature = (doc, format = String::from("json"), *, now = None),
+        text_signature = "(doc, format='json', *, now=None)"
+    )]
+    fn new(
+        py: Python<'_>,
+        doc: &Bound<'_, PyAny>,
+        format: String,
+        now: Option<Py<PyAny>>,
+    ) -> PyResult<Self> {
+        Self::py_new(py, doc, format, now)
+    }
+
+    /// The document: `doc.record()`, `doc.stringify("yaml")`.
+    #[getter]
+    fn doc(&self) -> Doc {
+        Doc {
+            inner: self.inner.clone(),
+        }
+    }
+
+    /// Creates a customer (or updates an existing one's plan); returns its record.
+    #[pyo3(signature = (id, plan = None))]
+    fn create_customer<'py>(
+        &self,
+        py: Python<'py>,
+        id: PyBackedStr,
+        plan: Option<PyBackedStr>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let record = check(py, self.inner.create_customer(&id, plan.as_deref()))?;
+        convert::to_py(py, &record)
+    }
+
+    /// Creates the customer if missing; True if it was created.
+    #[pyo3(signature = (id, plan = None))]
+    fn ensure_customer(
+        &self,
+        py: Python<'_>,
+        id: PyBackedStr,
+        plan: Option<PyBackedStr>,
+    ) -> PyResult<bool> {
+        check(py, self.inner.ensure_customer(&id, plan.as_deref()))
+    }
+
+    /// A customer's record as a dict, or None.
+    fn customer<'py>(&self, py: Python<'py>, id: PyBackedStr) -> PyResult<Bound<'py, PyAny>> {
+        match self.inner.customer_record(&id) {
+            Some(r) => convert::to_py(py, &r),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// Every customer's record, by id.
+    fn customers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let all = py.detach(|| self.inner.customers());
+        convert::to_py(py, &serde_json::Value::Object(all))
+    }
+
+    /// Removes a customer; True if it existed.
+    fn remove_customer(&self, py: Python<'_>, id: PyBackedStr) -> PyResult<bool> {
+        check(py, self.inner.remove_customer(&id))
+    }
+
+    /// Moves a customer to `plan` (meters kept unless `reset_meters`).
+    #[pyo3(signature = (id, plan, reset_meters = false))]
+    fn set_customer_plan(
+        &self,
+        py: Python<'_>,
+        id: PyBackedStr,
+        plan: PyBackedStr,
+        reset_meters: bool,
+    ) -> PyResult<bool> {
+        check(py, self.inner.set_customer_plan(&id, &plan, reset_meters))
+    }
+
+    /// Meters `value` if the policy allows it. `event`: False to send no events, or a dict of
+    /// event data. `overhead`: provider cost of the call in runes.
+    #[pyo3(
+        signature = (customer, entitlement, value = None, *, event = None, overhead = None),
+        text_signature = "($self, customer, entitlement, value=0, *, event=True, overhead=None)"
+    )]
+    fn allow(
+        &self,
+        py: Python<'_>,
+        customer: PyBackedStr,
+        entitlement: PyBackedStr,
+        value: Option<&Bound<'_, PyAny>>,
+        event: Option<&Bound<'_, PyAny>>,
+        overhead: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let value = amount_or(value, "value", Decimal::ZERO)?;
+        let o = options(event, overhead)?;
+        check(
+            py,
+            self.inner.allow_with(&customer, &entitlement, value, &o),
+        )
+    }
+
+    /// Whether `allow` would pass, changing nothing. `detail=True` returns
+    /// `{allowed, reason, remaining, resets}`.
+    #[pyo3(
+        signature = (customer, entitlement, value = None, *, detail = false, overhead = None),
+        text_signature = "($self, customer, entitlement, value=0, *, detail=False, overhead=None)"
+    )]
+    fn check<'py>(
+        &self,
+        py: Python<'py>,
+        customer: PyBackedStr,
+        entitlement: PyBackedStr,
+        value: Option<&Bound<'py, PyAny>>,
+        detail: bool,
+        overhead: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let value = amount_or(value, "value", Decimal::ZERO)?;
+        let overhead = match overhead.filter(|v| !v.is_none()) {
+            Some(v) => Some(convert::amount(v, "overhead")?),
+            None => None,
+        };
+        let d = check(
+            py,
+            self.inner
+                .check_detail(&customer, &entitlement, value, overhead),
+        )?;
+        if !detail {
+            return Ok(pyo3::types::PyBool::new(py, d.allowed)
+                .to_owned()
+                .into_any());
+        }
+        let out = PyDict::new(py);
+        out.set_item("allowed", d.allowed)?;
+        out.set_item("reason", d.reason.as_str())?;
+        out.set_item("remaining", opt_quantity(py, d.remaining)?)?;
+        out.set_item("resets", d.resets)?;
+        Ok(out.into_any())
+    }
+
+    /// Meters the limit's `increment` (1 by default); False when there is no limit.
+    #[pyo3(
+        signature = (customer, entitlement, *, event = None, overhead = None),
+        text_signature = "($self, customer, entitlement, *, event=True, overhead=None)"
+    )]
+    fn increment(
+        &self,
+        py: Python<'_>,
+        customer: PyBackedStr,
+        entitlement: PyBackedStr,
+        event: Option<&Bound<'_, PyAny>>,
+        overhead: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let o = options(event, overhead)?;
+        check(py, self.inner.increment(&customer, &entitlement, &o))
+    }
+
+    /// Meters minus the limit's `increment`; False when there is no limit.
+    #[pyo3(
+        signature = (customer, entitlement, *, event = None, overhead = None),
+        text_signature = "($self, customer, entitlement, *, event=True, overhead=None)"
+    )]
+    fn decrement(
+        &self,
+        py: Python<'_>,
+        customer: PyBackedStr,
+        entitlement: PyBackedStr,
+        event: Option<&Bound<'_, PyAny>>,
+        overhead: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let o = options(event, overhead)?;
+        check(py, self.inner.decrement(&customer, &entitlement, &o))
+    }
+
+    /// Sets the meter to `value` (meters the difference, with the rules of `allow`).
+    #[pyo3(
+        signature = (customer, entitlement, value, *, event = None, overhead = None),
+        text_signature = "($self, customer, entitlement, value, *, event=True, overhead=None)"
+    )]
+    fn set(
+        &self,
+        py: Python<'_>,
+        customer: PyBackedStr,
+        entitlement: PyBackedStr,
+        value: &Bound<'_, PyAny>,
+        event: Option<&Bound<'_, PyAny>>,
+        overhead: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let value = convert::amount(value, "value")?;
+        let o = options(event, overhead)?;
+        check(py, self.inner.set(&customer, &entitlement, value, &o))
+    }
+
+    /// Usage this period (`percent`: share of the limit used); None when unknown.
+    #[pyo3(signature = (customer, entitlement, percent = false, *, grants = true))]
+    fn value<'py>(
+        &self,
+        py: Python<'py>,
+        customer: PyBackedStr,
+        entitlement: PyBackedStr,
+        percent: bool,
+        grants: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = check(
+            py,
+            self.inner.value(&customer, &entitlement, percent, grants),
+        )?;
+        opt_quantity(py, v)
+    }
+
+    /// What is left this period (`percent`: as a share); None when unknown or unlimited.
+    #[pyo3(signature = (customer, entitlement, percent = false, *, grants = true))]
+    fn remaining<'py>(
+        &self,
+        py: Python<'py>,
+        customer: PyBackedStr,
+        entitlement: PyBackedStr,
+        percent: bool,
+        grants: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = check(
+            py,
+            self.inner
+                .remaining(&customer, &entitlement, percent, grants),
+        )?;
+        opt_quantity(py, v)
+    }
+
+    /// The limit of a customer's (or a plan's) entitlement, grants included when `grants`.
+    #[pyo3(signature = (id, entitlement, *, grants = true))]
+    fn limit<'py>(
+        &self,
+        py: Python<'py>,
+        id: PyBackedStr,
+        entitlement: PyBackedStr,
+        grants: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = check(py, self.inner.limit(&id, &entitlement, grants))?;
+        opt_quantity(py, v)
+    }
+
+    /// When the entitlement next resets (epoch ms), or None.
+    fn resets(
+        &self,
+        py: Python<'_>,
+        customer: PyBackedStr,
+        entitlement: PyBackedStr,
+    ) -> PyResult<Option<i64>> {
+        check(py, self.inner.resets(&customer, &entitlement))
+    }
+
+    /// Grants a plan top-up; False for an unknown customer.
+    fn apply_customer_topup(
+        &self,
+        py: Python<'_>,
+        customer: PyBackedStr,
+        topup: PyBackedStr,
+    ) -> PyResult<bool> {
+        check(py, self.inner.apply_customer_topup(&customer, &topup))
+    }
+
+    /// A customer's grant balance expressed in `credit`; None for an unknown customer.
+    fn remaining_credit<'py>(
+        &self,
+        py: Python<'py>,
+        customer: PyBackedStr,
+        credit: PyBackedStr,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = check(py, self.inner.remaining_credit(&customer, &credit))?;
+        opt_quantity(py, v)
+    }
+
+    /// Converts `value` units of `from_` into `to`; None when the exchange has no path.
+    #[pyo3(
+        signature = (from_, to = String::from("rune"), value = None),
+        text_signature = "($self, from_, to='rune', value=1)"
+    )]
+    fn credit_exchange<'py>(
+        &self,
+        py: Python<'py>,
+        from_: PyBackedStr,
+        to: String,
+        value: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if from_.trim().is_empty() {
+            return Err(invalid(py, "from_", "must be a non-empty string".into()));
+        }
+        let value = amount_or(value, "value", Decimal::ONE)?;
+        opt_quantity(py, self.inner.credit_exchange(&from_, &to, value))
+    }
+
+    /// Adds (or replaces) handler `name`: `fn(key, value)` gets each event's name and payload
+    /// dict. A handler that raises is reported as a `limitr.HandlerWarning`; the call stands.
+    fn add_handler(&self, name: String, func: Bound<'_, PyAny>) -> PyResult<()> {
+        if !func.is_callable() {
+            return Err(PyTypeError::new_err(
+                "fn: expected a callable fn(key, value)",
+            ));
+        }
+        let func = func.unbind();
+        self.inner
+            .add_handler(&name.clone(), PyHandler { name, func });
+        Ok(())
+    }
+
+    /// Removes handler `name`; True if it existed.
+    fn remove_handler(&self, name: String) -> bool {
+        self.inner.remove_handler(&name)
+    }
+
+    /// Removes every handler.
+    fn clear_handlers(&self) {
+        self.inner.clear_handlers();
+    }
+
+    /// Warnings about the document (unknown fields, …): a list of `{path, code, message}`.
+    fn lint<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        for issue in self.inner.lint() {
+            let d = PyDict::new(py);
+            d.set_item("path", &issue.path)?;
+            d.set_item("code", issue.code)?;
+            d.set_item("message", &issue.message)?;
+            out.append(d)?;
+        }
+        Ok(out)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<limitr.LimitrSync with {} customers>",
+            limitr_core::Store::len(self.inner.store())
+        )
+    }
+}
+
+#[pymethods]
+impl Doc {
+    /// The whole document (rules and customers) as a dict: `{"policy": {…}}`.
+    fn record<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let record = py.detach(|| self.inner.record());
+        convert::to_py(py, &record)
+    }
+
+    /// The whole document as text in `format`; `Limitr.new(text, format)` loads it back.
+    #[pyo3(
+        signature = (format = String::from("json")),
+        text_signature = "($self, format='json')"
+    )]
+    fn stringify(&self, py: Python<'_>, format: String) -> PyResult<String> {
+        let fmt = self::format(py, &format)?;
+        check(py, py.detach(|| self.inner.stringify(fmt)))
+    }
+}

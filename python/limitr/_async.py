@@ -1,0 +1,210 @@
+"""The awaitable ``Limitr``: a thin ``async def`` layer over :class:`LimitrSync`.
+
+Every method runs the engine call on the caller's thread and returns: awaiting costs a coroutine
+step, never a thread hop (the engine works in memory, in well under a microsecond).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+
+from ._limitr import Doc, LimitrSync
+
+Number = Union[int, float, Decimal]
+Record = Dict[str, Any]
+Handler = Callable[[str, Dict[str, Any]], object]
+Clock = Callable[[], float]
+EventArg = Union[bool, Mapping[str, Any]]
+
+__all__ = ["Limitr"]
+
+
+class Limitr:
+    """A Limitr engine with awaitable methods (SPEC §6, in snake_case).
+
+    ``policy = await Limitr.new(text, "json")``; ``policy.sync`` is the same engine, synchronous.
+    """
+
+    __slots__ = ("_sync", "_allow", "_check", "_value", "_remaining")
+
+    def __init__(
+        self, doc: Union[str, Mapping[str, Any]], format: str = "json", *, now: Optional[Clock] = None
+    ) -> None:
+        self._bind(LimitrSync(doc, format, now=now))
+
+    def _bind(self, engine: LimitrSync) -> None:
+        self._sync = engine
+        self._allow = engine.allow
+        self._check = engine.check
+        self._value = engine.value
+        self._remaining = engine.remaining
+
+    @classmethod
+    async def new(
+        cls, doc: Union[str, Mapping[str, Any]], format: str = "json", *, now: Optional[Clock] = None
+    ) -> Limitr:
+        """Loads a policy from text in ``format`` (json, yaml, toml) or from a ``dict``.
+
+        ``now``: optional callable returning epoch milliseconds, for tests and simulations.
+        """
+        return cls(doc, format, now=now)
+
+    @classmethod
+    def from_sync(cls, engine: LimitrSync) -> Limitr:
+        """Wraps an existing synchronous engine (both then share the same state)."""
+        self = cls.__new__(cls)
+        self._bind(engine)
+        return self
+
+    @property
+    def sync(self) -> LimitrSync:
+        """The same engine with synchronous methods."""
+        return self._sync
+
+    @property
+    def doc(self) -> Doc:
+        """The document: ``doc.record()`` (a dict) and ``doc.stringify("yaml")``."""
+        return self._sync.doc
+
+    def __repr__(self) -> str:
+        return repr(self._sync).replace("LimitrSync", "Limitr", 1)
+
+    # ---- customers -------------------------------------------------------------------------
+
+    async def create_customer(self, id: str, plan: Optional[str] = None) -> Record:
+        """Creates a customer on ``plan`` (the default plan when None); returns its record."""
+        return self._sync.create_customer(id, plan)
+
+    async def ensure_customer(self, id: str, plan: Optional[str] = None) -> bool:
+        """Creates the customer if missing; True if it was created."""
+        return self._sync.ensure_customer(id, plan)
+
+    async def customer(self, id: str) -> Optional[Record]:
+        """A customer's record (``{id, plan, meters, grants, …}``), or None."""
+        return self._sync.customer(id)
+
+    async def customers(self) -> Dict[str, Record]:
+        """Every customer's record, by id."""
+        return self._sync.customers()
+
+    async def remove_customer(self, id: str) -> bool:
+        """Removes a customer; True if it existed."""
+        return self._sync.remove_customer(id)
+
+    async def set_customer_plan(self, id: str, plan: str, reset_meters: bool = False) -> bool:
+        """Moves a customer to ``plan`` (meters kept unless ``reset_meters``)."""
+        return self._sync.set_customer_plan(id, plan, reset_meters)
+
+    # ---- metering --------------------------------------------------------------------------
+
+    async def allow(
+        self,
+        customer: str,
+        entitlement: str,
+        value: Number = 0,
+        *,
+        event: EventArg = True,
+        overhead: Optional[Number] = None,
+    ) -> bool:
+        """Meters ``value`` if the policy allows it; False when denied (or unknown).
+
+        ``event``: False sends no events; a dict is attached to the events as ``event_data``.
+        ``overhead``: the provider cost of this call in runes.
+        """
+        if event is True and overhead is None:
+            return self._allow(customer, entitlement, value)
+        return self._allow(customer, entitlement, value, event=event, overhead=overhead)
+
+    async def check(
+        self,
+        customer: str,
+        entitlement: str,
+        value: Number = 0,
+        *,
+        detail: bool = False,
+        overhead: Optional[Number] = None,
+    ) -> Any:
+        """Whether ``allow`` would pass, changing nothing. With ``detail=True``, a dict
+        ``{allowed, reason, remaining, resets}``."""
+        return self._check(customer, entitlement, value, detail=detail, overhead=overhead)
+
+    async def increment(
+        self, customer: str, entitlement: str, *, event: EventArg = True, overhead: Optional[Number] = None
+    ) -> bool:
+        """Meters the limit's ``increment`` (1 by default)."""
+        return self._sync.increment(customer, entitlement, event=event, overhead=overhead)
+
+    async def decrement(
+        self, customer: str, entitlement: str, *, event: EventArg = True, overhead: Optional[Number] = None
+    ) -> bool:
+        """Meters minus the limit's ``increment``."""
+        return self._sync.decrement(customer, entitlement, event=event, overhead=overhead)
+
+    async def set(
+        self,
+        customer: str,
+        entitlement: str,
+        value: Number,
+        *,
+        event: EventArg = True,
+        overhead: Optional[Number] = None,
+    ) -> bool:
+        """Sets the meter to ``value`` (meters the difference, with the rules of ``allow``)."""
+        return self._sync.set(customer, entitlement, value, event=event, overhead=overhead)
+
+    # ---- reads -----------------------------------------------------------------------------
+
+    async def value(
+        self, customer: str, entitlement: str, percent: bool = False, *, grants: bool = True
+    ) -> Optional[float]:
+        """Usage this period (``percent``: share of the limit used); None when unknown."""
+        return self._value(customer, entitlement, percent, grants=grants)
+
+    async def remaining(
+        self, customer: str, entitlement: str, percent: bool = False, *, grants: bool = True
+    ) -> Optional[float]:
+        """What is left this period; None when unknown or unlimited."""
+        return self._remaining(customer, entitlement, percent, grants=grants)
+
+    async def limit(self, id: str, entitlement: str, *, grants: bool = True) -> Optional[float]:
+        """The limit of a customer's (or a plan's) entitlement, grants included when ``grants``."""
+        return self._sync.limit(id, entitlement, grants=grants)
+
+    async def resets(self, customer: str, entitlement: str) -> Optional[int]:
+        """When the entitlement next resets (epoch ms), or None."""
+        return self._sync.resets(customer, entitlement)
+
+    # ---- grants and exchange ---------------------------------------------------------------
+
+    async def apply_customer_topup(self, customer: str, topup: str) -> bool:
+        """Grants a plan top-up to a customer; False for an unknown customer."""
+        return self._sync.apply_customer_topup(customer, topup)
+
+    async def remaining_credit(self, customer: str, credit: str) -> Optional[float]:
+        """The customer's grant balance expressed in ``credit``."""
+        return self._sync.remaining_credit(customer, credit)
+
+    async def credit_exchange(self, from_: str, to: str = "rune", value: Number = 1) -> Optional[float]:
+        """Converts ``value`` units of ``from_`` into ``to``; None when there is no path."""
+        return self._sync.credit_exchange(from_, to, value)
+
+    # ---- events (synchronous, as in the quick start) ---------------------------------------
+
+    def add_handler(self, name: str, fn: Handler) -> None:
+        """Adds (or replaces) handler ``name``: ``fn(key, value)`` gets each event's name and
+        payload dict. A handler that raises is reported as a :class:`limitr.HandlerWarning`;
+        the decision stands and the other handlers still run."""
+        self._sync.add_handler(name, fn)
+
+    def remove_handler(self, name: str) -> bool:
+        """Removes handler ``name``; True if it existed."""
+        return self._sync.remove_handler(name)
+
+    def clear_handlers(self) -> None:
+        """Removes every handler."""
+        self._sync.clear_handlers()
+
+    def lint(self) -> List[Dict[str, str]]:
+        """Warnings about the document (unknown fields, …) as ``{path, code, message}`` dicts."""
+        return self._sync.lint()

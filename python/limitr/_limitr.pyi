@@ -1,0 +1,98 @@
+"""The compiled extension (pyo3 over limitr-core). Use it through ``limitr``."""
+
+from decimal import Decimal
+from typing import Any, Callable, Dict, List, Mapping, Optional, Union, final
+
+Number = Union[int, float, Decimal]
+Record = Dict[str, Any]
+
+CODES: List[str]
+__version__: str
+
+@final
+class Doc:
+    def record(self) -> Record: ...
+    def stringify(self, format: str = "json") -> str: ...
+
+@final
+class LimitrSync:
+    def __init__(
+        self,
+        doc: Union[str, Mapping[str, Any]],
+        format: str = "json",
+        *,
+        now: Optional[Callable[[], float]] = None,
+    ) -> None: ...
+    @staticmethod
+    def new(
+        doc: Union[str, Mapping[str, Any]],
+        format: str = "json",
+        *,
+        now: Optional[Callable[[], float]] = None,
+    ) -> LimitrSync: ...
+    @property
+    def doc(self) -> Doc: ...
+    def create_customer(self, id: str, plan: Optional[str] = None) -> Record: ...
+    def ensure_customer(self, id: str, plan: Optional[str] = None) -> bool: ...
+    def customer(self, id: str) -> Optional[Record]: ...
+    def customers(self) -> Dict[str, Record]: ...
+    def remove_customer(self, id: str) -> bool: ...
+    def set_customer_plan(self, id: str, plan: str, reset_meters: bool = False) -> bool: ...
+    def allow(
+        self,
+        customer: str,
+        entitlement: str,
+        value: Number = 0,
+        *,
+        event: Union[bool, Mapping[str, Any]] = True,
+        overhead: Optional[Number] = None,
+    ) -> bool: ...
+    def check(
+        self,
+        customer: str,
+        entitlement: str,
+        value: Number = 0,
+        *,
+        detail: bool = False,
+        overhead: Optional[Number] = None,
+    ) -> Any: ...
+    def increment(
+        self,
+        customer: str,
+        entitlement: str,
+        *,
+        event: Union[bool, Mapping[str, Any]] = True,
+        overhead: Optional[Number] = None,
+    ) -> bool: ...
+    def decrement(
+        self,
+        customer: str,
+        entitlement: str,
+        *,
+        event: Union[bool, Mapping[str, Any]] = True,
+        overhead: Optional[Number] = None,
+    ) -> bool: ...
+    def set(
+        self,
+        customer: str,
+        entitlement: str,
+        value: Number,
+        *,
+        event: Union[bool, Mapping[str, Any]] = True,
+        overhead: Optional[Number] = None,
+    ) -> bool: ...
+    def value(
+        self, customer: str, entitlement: str, percent: bool = False, *, grants: bool = True
+    ) -> Optional[float]: ...
+    def remaining(
+        self, customer: str, entitlement: str, percent: bool = False, *, grants: bool = True
+    ) -> Optional[float]: ...
+    def limit(self, id: str, entitlement: str, *, grants: bool = True) -> Optional[float]: ...
+    def resets(self, customer: str, entitlement: str) -> Optional[int]: ...
+    def apply_customer_topup(self, customer: str, topup: str) -> bool: ...
+    def remaining_credit(self, customer: str, credit: str) -> Optional[float]: ...
+    def credit_exchange(self, from_: str, to: str = "rune", value: Number = 1) -> Optional[float]: ...
+    def add_handler(self, name: str, fn: Callable[[str, Dict[str, Any]], object]) -> None: ...
+    def remove_handler(self, name: str) -> bool: ...
+    def clear_handlers(self) -> None: ...
+    def lint(self) -> List[Dict[str, str]]: ...
