@@ -6,14 +6,14 @@ default:
     @just --list
 
 # The quick start, end to end (the main job)
-quickstart: quickstart-rust
+quickstart: quickstart-node
 
 # The quick start through the Rust engine, printing the quick start's figures
 quickstart-rust:
     cargo run -q -p limitr-core --example quickstart
 
 # Every test (what CI runs)
-test: lint test-rust
+test: lint test-rust test-node
 
 # Formatting and lints
 lint:
@@ -27,3 +27,24 @@ test-rust:
 # Criterion benchmarks of the core (prints numbers)
 bench:
     cargo bench -p limitr-core --bench engine
+
+# Build the npm package @formata/limitr into npm/ (native addon + dist/); `profile=release` for benchmarks
+build-node profile="debug":
+    scripts/bootstrap.sh node
+    cd bindings/node && ../../node_modules/.bin/napi build --platform {{ if profile == "release" { "--release" } else { "" } }} --output-dir ../../npm/native --js index.js --dts index.d.ts
+    cd npm && rm -rf dist && ../node_modules/.bin/tsc -p . && mkdir -p dist/esm && cp esm/* dist/esm/
+
+# Node and Bun tests of the npm package: API, errors, events, the scenario corpus, the packed tarball
+test-node: build-node
+    cargo clippy -p limitr-node --all-targets -- -D warnings
+    node --import tsx --test npm/test/unit/*.test.ts npm/test/package.test.ts
+    node_modules/.bin/bun test npm/test/unit
+
+# The quick start in Bun, as a user runs it: fresh project, `bun add` of the built package, each index.ts
+quickstart-node: build-node
+    npm/scripts/quickstart.sh bun
+
+# Operations per second of sync and awaited `allow` (release build), under Node and Bun
+bench-node: (build-node "release")
+    node npm/bench/allow.mjs
+    node_modules/.bin/bun npm/bench/allow.mjs

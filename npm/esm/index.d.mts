@@ -1,0 +1,2 @@
+export * from '../cjs/index.js';
+export { default } from '../cjs/index.js';

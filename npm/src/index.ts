@@ -1,0 +1,536 @@
+/**
+ * `@formata/limitr`: embedded usage and limit enforcement for Bun and Node.
+ *
+ * ```ts
+ * import { Limitr } from '@formata/limitr';
+ * const policy = await Limitr.new(readFileSync('./policy.json', 'utf-8'), 'json');
+ * await policy.createCustomer('user_starter', 'starter');
+ * if (await policy.allow('user_starter', 'ai-chat-input', 120000)) { … }
+ * ```
+ *
+ * Every call returns a Promise (SPEC §6). Each has a synchronous twin named `…Sync`
+ * (`allowSync`, `valueSync`, `Limitr.newSync`, …) for hot loops: the async call is a thin `async`
+ * wrapper over it, with no thread hop, so both see the same state in the same order.
+ *
+ * Reads with no answer (unknown customer or entitlement, unlimited entitlement, no exchange path)
+ * resolve to `undefined`. Failures reject with a {@link LimitrError} carrying a stable `code`.
+ */
+import { LimitrError, fromNative, invalidArgument, type PolicyIssue } from './errors.js';
+import { napi, type Handle, type NativeBackend } from './native.js';
+
+export { LimitrError, type PolicyIssue } from './errors.js';
+export type { NativeBackend, Handle } from './native.js';
+
+/** Document formats: text in one of these, or an already-parsed object. */
+export type Format = 'json' | 'yaml' | 'toml';
+
+/**
+ * An event handler: `key` is the event name (`meter-changed`, `meter-limit`, `customer-set`, …) and
+ * `value` its payload as JSON text (`JSON.parse(value)` gives the snake_case record).
+ */
+export type Handler = (key: string, value: string) => unknown;
+
+/** Options of {@link Limitr.new}. */
+export interface LimitrOptions {
+  /**
+   * The clock, in epoch milliseconds, read before every call (resets, expiries). Without it the
+   * engine uses the system clock.
+   */
+  now?: () => number;
+  /**
+   * Told when a handler throws (or its promise rejects). The decision stands and the other handlers
+   * still run. Default: `console.error`.
+   */
+  onHandlerError?: (error: unknown, handler: string, event: string) => void;
+}
+
+/** Options of {@link Limitr.check}. */
+export interface CheckOptions {
+  /** Resolve to a {@link CheckDetail} instead of a boolean. */
+  detail?: boolean;
+  /** Provider cost of the call in runes, as for `allow`. */
+  overhead?: number;
+}
+
+/** Why a call would be allowed or denied (SPEC §3.10). */
+export interface CheckDetail {
+  allowed: boolean;
+  reason: 'ok' | 'limit' | 'cap' | 'rate' | 'held' | 'unknown-customer' | 'unknown-entitlement' | 'scope';
+  /** What `remaining()` returns now (null for flags, observe limits and unknowns). */
+  remaining: number | null;
+  /** When the limit next resets (epoch ms), or null. */
+  resets: number | null;
+}
+
+/** A meter of a customer's entitlement. */
+export interface MeterRecord {
+  credit: string;
+  /** Start of the current period (epoch ms). */
+  started: number;
+  value: number;
+  overhead?: number;
+  [field: string]: unknown;
+}
+
+/** A credit grant (top-up) held by a customer. */
+export interface GrantRecord {
+  credit: string;
+  topup?: string | null;
+  value: number;
+  starting_value: number;
+  [field: string]: unknown;
+}
+
+/** A customer's state, as `customer()` returns it and stores persist it. */
+export interface CustomerRecord {
+  id: string;
+  plan: string;
+  meters: Record<string, MeterRecord>;
+  grants: Record<string, GrantRecord>;
+  [field: string]: unknown;
+}
+
+/** The document: rules and customers, `{ policy: { …, customers: { … } } }`. */
+export interface DocRecord {
+  policy: Record<string, unknown>;
+}
+
+/** The policy document of an engine (synchronous, as in the quick start). */
+export interface PolicyDoc {
+  /** The whole document (rules and customers) as a plain object. */
+  record(): DocRecord;
+  /** The whole document as text; `Limitr.new(text, format)` loads it back with the same customers. */
+  stringify(format?: Format): string;
+}
+
+/** Every error code a call can reject with. */
+export function errorCodes(): string[] {
+  return napi.errorCodes();
+}
+
+function str(name: string, v: unknown): string {
+  if (typeof v !== 'string') throw invalidArgument(name, `expected a string, got ${describe(v)}`);
+  return v;
+}
+
+function optStr(name: string, v: unknown): string | null {
+  return v === undefined || v === null ? null : str(name, v);
+}
+
+function num(name: string, v: unknown): number {
+  if (typeof v !== 'number') throw invalidArgument(name, `expected a number, got ${describe(v)}`);
+  return v;
+}
+
+function optNum(name: string, v: unknown): number | null {
+  return v === undefined || v === null ? null : num(name, v);
+}
+
+function bool(name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw invalidArgument(name, `expected a boolean, got ${describe(v)}`);
+  return v;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `string \`${v.length > 40 ? v.slice(0, 40) + '…' : v}\``;
+  return typeof v;
+}
+
+function orUndefined<T>(v: T | null): T | undefined {
+  return v === null ? undefined : v;
+}
+
+function defaultReporter(error: unknown, handler: string, event: string): void {
+  console.error(`limitr: handler \`${handler}\` failed on event \`${event}\`:`, error);
+}
+
+/** A policy engine: rules, customers, meters and handlers, in this process. */
+export class Limitr {
+  /** The document (rules and customers). */
+  readonly doc: PolicyDoc;
+  private readonly h: Handle;
+  private readonly n: NativeBackend;
+  private readonly now: (() => number) | undefined;
+  private readonly report: (error: unknown, handler: string, event: string) => void;
+  private readonly handlers = new Map<string, Handler>();
+  private collecting = false;
+
+  private constructor(n: NativeBackend, h: Handle, options: LimitrOptions) {
+    this.n = n;
+    this.h = h;
+    this.now = options.now;
+    this.report = options.onHandlerError ?? defaultReporter;
+    this.doc = {
+      record: () => JSON.parse(this.call(() => n.record(h))) as DocRecord,
+      stringify: (format: Format = 'json') => this.call(() => n.stringify(h, str('format', format))),
+    };
+  }
+
+  /** Loads a policy: text in `format` (`json`, `yaml`, `toml`) or an already-parsed object. */
+  static async new(doc: string | object, format: Format = 'json', options: LimitrOptions = {}): Promise<Limitr> {
+    return Limitr.newSync(doc, format, options);
+  }
+
+  /** Synchronous twin of {@link Limitr.new}. */
+  static newSync(doc: string | object, format: Format = 'json', options: LimitrOptions = {}): Limitr {
+    return Limitr.withBackend(napi, doc, format, options);
+  }
+
+  /** Loads a policy on a given backend (the WASM build offers the same {@link NativeBackend}). */
+  static withBackend(n: NativeBackend, doc: string | object, format: Format = 'json', options: LimitrOptions = {}): Limitr {
+    let text: string;
+    if (typeof doc === 'string') {
+      text = doc;
+    } else if (typeof doc === 'object' && doc !== null) {
+      text = JSON.stringify(doc);
+      format = 'json';
+    } else {
+      throw invalidArgument('doc', `expected policy text or an object, got ${describe(doc)}`);
+    }
+    if (options === null || typeof options !== 'object') throw invalidArgument('options', 'expected an object');
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw invalidArgument('options.now', 'expected a function returning epoch ms');
+    }
+    let h: Handle;
+    try {
+      h = n.load(text, str('format', format));
+    } catch (e) {
+      throw fromNative(e);
+    }
+    return new Limitr(n, h, options);
+  }
+
+  // ---- plumbing ---------------------------------------------------------------------------
+
+  /** Sets the injected time, runs a backend call, maps its error. */
+  private call<T>(f: () => T): T {
+    try {
+      if (this.now !== undefined) this.n.setNow(this.h, num('now()', this.now()));
+      return f();
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** Delivers the events queued by the last call to the JS handlers, in registration order. */
+  private deliver(): void {
+    if (!this.collecting) return;
+    const queue = this.n.takeEvents(this.h);
+    for (let i = 0; i + 1 < queue.length; i += 2) {
+      const key = queue[i]!;
+      const value = queue[i + 1]!;
+      for (const [name, fn] of Array.from(this.handlers)) {
+        try {
+          const r = fn(key, value) as { then?: unknown } | undefined;
+          if (r && typeof r.then === 'function') {
+            (r as Promise<unknown>).then(undefined, (err) => this.report(err, name, key));
+          }
+        } catch (err) {
+          this.report(err, name, key);
+        }
+      }
+    }
+  }
+
+  // ---- events -----------------------------------------------------------------------------
+
+  /** Adds (or replaces, keeping its place) the handler called `name`; it receives every event. */
+  addHandlerSync(name: string, handler: Handler): void {
+    str('name', name);
+    if (typeof handler !== 'function') throw invalidArgument('handler', `expected a function, got ${describe(handler)}`);
+    this.handlers.set(name, handler);
+    if (!this.collecting) {
+      this.n.collectEvents(this.h, true);
+      this.collecting = true;
+    }
+  }
+
+  /** Removes the handler called `name`; true if there was one. */
+  removeHandlerSync(name: string): boolean {
+    const removed = this.handlers.delete(str('name', name));
+    if (this.handlers.size === 0) this.clearHandlersSync();
+    return removed;
+  }
+
+  /** Removes every handler. */
+  clearHandlersSync(): void {
+    this.handlers.clear();
+    if (this.collecting) {
+      this.n.collectEvents(this.h, false);
+      this.collecting = false;
+    }
+  }
+
+  async addHandler(name: string, handler: Handler): Promise<void> {
+    return this.addHandlerSync(name, handler);
+  }
+  async removeHandler(name: string): Promise<boolean> {
+    return this.removeHandlerSync(name);
+  }
+  async clearHandlers(): Promise<void> {
+    return this.clearHandlersSync();
+  }
+
+  // ---- customers --------------------------------------------------------------------------
+
+  /** Creates a customer on `plan` (the default plan when omitted) and returns its record. */
+  createCustomerSync(id: string, plan?: string): CustomerRecord {
+    const c = str('id', id);
+    const p = optStr('plan', plan);
+    const record = this.call(() => this.n.createCustomer(this.h, c, p));
+    this.deliver();
+    return JSON.parse(record) as CustomerRecord;
+  }
+
+  /** Creates the customer if it does not exist; true if it was created. */
+  ensureCustomerSync(id: string, plan?: string): boolean {
+    const c = str('id', id);
+    const p = optStr('plan', plan);
+    const r = this.call(() => this.n.ensureCustomer(this.h, c, p));
+    this.deliver();
+    return r;
+  }
+
+  /** A customer's record, or `undefined`. */
+  customerSync(id: string): CustomerRecord | undefined {
+    const c = str('id', id);
+    const r = this.call(() => this.n.customer(this.h, c));
+    return r === null ? undefined : (JSON.parse(r) as CustomerRecord);
+  }
+
+  /** Every customer's record, by id. */
+  customersSync(): Record<string, CustomerRecord> {
+    return JSON.parse(this.call(() => this.n.customers(this.h))) as Record<string, CustomerRecord>;
+  }
+
+  /** Removes a customer; true if it existed. */
+  removeCustomerSync(id: string): boolean {
+    const c = str('id', id);
+    const r = this.call(() => this.n.removeCustomer(this.h, c));
+    this.deliver();
+    return r;
+  }
+
+  /** Moves a customer to `plan`, keeping meters unless `resetMeters`; false if unknown or unchanged. */
+  setCustomerPlanSync(id: string, plan: string, resetMeters = false): boolean {
+    const c = str('id', id);
+    const p = str('plan', plan);
+    const reset = bool('resetMeters', resetMeters);
+    const r = this.call(() => this.n.setCustomerPlan(this.h, c, p, reset));
+    this.deliver();
+    return r;
+  }
+
+  async createCustomer(id: string, plan?: string): Promise<CustomerRecord> {
+    return this.createCustomerSync(id, plan);
+  }
+  async ensureCustomer(id: string, plan?: string): Promise<boolean> {
+    return this.ensureCustomerSync(id, plan);
+  }
+  async customer(id: string): Promise<CustomerRecord | undefined> {
+    return this.customerSync(id);
+  }
+  async customers(): Promise<Record<string, CustomerRecord>> {
+    return this.customersSync();
+  }
+  async removeCustomer(id: string): Promise<boolean> {
+    return this.removeCustomerSync(id);
+  }
+  async setCustomerPlan(id: string, plan: string, resetMeters = false): Promise<boolean> {
+    return this.setCustomerPlanSync(id, plan, resetMeters);
+  }
+
+  // ---- metering ---------------------------------------------------------------------------
+
+  /**
+   * Meters `value` on an entitlement if the policy allows it (`value = 0`: an entitlement check).
+   * `event`: `false` sends no events; an object is attached to the events as `event_data`.
+   * `overhead`: the call's provider cost in runes. False for unknown customers/entitlements.
+   */
+  allowSync(customer: string, entitlement: string, value = 0, event: boolean | object = true, overhead?: number): boolean {
+    if (typeof customer !== 'string') str('customer', customer);
+    if (typeof entitlement !== 'string') str('entitlement', entitlement);
+    if (typeof value !== 'number') num('value', value);
+    let events = true;
+    let data: string | null = null;
+    if (event !== true) {
+      if (event === false) events = false;
+      else if (typeof event === 'object' && event !== null) data = JSON.stringify(event);
+      else throw invalidArgument('event', `expected a boolean or an object, got ${describe(event)}`);
+    }
+    const o = overhead === undefined ? null : optNum('overhead', overhead);
+    let r: boolean;
+    try {
+      if (this.now !== undefined) this.n.setNow(this.h, num('now()', this.now()));
+      r = this.n.allow(this.h, customer, entitlement, value, events, o, data);
+    } catch (e) {
+      throw fromNative(e);
+    }
+    if (this.collecting) this.deliver();
+    return r;
+  }
+
+  async allow(customer: string, entitlement: string, value = 0, event: boolean | object = true, overhead?: number): Promise<boolean> {
+    return this.allowSync(customer, entitlement, value, event, overhead);
+  }
+
+  /** Whether `allow` would pass, changing nothing; `{ detail: true }` explains why. */
+  checkSync(customer: string, entitlement: string, value?: number, options?: CheckOptions & { detail?: false }): boolean;
+  checkSync(customer: string, entitlement: string, value: number | undefined, options: CheckOptions & { detail: true }): CheckDetail;
+  checkSync(customer: string, entitlement: string, value = 0, options: CheckOptions = {}): boolean | CheckDetail {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const v = num('value', value);
+    if (options === null || typeof options !== 'object') throw invalidArgument('options', 'expected an object');
+    const o = optNum('overhead', options.overhead);
+    if (options.detail) {
+      return JSON.parse(this.call(() => this.n.checkDetail(this.h, c, e, v, o))) as CheckDetail;
+    }
+    if (o !== null) return (JSON.parse(this.call(() => this.n.checkDetail(this.h, c, e, v, o))) as CheckDetail).allowed;
+    return this.call(() => this.n.check(this.h, c, e, v));
+  }
+
+  check(customer: string, entitlement: string, value?: number, options?: CheckOptions & { detail?: false }): Promise<boolean>;
+  check(customer: string, entitlement: string, value: number | undefined, options: CheckOptions & { detail: true }): Promise<CheckDetail>;
+  async check(customer: string, entitlement: string, value = 0, options: CheckOptions = {}): Promise<boolean | CheckDetail> {
+    return this.checkSync(customer, entitlement, value, options as CheckOptions & { detail: true });
+  }
+
+  /** Meters the limit's `increment` (1 by default); false when there is no limit. */
+  incrementSync(customer: string, entitlement: string, event = true): boolean {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const ev = bool('event', event);
+    const r = this.call(() => this.n.increment(this.h, c, e, ev));
+    this.deliver();
+    return r;
+  }
+
+  /** Meters minus the limit's `increment`; false when there is no limit. */
+  decrementSync(customer: string, entitlement: string, event = true): boolean {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const ev = bool('event', event);
+    const r = this.call(() => this.n.decrement(this.h, c, e, ev));
+    this.deliver();
+    return r;
+  }
+
+  /** Sets the meter to `value` (meters the difference, with the rules of `allow`). */
+  setSync(customer: string, entitlement: string, value: number, event = true): boolean {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const v = num('value', value);
+    const ev = bool('event', event);
+    const r = this.call(() => this.n.set(this.h, c, e, v, ev));
+    this.deliver();
+    return r;
+  }
+
+  async increment(customer: string, entitlement: string, event = true): Promise<boolean> {
+    return this.incrementSync(customer, entitlement, event);
+  }
+  async decrement(customer: string, entitlement: string, event = true): Promise<boolean> {
+    return this.decrementSync(customer, entitlement, event);
+  }
+  async set(customer: string, entitlement: string, value: number, event = true): Promise<boolean> {
+    return this.setSync(customer, entitlement, value, event);
+  }
+
+  // ---- reads ------------------------------------------------------------------------------
+
+  /** Usage this period (`percent`: share of the limit used; `grants`: count grants in the limit). */
+  valueSync(customer: string, entitlement: string, percent = false, grants = true): number | undefined {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const p = bool('percent', percent);
+    const g = bool('grants', grants);
+    return orUndefined(this.call(() => this.n.value(this.h, c, e, p, g)));
+  }
+
+  /** What is left this period (grants included unless `grants` is false). */
+  remainingSync(customer: string, entitlement: string, percent = false, grants = true): number | undefined {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const p = bool('percent', percent);
+    const g = bool('grants', grants);
+    return orUndefined(this.call(() => this.n.remaining(this.h, c, e, p, g)));
+  }
+
+  /** The limit of an entitlement; `id` is a customer id or a plan name. */
+  limitSync(id: string, entitlement: string, grants = true): number | undefined {
+    const i = str('id', id);
+    const e = str('entitlement', entitlement);
+    const g = bool('grants', grants);
+    return orUndefined(this.call(() => this.n.limit(this.h, i, e, g)));
+  }
+
+  /** When the entitlement next resets (epoch ms), or `undefined` when it does not reset. */
+  resetsSync(customer: string, entitlement: string): number | undefined {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    return orUndefined(this.call(() => this.n.resets(this.h, c, e)));
+  }
+
+  async value(customer: string, entitlement: string, percent = false, grants = true): Promise<number | undefined> {
+    return this.valueSync(customer, entitlement, percent, grants);
+  }
+  async remaining(customer: string, entitlement: string, percent = false, grants = true): Promise<number | undefined> {
+    return this.remainingSync(customer, entitlement, percent, grants);
+  }
+  async limit(id: string, entitlement: string, grants = true): Promise<number | undefined> {
+    return this.limitSync(id, entitlement, grants);
+  }
+  async resets(customer: string, entitlement: string): Promise<number | undefined> {
+    return this.resetsSync(customer, entitlement);
+  }
+
+  // ---- grants and exchange ----------------------------------------------------------------
+
+  /** Grants a plan top-up; false for an unknown customer, `UNKNOWN_TOPUP` when the plan has none. */
+  applyCustomerTopupSync(customer: string, topup: string): boolean {
+    const c = str('customer', customer);
+    const t = str('topup', topup);
+    const r = this.call(() => this.n.applyCustomerTopup(this.h, c, t));
+    this.deliver();
+    return r;
+  }
+
+  /** A customer's grant balance expressed in `credit`. */
+  remainingCreditSync(customer: string, credit: string): number | undefined {
+    const c = str('customer', customer);
+    const cr = str('credit', credit);
+    return orUndefined(this.call(() => this.n.remainingCredit(this.h, c, cr)));
+  }
+
+  /** Converts `value` units of credit `from` into `to` through the exchange table. */
+  creditExchangeSync(from: string, to = 'rune', value = 1): number | undefined {
+    const f = str('from', from);
+    const t = str('to', to);
+    const v = num('value', value);
+    return orUndefined(this.call(() => this.n.creditExchange(this.h, f, t, v)));
+  }
+
+  async applyCustomerTopup(customer: string, topup: string): Promise<boolean> {
+    return this.applyCustomerTopupSync(customer, topup);
+  }
+  async remainingCredit(customer: string, credit: string): Promise<number | undefined> {
+    return this.remainingCreditSync(customer, credit);
+  }
+  async creditExchange(from: string, to = 'rune', value = 1): Promise<number | undefined> {
+    return this.creditExchangeSync(from, to, value);
+  }
+
+  // ---- the document -----------------------------------------------------------------------
+
+  /** Warnings about the document (unknown fields, settings without effect). */
+  lintSync(): PolicyIssue[] {
+    return JSON.parse(this.call(() => this.n.lint(this.h))) as PolicyIssue[];
+  }
+  async lint(): Promise<PolicyIssue[]> {
+    return this.lintSync();
+  }
+}
+
+export default Limitr;
