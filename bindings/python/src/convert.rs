@@ -37,9 +37,7 @@ pub fn amount(v: &Bound<'_, PyAny>, name: &'static str) -> PyResult<Decimal> {
         return exact_text(v, name);
     }
     if let Ok(f) = v.cast_exact::<PyFloat>() {
-        return number::from_f64(f.value()).ok_or_else(|| {
-            error::invalid(py, name, format!("`{}` is not a finite number", f.value()))
-        });
+        return float(py, f.value(), name);
     }
     if v.is_instance_of::<PyBool>() {
         return Err(PyTypeError::new_err(format!(
@@ -50,14 +48,23 @@ pub fn amount(v: &Bound<'_, PyAny>, name: &'static str) -> PyResult<Decimal> {
         return exact_text(v, name);
     }
     if let Ok(f) = v.cast::<PyFloat>() {
-        return number::from_f64(f.value()).ok_or_else(|| {
-            error::invalid(py, name, format!("`{}` is not a finite number", f.value()))
-        });
+        return float(py, f.value(), name);
     }
     Err(PyTypeError::new_err(format!(
         "{name}: expected int, float or decimal.Decimal, got {}",
         type_name(v)
     )))
+}
+
+fn float(py: Python<'_>, x: f64, name: &'static str) -> PyResult<Decimal> {
+    number::from_f64(x).ok_or_else(|| {
+        let what = if x.is_finite() {
+            "is out of range"
+        } else {
+            "is not a finite number"
+        };
+        error::invalid(py, name, format!("`{x:?}` {what}"))
+    })
 }
 
 /// An optional amount (None → default).
@@ -80,14 +87,12 @@ fn exact_text(v: &Bound<'_, PyAny>, name: &'static str) -> PyResult<Decimal> {
         return Ok(d);
     }
     let lower = text.to_ascii_lowercase();
-    if lower.contains("nan") || lower.contains("inf") {
-        return Err(error::invalid(
-            py,
-            name,
-            format!("`{text}` is not a finite number"),
-        ));
-    }
-    Err(error::to_py(py, limitr_core::Error::Overflow(name)))
+    let what = if lower.contains("nan") || lower.contains("inf") {
+        "is not a finite number"
+    } else {
+        "is out of range"
+    };
+    Err(error::invalid(py, name, format!("`{text}` {what}")))
 }
 
 /// A quantity back to Python: `int` when integral (token counts print as `455000`), else `float`.
