@@ -1,1 +1,122 @@
-fn main() {}
+//! Criterion benchmarks of the hot path, plus memory per customer (printed).
+#![allow(unsafe_code, reason = "a counting global allocator to measure memory per customer")]
+#![allow(missing_docs, reason = "criterion macros generate undocumented items")]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark setup")]
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use limitr_core::number::Decimal;
+use limitr_core::{Limitr, ManualClock};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+/// Counts live heap bytes, to report memory per customer.
+struct Counting;
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const QUICKSTART: &str = include_str!("../../../tests/policies/quickstart.json");
+const THREE_METERS: &str = r#"{"policy": {"credits": {"in": {"stof_units": "int"}, "out": {"stof_units": "int"}, "img": {}},
+  "plans": {"p": {"default": true, "entitlements": {
+    "input": {"limit": {"credit": "in", "value": 1e15, "resets": true, "reset_inc": "1day"}},
+    "output": {"limit": {"credit": "out", "value": 1e15, "resets": true, "reset_inc": "1day"}},
+    "images": {"limit": {"credit": "img", "mode": "soft", "value": 100, "resets": true, "reset_sch": "monthly:1"}}}}}}}"#;
+
+fn engine(doc: &str) -> Limitr {
+    Limitr::from_json(doc).unwrap().with_clock(Arc::new(ManualClock::new(1_767_225_600_000)))
+}
+
+fn ids(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("customer_{i:07}")).collect()
+}
+
+fn memory_per_customer() {
+    let n = 100_000;
+    let names = ids(n);
+    let before = LIVE.load(Ordering::Relaxed);
+    let p = engine(THREE_METERS);
+    for id in &names {
+        p.create_customer(id, None).unwrap();
+    }
+    let after = LIVE.load(Ordering::Relaxed);
+    let per_customer = (after - before) as f64 / n as f64;
+    println!(
+        "memory: {per_customer:.0} B per customer with 3 meters = {:.0} B per customer-meter ({n} customers, map and locks included)",
+        per_customer / 3.0
+    );
+    drop(p);
+}
+
+fn benches(c: &mut Criterion) {
+    memory_per_customer();
+    let one = Decimal::ONE;
+
+    let p = engine(QUICKSTART);
+    p.create_customer("warm", Some("growth")).unwrap();
+    c.bench_function("allow/warm", |b| b.iter(|| p.allow(black_box("warm"), black_box("ai-chat-input"), one).unwrap()));
+    c.bench_function("check/warm", |b| b.iter(|| p.check(black_box("warm"), black_box("ai-chat-input"), one).unwrap()));
+    c.bench_function("value/warm", |b| b.iter(|| p.value(black_box("warm"), black_box("ai-chat-input"), false, true).unwrap()));
+
+    let n = 1_000_000;
+    let names = ids(n);
+    let big = engine(QUICKSTART);
+    for id in &names {
+        big.create_customer(id, Some("growth")).unwrap();
+    }
+    let mut i = 0usize;
+    c.bench_function("allow/1M-customers", |b| {
+        b.iter(|| {
+            i = (i + 7_919) % n; // stride across the map
+            big.allow(&names[i], "ai-chat-input", one).unwrap()
+        })
+    });
+    drop(big);
+
+    let mut k = 0usize;
+    let fresh = engine(QUICKSTART);
+    c.bench_function("create_customer", |b| {
+        b.iter_batched(
+            || {
+                k += 1;
+                format!("new_{k}")
+            },
+            |id| fresh.create_customer(&id, Some("starter")).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+
+    c.bench_function("policy_load/quickstart", |b| b.iter(|| Limitr::from_json(black_box(QUICKSTART)).unwrap()));
+
+    let g = engine(QUICKSTART);
+    g.create_customer("granted", Some("growth")).unwrap();
+    for _ in 0..2 {
+        g.apply_customer_topup("granted", "ai-token-small").unwrap();
+    }
+    g.allow("granted", "ai-chat-input", Decimal::from(700_000)).unwrap();
+    c.bench_function("allow/soft-overage-drawing-a-grant", |b| b.iter(|| g.allow("granted", "ai-chat-input", one).unwrap()));
+}
+
+criterion_group! {
+    name = engine_benches;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(2)).warm_up_time(std::time::Duration::from_millis(500));
+    targets = benches
+}
+criterion_main!(engine_benches);

@@ -11,6 +11,7 @@ use crate::policy::credit::Credit;
 use crate::policy::plan::{Limit, Mode, Plan};
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 /// Why a call was allowed or denied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -89,9 +90,20 @@ pub(crate) struct Draft {
 pub(crate) struct Transition {
     pub allowed: bool,
     pub reason: Reason,
-    pub meter: Option<Meter>,
+    pub meter: Option<MeterState>,
+    /// Where the meter lives in the customer (`None`: a new meter, created with `fresh`).
+    pub slot: Option<usize>,
+    pub fresh: Option<(Arc<str>, Arc<str>)>,
     pub grants: Option<Vec<Grant>>,
     pub drafts: Vec<Draft>,
+}
+
+/// The numbers of a meter a transition writes (no names: nothing to clone on the hot path).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct MeterState {
+    pub started: Timestamp,
+    pub value: Decimal,
+    pub overhead: Decimal,
 }
 
 impl Transition {
@@ -100,14 +112,33 @@ impl Transition {
             allowed,
             reason,
             meter: None,
+            slot: None,
+            fresh: None,
             grants: None,
             drafts: Vec::new(),
         }
     }
     /// Writes the transition's state into the customer.
     pub fn apply(&mut self, c: &mut Customer) {
-        if let Some(m) = self.meter.take() {
-            c.put_meter(m);
+        if let Some(st) = self.meter.take() {
+            match self.slot.and_then(|i| c.meters.get_mut(i)) {
+                Some(m) => {
+                    m.started = st.started;
+                    m.value = st.value;
+                    m.overhead = st.overhead;
+                }
+                None => {
+                    if let Some((entitlement, credit)) = self.fresh.take() {
+                        c.meters.push(Meter {
+                            entitlement,
+                            credit,
+                            started: st.started,
+                            value: st.value,
+                            overhead: st.overhead,
+                        });
+                    }
+                }
+            }
         }
         if let Some(g) = self.grants.take() {
             c.grants = g;
@@ -217,14 +248,16 @@ fn metered(
         None if v.is_zero() => Decimal::ZERO,
         None => v.checked_mul(credit.overhead_cost).unwrap_or_default(),
     };
-    let existing = c.meter(req.entitlement);
+    let slot = c.meters.iter().position(|m| &*m.entitlement == req.entitlement);
+    let existing = slot.and_then(|i| c.meters.get(i));
     let pre_value = existing.map_or(Decimal::ZERO, |m| m.value);
+    let zero = |started| MeterState { started, value: Decimal::ZERO, overhead: Decimal::ZERO };
     let (mut meter, reset) = match existing {
-        Some(m) => m.rolled(limit.reset.as_ref(), now),
-        None => (
-            Meter::new(policy.intern(req.entitlement), limit.credit.clone(), now),
-            false,
-        ),
+        Some(m) => match m.pending_reset(limit.reset.as_ref(), now) {
+            Some(started) => (zero(started), true),
+            None => (MeterState { started: m.started, value: m.value, overhead: m.overhead }, false),
+        },
+        None => (zero(now), false),
     };
     let m_val = meter.value;
     let l = limit.value;
@@ -282,6 +315,10 @@ fn metered(
     }
 
     let mut t = Transition::verdict(true, Reason::Ok);
+    t.slot = slot;
+    if slot.is_none() {
+        t.fresh = Some((policy.intern(req.entitlement), limit.credit.clone()));
+    }
     if own_valid || limit.mode == Mode::Soft {
         let changed = n != m_val || !overhead_call.is_zero();
         meter.value = n;
@@ -402,7 +439,7 @@ fn metered(
     t.allowed = false;
     t.reason = Reason::Limit;
     if reset {
-        t.meter = Some(meter.clone()); // the new period starts even though the call is denied
+        t.meter = Some(meter); // the new period starts even though the call is denied
     }
     if emit {
         figures.overhead_total = meter.overhead;

@@ -470,9 +470,15 @@ impl<S: Store> Limitr<S> {
 
     /// Whether `allow` with the same arguments would pass, changing nothing and sending no event.
     pub fn check(&self, customer: &str, entitlement: &str, value: Decimal) -> Result<bool> {
-        Ok(self
-            .check_detail(customer, entitlement, value, None)?
-            .allowed)
+        require_id("customer", customer)?;
+        require_id("entitlement", entitlement)?;
+        require_amount("value", value)?;
+        let now = self.now();
+        let req = Request { entitlement, value, overhead: None, event_data: None, events: false };
+        let verdict = self
+            .store
+            .read(customer, |c| decision::evaluate(&self.policy, c, &req, now, false).map(|t| t.allowed));
+        verdict.unwrap_or(Ok(false))
     }
 
     /// [`check`](Self::check) with the reason, what remains and when it resets (SPEC §3.10).

@@ -12,11 +12,11 @@ use crate::error::{Error, Result};
 use crate::exchange::Exchange;
 use crate::number::Decimal;
 use credit::Credit;
-use indexmap::IndexMap;
 use issue::{Issue, Severity};
 use plan::{Entitlement, Plan};
 use serde_json::{Map, Value};
 use std::sync::Arc;
+use plan::NameMap;
 
 pub use validate::DEFAULT_RESET_MS;
 
@@ -24,9 +24,9 @@ pub use validate::DEFAULT_RESET_MS;
 #[derive(Debug, Clone)]
 pub struct Policy {
     /// Credits by name.
-    pub credits: IndexMap<Arc<str>, Credit>,
+    pub credits: NameMap<Credit>,
     /// Plans by name.
-    pub plans: IndexMap<Arc<str>, Plan>,
+    pub plans: NameMap<Plan>,
     /// The resolved exchange table.
     pub exchange: Exchange,
     /// The first plan with `default: true`.

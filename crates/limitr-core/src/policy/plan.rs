@@ -2,8 +2,11 @@
 
 use super::reset::ResetRule;
 use crate::number::Decimal;
-use indexmap::IndexMap;
 use std::sync::Arc;
+
+/// An insertion-ordered map from names to policy items, with a fast hasher (the hot path looks
+/// names up on every call).
+pub type NameMap<V> = indexmap::IndexMap<Arc<str>, V, hashbrown::DefaultHashBuilder>;
 
 /// What happens at a limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +76,7 @@ pub struct Plan {
     /// Whether this plan is a default candidate.
     pub default: bool,
     /// Entitlements by name.
-    pub entitlements: IndexMap<Arc<str>, Entitlement>,
+    pub entitlements: NameMap<Entitlement>,
     /// Top-ups by name.
-    pub topups: IndexMap<Arc<str>, Topup>,
+    pub topups: NameMap<Topup>,
 }

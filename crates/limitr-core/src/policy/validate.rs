@@ -8,9 +8,9 @@ use super::reset::{ResetRule, Schedule};
 use crate::exchange::{Exchange, GrantStrategy, Pair};
 use crate::number::{self, Decimal};
 use hashbrown::HashMap;
-use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use std::sync::Arc;
+use super::plan::NameMap;
 
 const POLICY_FIELDS: &[&str] = &[
     "version",
@@ -102,8 +102,8 @@ pub const DEFAULT_RESET_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
 /// The outcome of reading a policy: the model (when it has no errors) and every issue found.
 pub(crate) struct Checked {
-    pub credits: IndexMap<Arc<str>, Credit>,
-    pub plans: IndexMap<Arc<str>, Plan>,
+    pub credits: NameMap<Credit>,
+    pub plans: NameMap<Plan>,
     pub exchange: Exchange,
     pub issues: Vec<Issue>,
 }
@@ -342,8 +342,8 @@ pub(crate) fn check(policy: &Map<String, Value>) -> Checked {
     }
 }
 
-fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> IndexMap<Arc<str>, Credit> {
-    let mut out = IndexMap::new();
+fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> NameMap<Credit> {
+    let mut out = NameMap::default();
     let Some(map) = cx.map_field(policy, "credits", "policy") else {
         return out;
     };
@@ -429,7 +429,7 @@ fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> IndexMap<Arc<str>, Cred
 fn exchange(
     cx: &mut Ctx,
     policy: &Map<String, Value>,
-    credits: &IndexMap<Arc<str>, Credit>,
+    credits: &NameMap<Credit>,
 ) -> Exchange {
     let mut pairs: HashMap<String, Pair> = HashMap::new();
     pairs.insert(
@@ -504,9 +504,9 @@ fn exchange(
 fn plans(
     cx: &mut Ctx,
     policy: &Map<String, Value>,
-    credits: &IndexMap<Arc<str>, Credit>,
-) -> IndexMap<Arc<str>, Plan> {
-    let mut out = IndexMap::new();
+    credits: &NameMap<Credit>,
+) -> NameMap<Plan> {
+    let mut out = NameMap::default();
     let Some(map) = cx.map_field(policy, "plans", "policy") else {
         return out;
     };
@@ -516,7 +516,7 @@ fn plans(
             continue;
         };
         cx.known(m, &path, PLAN_FIELDS);
-        let mut entitlements = IndexMap::new();
+        let mut entitlements = NameMap::default();
         if let Some(ents) = cx.map_field(m, "entitlements", &path) {
             for (ename, ev) in ents {
                 let epath = format!("{path}.entitlements.{ename}");
@@ -539,7 +539,7 @@ fn plans(
                 );
             }
         }
-        let mut topups = IndexMap::new();
+        let mut topups = NameMap::default();
         if let Some(tops) = cx.map_field(m, "topups", &path) {
             for (tname, tv) in tops {
                 let tpath = format!("{path}.topups.{tname}");
@@ -567,7 +567,7 @@ fn credit_ref<'a>(
     cx: &mut Ctx,
     m: &Map<String, Value>,
     path: &str,
-    credits: &'a IndexMap<Arc<str>, Credit>,
+    credits: &'a NameMap<Credit>,
 ) -> Option<&'a Credit> {
     match m.get("credit") {
         None | Some(Value::Null) => {
@@ -604,7 +604,7 @@ fn limit(
     cx: &mut Ctx,
     v: &Value,
     path: &str,
-    credits: &IndexMap<Arc<str>, Credit>,
+    credits: &NameMap<Credit>,
 ) -> Option<Limit> {
     let m = cx.object(v, path)?;
     cx.known(m, path, LIMIT_FIELDS);
@@ -660,7 +660,7 @@ fn topup(
     name: &str,
     v: &Value,
     path: &str,
-    credits: &IndexMap<Arc<str>, Credit>,
+    credits: &NameMap<Credit>,
 ) -> Option<Topup> {
     let m = cx.object(v, path)?;
     cx.known(m, path, TOPUP_FIELDS);
