@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the WASM engine and the npm package's WASM entries:
+#   1. cargo (profile wasm-release, opt-level z for size) → limitr_wasm.wasm
+#   2. wasm-bindgen --target web → bindings/wasm/pkg-web/ (loads with initSync({ module }))
+#   3. wasm-opt -Oz from npm binaryen@132 (Debian's binaryen breaks the output) when installed
+#   4. esbuild bundles → npm/dist/wasm/{edge,browser,node}.js + limitr_wasm_bg.wasm
+# Prints the .wasm size, raw and gzipped (target ≤ 300 KB gzipped).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL="${CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL:-z}"
+cargo build --profile wasm-release --target wasm32-unknown-unknown -p limitr-wasm
+pkg=bindings/wasm/pkg-web
+wasm-bindgen --target web --remove-name-section --remove-producers-section --out-dir "$pkg" \
+  target/wasm32-unknown-unknown/wasm-release/limitr_wasm.wasm
+echo '{"type":"module"}' > "$pkg/package.json"
+if [ -x node_modules/.bin/wasm-opt ]; then
+  node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    "$pkg/limitr_wasm_bg.wasm" -o "$pkg/limitr_wasm_bg.wasm"
+fi
+node npm/wasm/build.mjs
+raw=$(wc -c < "$pkg/limitr_wasm_bg.wasm")
+gz=$(gzip -9c "$pkg/limitr_wasm_bg.wasm" | wc -c)
+printf 'limitr_wasm_bg.wasm: %d KB raw, %d KB gzipped (target <= 300 KB gzipped)\n' $((raw / 1024)) $((gz / 1024))

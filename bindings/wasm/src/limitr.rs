@@ -1,0 +1,282 @@
+//! The backend contract of `npm/src/native.ts`, exported as free functions over an opaque handle
+//! (the `Engine` class): the generated glue module *is* the `NativeBackend` the TypeScript face
+//! drives. Every function converts its arguments, calls the core once, converts the answer.
+
+use crate::clock::HostClock;
+use crate::convert::{self, call_options, decimal, number_or_null, time_or_null};
+use crate::error::js;
+use crate::events::{COLLECTOR, EventBuffer};
+use limitr_core::number::to_value;
+use limitr_core::{Error, Limitr};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use wasm_bindgen::prelude::*;
+
+type JsResult<T> = Result<T, JsValue>;
+
+/// A loaded policy with its customers, clock and event buffer (the backend's `Handle`).
+#[wasm_bindgen(js_name = Engine)]
+pub struct WasmLimitr {
+    inner: Limitr,
+    clock: Arc<HostClock>,
+    events: EventBuffer,
+}
+
+/// Loads a document (`json`, `yaml` or `toml` text); the clock is `Date.now()` until `setNow`.
+#[wasm_bindgen]
+pub fn load(text: &str, format: &str) -> JsResult<WasmLimitr> {
+    let clock = Arc::new(HostClock::default());
+    let inner = js(Limitr::load(text, convert::format(format)?))?.with_clock(clock.clone());
+    Ok(WasmLimitr {
+        inner,
+        clock,
+        events: EventBuffer::default(),
+    })
+}
+
+/// Every error code a call can fail with.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> Vec<String> {
+    Error::CODES.iter().map(|c| (*c).to_string()).collect()
+}
+
+/// Pins the clock to `ms` (epoch milliseconds), or back to `Date.now()` with `null`.
+#[wasm_bindgen(js_name = setNow)]
+pub fn set_now(h: &WasmLimitr, ms: Option<f64>) -> JsResult<()> {
+    h.clock.set(ms.map(convert::timestamp).transpose()?);
+    Ok(())
+}
+
+/// Starts (`true`) or stops collecting events; while off, no event is built at all.
+#[wasm_bindgen(js_name = collectEvents)]
+pub fn collect_events(h: &WasmLimitr, on: bool) {
+    if on {
+        h.inner.add_handler(COLLECTOR, h.events.handler());
+    } else {
+        h.inner.remove_handler(COLLECTOR);
+        h.events.take();
+    }
+}
+
+/// The events since the last call, flat: `[name, payloadJson, name, payloadJson, …]`.
+#[wasm_bindgen(js_name = takeEvents)]
+pub fn take_events(h: &WasmLimitr) -> Vec<String> {
+    h.events.take()
+}
+
+// ---- customers -----------------------------------------------------------------------------
+
+/// Creates (or updates) a customer; returns its record as JSON.
+#[wasm_bindgen(js_name = createCustomer)]
+pub fn create_customer(h: &WasmLimitr, id: &str, plan: Option<String>) -> JsResult<String> {
+    Ok(js(h.inner.create_customer(id, plan.as_deref()))?.to_string())
+}
+
+/// Creates the customer if missing; true if created.
+#[wasm_bindgen(js_name = ensureCustomer)]
+pub fn ensure_customer(h: &WasmLimitr, id: &str, plan: Option<String>) -> JsResult<bool> {
+    js(h.inner.ensure_customer(id, plan.as_deref()))
+}
+
+/// A customer's record as JSON, or `null`.
+#[wasm_bindgen]
+pub fn customer(h: &WasmLimitr, id: &str) -> JsValue {
+    h.inner
+        .customer_record(id)
+        .map_or(JsValue::NULL, |r| JsValue::from_str(&r.to_string()))
+}
+
+/// Every customer's record by id, as JSON.
+#[wasm_bindgen]
+pub fn customers(h: &WasmLimitr) -> String {
+    Value::Object(h.inner.customers()).to_string()
+}
+
+/// Removes a customer; true if it existed.
+#[wasm_bindgen(js_name = removeCustomer)]
+pub fn remove_customer(h: &WasmLimitr, id: &str) -> JsResult<bool> {
+    js(h.inner.remove_customer(id))
+}
+
+/// Moves a customer to another plan (meters kept unless `resetMeters`).
+#[wasm_bindgen(js_name = setCustomerPlan)]
+pub fn set_customer_plan(
+    h: &WasmLimitr,
+    id: &str,
+    plan: &str,
+    reset_meters: bool,
+) -> JsResult<bool> {
+    js(h.inner.set_customer_plan(id, plan, reset_meters))
+}
+
+// ---- metering ------------------------------------------------------------------------------
+
+/// Meters `value` if the policy allows it: events on/off, overhead (runes), event data (JSON).
+#[wasm_bindgen]
+pub fn allow(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    value: f64,
+    events: bool,
+    overhead: Option<f64>,
+    event_data: Option<String>,
+) -> JsResult<bool> {
+    let value = decimal("value", value)?;
+    if events && overhead.is_none() && event_data.is_none() {
+        return js(h.inner.allow(customer, entitlement, value));
+    }
+    let options = call_options(events, overhead, event_data)?;
+    js(h.inner.allow_with(customer, entitlement, value, &options))
+}
+
+/// Whether `allow` would pass, changing nothing.
+#[wasm_bindgen]
+pub fn check(h: &WasmLimitr, customer: &str, entitlement: &str, value: f64) -> JsResult<bool> {
+    js(h.inner
+        .check(customer, entitlement, decimal("value", value)?))
+}
+
+/// `{allowed, reason, remaining, resets}` as JSON.
+#[wasm_bindgen(js_name = checkDetail)]
+pub fn check_detail(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    value: f64,
+    overhead: Option<f64>,
+) -> JsResult<String> {
+    let value = decimal("value", value)?;
+    let overhead = convert::opt_decimal("overhead", overhead)?;
+    let d = js(h.inner.check_detail(customer, entitlement, value, overhead))?;
+    let mut o = Map::new();
+    o.insert("allowed".into(), Value::Bool(d.allowed));
+    o.insert("reason".into(), Value::String(d.reason.as_str().into()));
+    o.insert(
+        "remaining".into(),
+        d.remaining.map_or(Value::Null, to_value),
+    );
+    o.insert("resets".into(), d.resets.map_or(Value::Null, Value::from));
+    Ok(Value::Object(o).to_string())
+}
+
+/// Meters the limit's increment.
+#[wasm_bindgen]
+pub fn increment(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    events: bool,
+) -> JsResult<bool> {
+    let options = call_options(events, None, None)?;
+    js(h.inner.increment(customer, entitlement, &options))
+}
+
+/// Meters minus the limit's increment.
+#[wasm_bindgen]
+pub fn decrement(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    events: bool,
+) -> JsResult<bool> {
+    let options = call_options(events, None, None)?;
+    js(h.inner.decrement(customer, entitlement, &options))
+}
+
+/// Sets the meter to `value`.
+#[wasm_bindgen]
+pub fn set(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    value: f64,
+    events: bool,
+) -> JsResult<bool> {
+    let options = call_options(events, None, None)?;
+    let value = decimal("value", value)?;
+    js(h.inner.set(customer, entitlement, value, &options))
+}
+
+// ---- reads ---------------------------------------------------------------------------------
+
+/// Usage this period (or its share of the limit with `percent`), or `null`.
+#[wasm_bindgen]
+pub fn value(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    percent: bool,
+    grants: bool,
+) -> JsResult<JsValue> {
+    let v = js(h.inner.value(customer, entitlement, percent, grants))?;
+    Ok(number_or_null(v))
+}
+
+/// What is left this period, or `null`.
+#[wasm_bindgen]
+pub fn remaining(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    percent: bool,
+    grants: bool,
+) -> JsResult<JsValue> {
+    let v = js(h.inner.remaining(customer, entitlement, percent, grants))?;
+    Ok(number_or_null(v))
+}
+
+/// The limit of a customer's (or a plan's) entitlement, or `null`.
+#[wasm_bindgen]
+pub fn limit(h: &WasmLimitr, id: &str, entitlement: &str, grants: bool) -> JsResult<JsValue> {
+    Ok(number_or_null(js(h.inner.limit(id, entitlement, grants))?))
+}
+
+/// When the entitlement next resets (epoch ms), or `null`.
+#[wasm_bindgen]
+pub fn resets(h: &WasmLimitr, customer: &str, entitlement: &str) -> JsResult<JsValue> {
+    Ok(time_or_null(js(h.inner.resets(customer, entitlement))?))
+}
+
+// ---- grants and exchange -------------------------------------------------------------------
+
+/// Grants a plan top-up; false for an unknown customer.
+#[wasm_bindgen(js_name = applyCustomerTopup)]
+pub fn apply_customer_topup(h: &WasmLimitr, customer: &str, topup: &str) -> JsResult<bool> {
+    js(h.inner.apply_customer_topup(customer, topup))
+}
+
+/// A customer's grant balance in `credit`, or `null`.
+#[wasm_bindgen(js_name = remainingCredit)]
+pub fn remaining_credit(h: &WasmLimitr, customer: &str, credit: &str) -> JsResult<JsValue> {
+    Ok(number_or_null(js(h
+        .inner
+        .remaining_credit(customer, credit))?))
+}
+
+/// `value` units of `from` in `to`, or `null` without an exchange path.
+#[wasm_bindgen(js_name = creditExchange)]
+pub fn credit_exchange(h: &WasmLimitr, from: &str, to: &str, value: f64) -> JsResult<JsValue> {
+    let value = decimal("value", value)?;
+    Ok(number_or_null(h.inner.credit_exchange(from, to, value)))
+}
+
+// ---- the document --------------------------------------------------------------------------
+
+/// The whole document (rules and customers) as JSON.
+#[wasm_bindgen]
+pub fn record(h: &WasmLimitr) -> String {
+    h.inner.record().to_string()
+}
+
+/// The whole document as `json`, `yaml` or `toml` text.
+#[wasm_bindgen]
+pub fn stringify(h: &WasmLimitr, format: &str) -> JsResult<String> {
+    js(h.inner.stringify(convert::format(format)?))
+}
+
+/// Warnings about the document (unknown fields, …) as a JSON array.
+#[wasm_bindgen]
+pub fn lint(h: &WasmLimitr) -> String {
+    serde_json::to_string(h.inner.lint()).unwrap_or_else(|_| "[]".into())
+}
