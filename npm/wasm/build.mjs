@@ -36,6 +36,6 @@ await Promise.all([
 copyFileSync(wasm, join(out, 'limitr_wasm_bg.wasm'));
 writeFileSync(join(out, 'package.json'), '{"type":"module","sideEffects":true}\n');
 // The types are the shared face's (npm/src/wasm.ts, compiled with the rest of npm/src).
-const dts = "export * from '../esm/wasm.js';\nexport { default } from '../esm/wasm.js';\n";
+const dts = "export * from '../cjs/wasm.js';\nexport { default } from '../cjs/wasm.js';\n";
 for (const name of ['edge', 'browser', 'node']) writeFileSync(join(out, `${name}.d.ts`), dts);
 console.log(`bundled ${out}/{edge,browser,node}.js`);
