@@ -13,7 +13,7 @@ quickstart-rust:
     cargo run -q -p limitr-core --example quickstart
 
 # Every test (what CI runs)
-test: lint test-rust test-node
+test: lint test-rust test-node test-wasm
 
 # Formatting and lints
 lint:
@@ -48,3 +48,20 @@ quickstart-node: build-node
 bench-node: (build-node "release")
     node npm/bench/allow.mjs
     node_modules/.bin/bun npm/bench/allow.mjs
+
+# Build the WASM engine (wasm-release, wasm-bindgen --target web, wasm-opt) and the npm package's WASM entries (npm/dist/wasm); prints the gzipped .wasm size
+build-wasm: build-node
+    scripts/bootstrap.sh wasm
+    bindings/wasm/build.sh
+
+# WASM tests: clippy for wasm32, the scenario corpus under Node and Bun, a real workerd (miniflare), headless Chromium
+test-wasm: build-wasm
+    scripts/bootstrap.sh wasm browser
+    cargo clippy -p limitr-wasm --target wasm32-unknown-unknown -- -D warnings
+    node --test tests/wasm/scenarios.test.mjs tests/wasm/workerd.test.mjs tests/wasm/browser.test.mjs
+    node_modules/.bin/bun test ./tests/wasm/scenarios.test.mjs
+
+# Operations per second of sync and awaited `allow` on the WASM build, in Node (and Bun)
+bench-wasm: build-wasm
+    node tests/wasm/bench.mjs
+    node_modules/.bin/bun tests/wasm/bench.mjs

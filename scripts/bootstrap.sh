@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine (only Rust, Node and Python preinstalled).
-# Idempotent: each step is skipped when already satisfied. Usage: scripts/bootstrap.sh [rust|python|node|wasm|all]...
+# Idempotent: each step is skipped when already satisfied. Usage: scripts/bootstrap.sh [rust|python|node|wasm|browser|all]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -38,6 +38,13 @@ wasm_tools() {
   fi
 }
 
+browser() {
+  if [ ! -x /usr/bin/chromium ]; then
+    log "installing Debian chromium (headless browser tests)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(all)
 for t in "${targets[@]}"; do
@@ -46,6 +53,7 @@ for t in "${targets[@]}"; do
     python) venv ;;
     node) venv; node_deps ;;
     wasm) venv; node_deps; wasm_tools ;;
+    browser) browser ;;
     all) venv; node_deps; wasm_tools ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
