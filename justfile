@@ -13,7 +13,7 @@ quickstart-rust:
     cargo run -q -p limitr-core --example quickstart
 
 # Every test (what CI runs)
-test: lint test-rust test-node test-wasm
+test: lint test-rust test-node test-python test-wasm
 
 # Formatting and lints
 lint:
@@ -27,6 +27,27 @@ test-rust:
 # Criterion benchmarks of the core (prints numbers)
 bench:
     cargo bench -p limitr-core --bench engine
+
+# Build the Python package (debug) into .venv: maturin develop
+build-python:
+    scripts/bootstrap.sh python
+    cd python && ../.venv/bin/maturin develop -q
+
+# Python tests (pytest + pytest-asyncio), stubs checked against the binary, typed example under mypy --strict
+test-python: build-python
+    cd python && ../.venv/bin/python -m pytest -q
+    cd python && ../.venv/bin/python -m mypy.stubtest limitr
+    cd python && ../.venv/bin/python -m mypy --strict limitr examples
+
+# Operations per second of the Python package (release build), sync and awaited allow
+bench-python:
+    scripts/bootstrap.sh python
+    cd python && ../.venv/bin/maturin develop -q --release
+    .venv/bin/python python/examples/bench.py
+
+# The quick start through the Python package
+quickstart-python: build-python
+    .venv/bin/python python/examples/quickstart.py
 
 # Build the npm package @formata/limitr into npm/ (native addon + dist/); `profile=release` for benchmarks
 build-node profile="debug":

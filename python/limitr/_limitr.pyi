@@ -3,26 +3,28 @@
 from decimal import Decimal
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union, final
 
-Number = Union[int, float, Decimal]
-Record = Dict[str, Any]
+_Number = Union[int, float, Decimal]
+_Record = Dict[str, Any]
+
+__all__ = ["LimitrSync", "Doc", "CODES", "__version__"]
 
 CODES: List[str]
 __version__: str
 
 @final
 class Doc:
-    def record(self) -> Record: ...
+    def record(self) -> _Record: ...
     def stringify(self, format: str = "json") -> str: ...
 
 @final
 class LimitrSync:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         doc: Union[str, Mapping[str, Any]],
         format: str = "json",
         *,
         now: Optional[Callable[[], float]] = None,
-    ) -> None: ...
+    ) -> LimitrSync: ...
     @staticmethod
     def new(
         doc: Union[str, Mapping[str, Any]],
@@ -32,29 +34,29 @@ class LimitrSync:
     ) -> LimitrSync: ...
     @property
     def doc(self) -> Doc: ...
-    def create_customer(self, id: str, plan: Optional[str] = None) -> Record: ...
+    def create_customer(self, id: str, plan: Optional[str] = None) -> _Record: ...
     def ensure_customer(self, id: str, plan: Optional[str] = None) -> bool: ...
-    def customer(self, id: str) -> Optional[Record]: ...
-    def customers(self) -> Dict[str, Record]: ...
+    def customer(self, id: str) -> Optional[_Record]: ...
+    def customers(self) -> Dict[str, _Record]: ...
     def remove_customer(self, id: str) -> bool: ...
     def set_customer_plan(self, id: str, plan: str, reset_meters: bool = False) -> bool: ...
     def allow(
         self,
         customer: str,
         entitlement: str,
-        value: Number = 0,
+        value: _Number = 0,
         *,
         event: Union[bool, Mapping[str, Any]] = True,
-        overhead: Optional[Number] = None,
+        overhead: Optional[_Number] = None,
     ) -> bool: ...
     def check(
         self,
         customer: str,
         entitlement: str,
-        value: Number = 0,
+        value: _Number = 0,
         *,
         detail: bool = False,
-        overhead: Optional[Number] = None,
+        overhead: Optional[_Number] = None,
     ) -> Any: ...
     def increment(
         self,
@@ -62,7 +64,7 @@ class LimitrSync:
         entitlement: str,
         *,
         event: Union[bool, Mapping[str, Any]] = True,
-        overhead: Optional[Number] = None,
+        overhead: Optional[_Number] = None,
     ) -> bool: ...
     def decrement(
         self,
@@ -70,16 +72,16 @@ class LimitrSync:
         entitlement: str,
         *,
         event: Union[bool, Mapping[str, Any]] = True,
-        overhead: Optional[Number] = None,
+        overhead: Optional[_Number] = None,
     ) -> bool: ...
     def set(
         self,
         customer: str,
         entitlement: str,
-        value: Number,
+        value: _Number,
         *,
         event: Union[bool, Mapping[str, Any]] = True,
-        overhead: Optional[Number] = None,
+        overhead: Optional[_Number] = None,
     ) -> bool: ...
     def value(
         self, customer: str, entitlement: str, percent: bool = False, *, grants: bool = True
@@ -91,7 +93,7 @@ class LimitrSync:
     def resets(self, customer: str, entitlement: str) -> Optional[int]: ...
     def apply_customer_topup(self, customer: str, topup: str) -> bool: ...
     def remaining_credit(self, customer: str, credit: str) -> Optional[float]: ...
-    def credit_exchange(self, from_: str, to: str = "rune", value: Number = 1) -> Optional[float]: ...
+    def credit_exchange(self, from_: str, to: str = "rune", value: _Number = 1) -> Optional[float]: ...
     def add_handler(self, name: str, fn: Callable[[str, Dict[str, Any]], object]) -> None: ...
     def remove_handler(self, name: str) -> bool: ...
     def clear_handlers(self) -> None: ...

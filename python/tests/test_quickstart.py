@@ -50,3 +50,11 @@ async def test_quickstart_runs_in_this_loop(capsys: pytest.CaptureFixture[str]) 
     module = runpy.run_path(str(EXAMPLE))
     await module["main"]()
     assert "Grant current value:  5.69" in capsys.readouterr().out
+
+
+def test_typed_usage_example_runs() -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "python" / "examples" / "typed_usage.py")],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    assert out.splitlines() == ["limit hit by ada", "[60, 45.45454545454545, 100, 10, 2]"]

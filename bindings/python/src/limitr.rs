@@ -11,7 +11,6 @@ use limitr_core::number::Decimal;
 use limitr_core::{CallOptions, Format, Limitr};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList, PyString};
 use std::sync::Arc;
 
@@ -123,27 +122,22 @@ impl LimitrSync {
     fn create_customer<'py>(
         &self,
         py: Python<'py>,
-        id: PyBackedStr,
-        plan: Option<PyBackedStr>,
+        id: &str,
+        plan: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let record = check(py, self.inner.create_customer(&id, plan.as_deref()))?;
+        let record = check(py, self.inner.create_customer(id, plan))?;
         convert::to_py(py, &record)
     }
 
     /// Creates the customer if missing; True if it was created.
     #[pyo3(signature = (id, plan = None))]
-    fn ensure_customer(
-        &self,
-        py: Python<'_>,
-        id: PyBackedStr,
-        plan: Option<PyBackedStr>,
-    ) -> PyResult<bool> {
-        check(py, self.inner.ensure_customer(&id, plan.as_deref()))
+    fn ensure_customer(&self, py: Python<'_>, id: &str, plan: Option<&str>) -> PyResult<bool> {
+        check(py, self.inner.ensure_customer(id, plan))
     }
 
     /// A customer's record as a dict, or None.
-    fn customer<'py>(&self, py: Python<'py>, id: PyBackedStr) -> PyResult<Bound<'py, PyAny>> {
-        match self.inner.customer_record(&id) {
+    fn customer<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
+        match self.inner.customer_record(id) {
             Some(r) => convert::to_py(py, &r),
             None => Ok(py.None().into_bound(py)),
         }
@@ -156,8 +150,8 @@ impl LimitrSync {
     }
 
     /// Removes a customer; True if it existed.
-    fn remove_customer(&self, py: Python<'_>, id: PyBackedStr) -> PyResult<bool> {
-        check(py, self.inner.remove_customer(&id))
+    fn remove_customer(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
+        check(py, self.inner.remove_customer(id))
     }
 
     /// Moves a customer to `plan` (meters kept unless `reset_meters`).
@@ -165,11 +159,11 @@ impl LimitrSync {
     fn set_customer_plan(
         &self,
         py: Python<'_>,
-        id: PyBackedStr,
-        plan: PyBackedStr,
+        id: &str,
+        plan: &str,
         reset_meters: bool,
     ) -> PyResult<bool> {
-        check(py, self.inner.set_customer_plan(&id, &plan, reset_meters))
+        check(py, self.inner.set_customer_plan(id, plan, reset_meters))
     }
 
     /// Meters `value` if the policy allows it. `event`: False to send no events, or a dict of
@@ -181,18 +175,15 @@ impl LimitrSync {
     fn allow(
         &self,
         py: Python<'_>,
-        customer: PyBackedStr,
-        entitlement: PyBackedStr,
+        customer: &str,
+        entitlement: &str,
         value: Option<&Bound<'_, PyAny>>,
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let value = amount_or(value, "value", Decimal::ZERO)?;
         let o = options(event, overhead)?;
-        check(
-            py,
-            self.inner.allow_with(&customer, &entitlement, value, &o),
-        )
+        check(py, self.inner.allow_with(customer, entitlement, value, &o))
     }
 
     /// Whether `allow` would pass, changing nothing. `detail=True` returns
@@ -204,8 +195,8 @@ impl LimitrSync {
     fn check<'py>(
         &self,
         py: Python<'py>,
-        customer: PyBackedStr,
-        entitlement: PyBackedStr,
+        customer: &str,
+        entitlement: &str,
         value: Option<&Bound<'py, PyAny>>,
         detail: bool,
         overhead: Option<&Bound<'py, PyAny>>,
@@ -218,7 +209,7 @@ impl LimitrSync {
         let d = check(
             py,
             self.inner
-                .check_detail(&customer, &entitlement, value, overhead),
+                .check_detail(customer, entitlement, value, overhead),
         )?;
         if !detail {
             return Ok(pyo3::types::PyBool::new(py, d.allowed)
@@ -241,13 +232,13 @@ impl LimitrSync {
     fn increment(
         &self,
         py: Python<'_>,
-        customer: PyBackedStr,
-        entitlement: PyBackedStr,
+        customer: &str,
+        entitlement: &str,
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let o = options(event, overhead)?;
-        check(py, self.inner.increment(&customer, &entitlement, &o))
+        check(py, self.inner.increment(customer, entitlement, &o))
     }
 
     /// Meters minus the limit's `increment`; False when there is no limit.
@@ -258,13 +249,13 @@ impl LimitrSync {
     fn decrement(
         &self,
         py: Python<'_>,
-        customer: PyBackedStr,
-        entitlement: PyBackedStr,
+        customer: &str,
+        entitlement: &str,
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let o = options(event, overhead)?;
-        check(py, self.inner.decrement(&customer, &entitlement, &o))
+        check(py, self.inner.decrement(customer, entitlement, &o))
     }
 
     /// Sets the meter to `value` (meters the difference, with the rules of `allow`).
@@ -275,15 +266,15 @@ impl LimitrSync {
     fn set(
         &self,
         py: Python<'_>,
-        customer: PyBackedStr,
-        entitlement: PyBackedStr,
+        customer: &str,
+        entitlement: &str,
         value: &Bound<'_, PyAny>,
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let value = convert::amount(value, "value")?;
         let o = options(event, overhead)?;
-        check(py, self.inner.set(&customer, &entitlement, value, &o))
+        check(py, self.inner.set(customer, entitlement, value, &o))
     }
 
     /// Usage this period (`percent`: share of the limit used); None when unknown.
@@ -291,15 +282,12 @@ impl LimitrSync {
     fn value<'py>(
         &self,
         py: Python<'py>,
-        customer: PyBackedStr,
-        entitlement: PyBackedStr,
+        customer: &str,
+        entitlement: &str,
         percent: bool,
         grants: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(
-            py,
-            self.inner.value(&customer, &entitlement, percent, grants),
-        )?;
+        let v = check(py, self.inner.value(customer, entitlement, percent, grants))?;
         opt_quantity(py, v)
     }
 
@@ -308,15 +296,14 @@ impl LimitrSync {
     fn remaining<'py>(
         &self,
         py: Python<'py>,
-        customer: PyBackedStr,
-        entitlement: PyBackedStr,
+        customer: &str,
+        entitlement: &str,
         percent: bool,
         grants: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let v = check(
             py,
-            self.inner
-                .remaining(&customer, &entitlement, percent, grants),
+            self.inner.remaining(customer, entitlement, percent, grants),
         )?;
         opt_quantity(py, v)
     }
@@ -326,42 +313,32 @@ impl LimitrSync {
     fn limit<'py>(
         &self,
         py: Python<'py>,
-        id: PyBackedStr,
-        entitlement: PyBackedStr,
+        id: &str,
+        entitlement: &str,
         grants: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.limit(&id, &entitlement, grants))?;
+        let v = check(py, self.inner.limit(id, entitlement, grants))?;
         opt_quantity(py, v)
     }
 
     /// When the entitlement next resets (epoch ms), or None.
-    fn resets(
-        &self,
-        py: Python<'_>,
-        customer: PyBackedStr,
-        entitlement: PyBackedStr,
-    ) -> PyResult<Option<i64>> {
-        check(py, self.inner.resets(&customer, &entitlement))
+    fn resets(&self, py: Python<'_>, customer: &str, entitlement: &str) -> PyResult<Option<i64>> {
+        check(py, self.inner.resets(customer, entitlement))
     }
 
     /// Grants a plan top-up; False for an unknown customer.
-    fn apply_customer_topup(
-        &self,
-        py: Python<'_>,
-        customer: PyBackedStr,
-        topup: PyBackedStr,
-    ) -> PyResult<bool> {
-        check(py, self.inner.apply_customer_topup(&customer, &topup))
+    fn apply_customer_topup(&self, py: Python<'_>, customer: &str, topup: &str) -> PyResult<bool> {
+        check(py, self.inner.apply_customer_topup(customer, topup))
     }
 
     /// A customer's grant balance expressed in `credit`; None for an unknown customer.
     fn remaining_credit<'py>(
         &self,
         py: Python<'py>,
-        customer: PyBackedStr,
-        credit: PyBackedStr,
+        customer: &str,
+        credit: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.remaining_credit(&customer, &credit))?;
+        let v = check(py, self.inner.remaining_credit(customer, credit))?;
         opt_quantity(py, v)
     }
 
@@ -373,7 +350,7 @@ impl LimitrSync {
     fn credit_exchange<'py>(
         &self,
         py: Python<'py>,
-        from_: PyBackedStr,
+        from_: &str,
         to: String,
         value: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
@@ -381,18 +358,18 @@ impl LimitrSync {
             return Err(invalid(py, "from_", "must be a non-empty string".into()));
         }
         let value = amount_or(value, "value", Decimal::ONE)?;
-        opt_quantity(py, self.inner.credit_exchange(&from_, &to, value))
+        opt_quantity(py, self.inner.credit_exchange(from_, &to, value))
     }
 
     /// Adds (or replaces) handler `name`: `fn(key, value)` gets each event's name and payload
     /// dict. A handler that raises is reported as a `limitr.HandlerWarning`; the call stands.
-    fn add_handler(&self, name: String, func: Bound<'_, PyAny>) -> PyResult<()> {
-        if !func.is_callable() {
+    fn add_handler(&self, name: String, r#fn: Bound<'_, PyAny>) -> PyResult<()> {
+        if !r#fn.is_callable() {
             return Err(PyTypeError::new_err(
                 "fn: expected a callable fn(key, value)",
             ));
         }
-        let func = func.unbind();
+        let func = r#fn.unbind();
         self.inner
             .add_handler(&name.clone(), PyHandler { name, func });
         Ok(())
