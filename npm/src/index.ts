@@ -141,6 +141,9 @@ function orUndefined<T>(v: T | null): T | undefined {
   return v === null ? undefined : v;
 }
 
+/** Releases an engine when its `Limitr` is garbage-collected. */
+const engines = new FinalizationRegistry<{ n: NativeBackend; h: Handle }>(({ n, h }) => n.free(h));
+
 function defaultReporter(error: unknown, handler: string, event: string): void {
   console.error(`limitr: handler \`${handler}\` failed on event \`${event}\`:`, error);
 }
@@ -161,6 +164,7 @@ export class Limitr {
     this.h = h;
     this.now = options.now;
     this.report = options.onHandlerError ?? defaultReporter;
+    engines.register(this, { n, h });
     this.doc = {
       record: () => JSON.parse(this.call(() => n.record(h))) as DocRecord,
       stringify: (format: Format = 'json') => this.call(() => n.stringify(h, str('format', format))),

@@ -7,7 +7,9 @@
  *
  * - arguments and results are strings, numbers, booleans and `null`; objects cross as JSON text
  *   (the core writes exact decimals into that text; `JSON.parse` turns them into numbers);
- * - `Handle` is opaque (a napi `External` here);
+ * - `Handle` is opaque: a number indexing the addon's engine table here (cheaper per call than a
+ *   napi `External`), an object for WASM; `free(h)` releases it (the face calls it when the
+ *   `Limitr` is garbage-collected);
  * - amounts are JS numbers; the backend converts them to exact decimals (NaN and ±Infinity fail);
  * - a failing call throws an `Error` whose `code` is the core's stable code and whose `message` is
  *   JSON text `{"message": string, "issues": [{path, code, message, severity}]}`;
@@ -17,10 +19,11 @@
  * Free functions over a handle rather than methods of a native class: on Node 20 a napi class
  * method costs ~200 ns more per call (TOOLCHAIN.md pitfall 11).
  */
-export type Handle = object;
+export type Handle = number | object;
 
 export interface NativeBackend {
   load(text: string, format: string): Handle;
+  free(h: Handle): void;
   errorCodes(): string[];
   setNow(h: Handle, ms: number | null): void;
   createCustomer(h: Handle, id: string, plan: string | null): string;
