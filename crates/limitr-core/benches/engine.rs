@@ -1,7 +1,15 @@
 //! Criterion benchmarks of the hot path, plus memory per customer (printed).
-#![allow(unsafe_code, reason = "a counting global allocator to measure memory per customer")]
+#![allow(
+    unsafe_code,
+    reason = "a counting global allocator to measure memory per customer"
+)]
 #![allow(missing_docs, reason = "criterion macros generate undocumented items")]
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "benchmark setup")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    reason = "benchmark setup"
+)]
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use limitr_core::number::Decimal;
@@ -25,7 +33,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -41,7 +52,9 @@ const THREE_METERS: &str = r#"{"policy": {"credits": {"in": {"stof_units": "int"
     "images": {"limit": {"credit": "img", "mode": "soft", "value": 100, "resets": true, "reset_sch": "monthly:1"}}}}}}}"#;
 
 fn engine(doc: &str) -> Limitr {
-    Limitr::from_json(doc).unwrap().with_clock(Arc::new(ManualClock::new(1_767_225_600_000)))
+    Limitr::from_json(doc)
+        .unwrap()
+        .with_clock(Arc::new(ManualClock::new(1_767_225_600_000)))
 }
 
 fn ids(n: usize) -> Vec<String> {
@@ -71,9 +84,24 @@ fn benches(c: &mut Criterion) {
 
     let p = engine(QUICKSTART);
     p.create_customer("warm", Some("growth")).unwrap();
-    c.bench_function("allow/warm", |b| b.iter(|| p.allow(black_box("warm"), black_box("ai-chat-input"), one).unwrap()));
-    c.bench_function("check/warm", |b| b.iter(|| p.check(black_box("warm"), black_box("ai-chat-input"), one).unwrap()));
-    c.bench_function("value/warm", |b| b.iter(|| p.value(black_box("warm"), black_box("ai-chat-input"), false, true).unwrap()));
+    c.bench_function("allow/warm", |b| {
+        b.iter(|| {
+            p.allow(black_box("warm"), black_box("ai-chat-input"), one)
+                .unwrap()
+        })
+    });
+    c.bench_function("check/warm", |b| {
+        b.iter(|| {
+            p.check(black_box("warm"), black_box("ai-chat-input"), one)
+                .unwrap()
+        })
+    });
+    c.bench_function("value/warm", |b| {
+        b.iter(|| {
+            p.value(black_box("warm"), black_box("ai-chat-input"), false, true)
+                .unwrap()
+        })
+    });
 
     let n = 1_000_000;
     let names = ids(n);
@@ -103,15 +131,20 @@ fn benches(c: &mut Criterion) {
         )
     });
 
-    c.bench_function("policy_load/quickstart", |b| b.iter(|| Limitr::from_json(black_box(QUICKSTART)).unwrap()));
+    c.bench_function("policy_load/quickstart", |b| {
+        b.iter(|| Limitr::from_json(black_box(QUICKSTART)).unwrap())
+    });
 
     let g = engine(QUICKSTART);
     g.create_customer("granted", Some("growth")).unwrap();
     for _ in 0..2 {
         g.apply_customer_topup("granted", "ai-token-small").unwrap();
     }
-    g.allow("granted", "ai-chat-input", Decimal::from(700_000)).unwrap();
-    c.bench_function("allow/soft-overage-drawing-a-grant", |b| b.iter(|| g.allow("granted", "ai-chat-input", one).unwrap()));
+    g.allow("granted", "ai-chat-input", Decimal::from(700_000))
+        .unwrap();
+    c.bench_function("allow/soft-overage-drawing-a-grant", |b| {
+        b.iter(|| g.allow("granted", "ai-chat-input", one).unwrap())
+    });
 }
 
 criterion_group! {

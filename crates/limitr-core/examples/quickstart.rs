@@ -1,6 +1,10 @@
 //! The quick start, end to end, in Rust: prints the same figures as the TypeScript quick start.
 //!
 //! Run with `cargo run -p limitr-core --example quickstart [path/to/policy.json]`.
+#![allow(
+    clippy::indexing_slicing,
+    reason = "serde_json::Value indexing by key returns Null, it does not panic"
+)]
 
 use limitr_core::number::{Decimal, from_f64, to_f64};
 use limitr_core::{Event, Limitr};

@@ -148,8 +148,18 @@ impl Transition {
 
 /// The plan a customer is on (its own, else the default plan).
 pub fn plan_of<'p>(policy: &'p Policy, c: &Customer) -> Option<&'p Plan> {
-    policy
-        .plan(&c.plan)
+    // a customer's plan name is the policy's own string: find it by pointer when the policy is small
+    let by_pointer = if policy.plans.len() <= 16 {
+        policy
+            .plans
+            .iter()
+            .find(|(k, _)| Arc::ptr_eq(k, &c.plan))
+            .map(|(_, p)| p)
+    } else {
+        None
+    };
+    by_pointer
+        .or_else(|| policy.plan(&c.plan))
         .or_else(|| policy.plan(policy.default_plan.as_deref()?))
 }
 
@@ -215,16 +225,26 @@ pub(crate) fn evaluate(
     let Some(plan) = plan_of(policy, c) else {
         return Ok(Transition::verdict(false, Reason::UnknownEntitlement));
     };
-    let Some(ent) = plan.entitlements.get(req.entitlement) else {
+    let Some(ent) = plan.entitlement(req.entitlement) else {
         return Ok(Transition::verdict(false, Reason::UnknownEntitlement));
     };
     let Some(limit) = &ent.limit else {
         return Ok(Transition::verdict(true, Reason::Ok)); // a feature flag
     };
-    let Some(credit) = policy.credit(&limit.credit) else {
+    let Some((_, credit)) = policy.credits.get_index(limit.credit_index) else {
         return Ok(Transition::verdict(false, Reason::UnknownEntitlement));
     };
-    metered(policy, plan, c, limit, credit, req, now, commit)
+    metered(
+        policy,
+        plan,
+        c,
+        ent.name.clone(),
+        limit,
+        credit,
+        req,
+        now,
+        commit,
+    )
 }
 
 #[allow(
@@ -235,6 +255,7 @@ fn metered(
     policy: &Policy,
     plan: &Plan,
     c: &Customer,
+    ent_name: Arc<str>,
     limit: &Limit,
     credit: &Credit,
     req: &Request<'_>,
@@ -248,34 +269,54 @@ fn metered(
         None if v.is_zero() => Decimal::ZERO,
         None => v.checked_mul(credit.overhead_cost).unwrap_or_default(),
     };
-    let slot = c.meters.iter().position(|m| &*m.entitlement == req.entitlement);
+    // meter names are the policy's own strings: compare pointers first
+    let slot = c
+        .meters
+        .iter()
+        .position(|m| Arc::ptr_eq(&m.entitlement, &ent_name) || *m.entitlement == *ent_name);
     let existing = slot.and_then(|i| c.meters.get(i));
     let pre_value = existing.map_or(Decimal::ZERO, |m| m.value);
-    let zero = |started| MeterState { started, value: Decimal::ZERO, overhead: Decimal::ZERO };
+    let zero = |started| MeterState {
+        started,
+        value: Decimal::ZERO,
+        overhead: Decimal::ZERO,
+    };
     let (mut meter, reset) = match existing {
         Some(m) => match m.pending_reset(limit.reset.as_ref(), now) {
             Some(started) => (zero(started), true),
-            None => (MeterState { started: m.started, value: m.value, overhead: m.overhead }, false),
+            None => (
+                MeterState {
+                    started: m.started,
+                    value: m.value,
+                    overhead: m.overhead,
+                },
+                false,
+            ),
         },
         None => (zero(now), false),
     };
     let m_val = meter.value;
     let l = limit.value;
     let overflow = || Error::Overflow("meter value");
-    let mut n = m_val
-        .checked_add(v)
-        .filter(|n| number::in_range(*n) || n.abs() <= m_val.abs())
-        .ok_or_else(overflow)?;
-    if let Some(min) = limit.minimum {
-        n = n.max(min);
+    if !number::meter_in_range(m_val) || !number::meter_in_range(meter.overhead) {
+        return Err(overflow());
     }
-    let overage = if n > m_val { n - m_val.max(l) } else { n - l };
-    let billable = (m_val - l).max(Decimal::ZERO);
+    let mut n = m_val.checked_add(v).ok_or_else(overflow)?;
+    if let Some(min) = limit.minimum {
+        n = number::max(n, min);
+    }
+    let up = number::cmp(n, m_val).is_gt();
+    let overage = if up { n - number::max(m_val, l) } else { n - l };
+    let billable = if number::cmp(m_val, l).is_gt() {
+        m_val - l
+    } else {
+        Decimal::ZERO
+    };
     let own_valid = match limit.mode {
         Mode::Observe => true,
-        _ if n <= m_val => true,
-        Mode::Hard if limit.hard_trailing => m_val < l,
-        _ => n <= l,
+        _ if !up => true,
+        Mode::Hard if limit.hard_trailing => number::cmp(m_val, l).is_lt(),
+        _ => number::cmp(n, l).is_le(),
     };
     let price_diff = |ctx_billable: Decimal| {
         policy.price_units(
@@ -317,10 +358,10 @@ fn metered(
     let mut t = Transition::verdict(true, Reason::Ok);
     t.slot = slot;
     if slot.is_none() {
-        t.fresh = Some((policy.intern(req.entitlement), limit.credit.clone()));
+        t.fresh = Some((ent_name, limit.credit.clone()));
     }
     if own_valid || limit.mode == Mode::Soft {
-        let changed = n != m_val || !overhead_call.is_zero();
+        let changed = up || number::cmp(n, m_val).is_ne() || !overhead_call.is_zero();
         meter.value = n;
         meter.overhead = meter
             .overhead

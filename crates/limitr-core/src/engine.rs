@@ -100,7 +100,8 @@ fn require_amount(name: &'static str, v: Decimal) -> Result<Decimal> {
 }
 
 fn require_id(name: &'static str, id: &str) -> Result<()> {
-    if id.trim().is_empty() {
+    let blank = |b: &u8| b.is_ascii_whitespace();
+    if id.is_empty() || (id.as_bytes().first().is_some_and(blank) && id.trim().is_empty()) {
         return Err(Error::invalid(name, "must be a non-empty string"));
     }
     Ok(())
@@ -474,10 +475,16 @@ impl<S: Store> Limitr<S> {
         require_id("entitlement", entitlement)?;
         require_amount("value", value)?;
         let now = self.now();
-        let req = Request { entitlement, value, overhead: None, event_data: None, events: false };
-        let verdict = self
-            .store
-            .read(customer, |c| decision::evaluate(&self.policy, c, &req, now, false).map(|t| t.allowed));
+        let req = Request {
+            entitlement,
+            value,
+            overhead: None,
+            event_data: None,
+            events: false,
+        };
+        let verdict = self.store.read(customer, |c| {
+            decision::evaluate(&self.policy, c, &req, now, false).map(|t| t.allowed)
+        });
         verdict.unwrap_or(Ok(false))
     }
 

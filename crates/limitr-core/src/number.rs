@@ -13,9 +13,36 @@ use std::str::FromStr;
 /// below the decimal type's range (about 7.9 × 10^28) that sums of amounts cannot overflow it.
 pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1_661_992_960, 1_808_227_885, 5, false, 0);
 
+/// The largest magnitude a meter may hold before calls on it are refused with an overflow error
+/// (10^26): with amounts bounded by [`MAX_AMOUNT`], every intermediate sum stays exact.
+pub const MAX_METER: Decimal =
+    Decimal::from_parts(3_825_205_248, 3_704_098_002, 5_421_010, false, 0);
+
 /// Whether a quantity is within ±[`MAX_AMOUNT`].
 pub fn in_range(d: Decimal) -> bool {
-    d.abs() <= MAX_AMOUNT
+    // fast path: the mantissa alone is in range (a scale only makes the value smaller)
+    d.mantissa().unsigned_abs() <= 100_000_000_000_000_000_000 || d.abs() <= MAX_AMOUNT
+}
+
+/// Whether a meter quantity is within ±[`MAX_METER`].
+pub fn meter_in_range(d: Decimal) -> bool {
+    d.mantissa().unsigned_abs() <= 100_000_000_000_000_000_000_000_000 || d.abs() <= MAX_METER
+}
+
+/// Compares two decimals; fast when they share a scale (the common case of whole units).
+#[inline]
+pub fn cmp(a: Decimal, b: Decimal) -> std::cmp::Ordering {
+    if a.scale() == b.scale() {
+        a.mantissa().cmp(&b.mantissa())
+    } else {
+        a.cmp(&b)
+    }
+}
+
+/// The larger of two decimals (see [`cmp`]).
+#[inline]
+pub fn max(a: Decimal, b: Decimal) -> Decimal {
+    if cmp(a, b).is_ge() { a } else { b }
 }
 
 /// Parses decimal text: plain (`0.000004`), scientific (`4e-6`) or with `_` separators (`2_000`).
@@ -115,8 +142,23 @@ mod tests {
     }
 
     #[test]
+    fn fast_compare_agrees_with_decimal_order() {
+        let xs = [
+            "-3", "-2.5", "0", "0.000", "1", "1.0", "2.25", "100", "-100.001",
+        ];
+        for a in xs {
+            for b in xs {
+                let (a, b) = (parse_decimal(a).unwrap(), parse_decimal(b).unwrap());
+                assert_eq!(cmp(a, b), a.cmp(&b), "{a} vs {b}");
+                assert_eq!(max(a, b), a.max(b));
+            }
+        }
+    }
+
+    #[test]
     fn max_amount_is_ten_to_the_twentieth() {
         assert_eq!(MAX_AMOUNT.to_string(), "100000000000000000000");
+        assert_eq!(MAX_METER.to_string(), "100000000000000000000000000");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::time::Timestamp;
 const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
 
 fn limit_of<'p>(policy: &'p Policy, c: &Customer, ent: &str) -> Option<Option<&'p Limit>> {
-    Some(plan_of(policy, c)?.entitlements.get(ent)?.limit.as_ref())
+    Some(plan_of(policy, c)?.entitlement(ent)?.limit.as_ref())
 }
 
 fn current(c: &Customer, ent: &str, limit: &Limit, now: Timestamp) -> Decimal {

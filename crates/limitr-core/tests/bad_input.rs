@@ -1,4 +1,11 @@
 //! Bad input gets a typed error with a code and a path, never a panic, and changes nothing.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code fails loudly"
+)]
 
 use limitr_core::number::{Decimal, from_f64};
 use limitr_core::{Format, Limitr, LoadOptions, ManualClock};
@@ -236,12 +243,21 @@ fn huge_amounts_do_not_panic() {
         p.allow("g", "ai-chat-input", huge).unwrap_err().code(),
         "INVALID_ARGUMENT"
     );
-    // amounts at the accepted maximum: the meter refuses to grow past the safe range
-    let max = limitr_core::number::MAX_AMOUNT;
-    assert!(p.allow("g", "ai-chat-output", max).unwrap());
+    // a meter past the safe range (restored from a document) refuses further calls
+    let mut doc = p.record();
+    doc["policy"]["customers"]["g"]["meters"]["ai-chat-output"]["value"] =
+        serde_json::Value::String("79228162514264337593543950335".into());
+    let p = Limitr::from_value(&doc)
+        .unwrap()
+        .with_clock(Arc::new(ManualClock::new(0)));
     let before = p.customer("g");
+    let max = limitr_core::number::MAX_AMOUNT;
     assert_eq!(
         p.allow("g", "ai-chat-output", max).unwrap_err().code(),
+        "OVERFLOW"
+    );
+    assert_eq!(
+        p.allow("g", "ai-chat-output", -max).unwrap_err().code(),
         "OVERFLOW"
     );
     assert_eq!(p.customer("g"), before, "a refused call changes nothing");

@@ -1,4 +1,11 @@
 //! The engine is shared between threads: no lost update, and customers do not wait on each other.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code fails loudly"
+)]
 
 use limitr_core::number::Decimal;
 use limitr_core::{Limitr, ManualClock, Store};
@@ -11,7 +18,11 @@ const DOC: &str = r#"{"policy": {"credits": {"tok": {}}, "plans": {"p": {"defaul
   "soft": {"limit": {"credit": "tok", "mode": "soft", "value": 10}}}}}}}"#;
 
 fn engine() -> Arc<Limitr> {
-    Arc::new(Limitr::from_json(DOC).unwrap().with_clock(Arc::new(ManualClock::new(0))))
+    Arc::new(
+        Limitr::from_json(DOC)
+            .unwrap()
+            .with_clock(Arc::new(ManualClock::new(0))),
+    )
 }
 
 #[test]
@@ -40,9 +51,15 @@ fn eight_threads_lose_no_update_and_never_overspend() {
         })
         .collect();
     let allowed: i32 = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    assert_eq!(p.value("c", "soft", false, true).unwrap(), Some(Decimal::from(8000)));
+    assert_eq!(
+        p.value("c", "soft", false, true).unwrap(),
+        Some(Decimal::from(8000))
+    );
     assert_eq!(allowed, 5000, "exactly the hard limit was granted");
-    assert_eq!(p.value("c", "hard", false, true).unwrap(), Some(Decimal::from(5000)));
+    assert_eq!(
+        p.value("c", "hard", false, true).unwrap(),
+        Some(Decimal::from(5000))
+    );
 }
 
 #[test]

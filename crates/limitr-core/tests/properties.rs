@@ -1,4 +1,11 @@
 //! Property tests over random call sequences.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code fails loudly"
+)]
 
 use limitr_core::number::Decimal;
 use limitr_core::{Limitr, ManualClock};
@@ -40,7 +47,9 @@ fn amount(v: i64, frac: u8) -> Decimal {
 }
 
 fn engine() -> Limitr {
-    let p = Limitr::from_json(DOC).unwrap().with_clock(Arc::new(ManualClock::new(0)));
+    let p = Limitr::from_json(DOC)
+        .unwrap()
+        .with_clock(Arc::new(ManualClock::new(0)));
     p.create_customer("c", None).unwrap();
     p
 }

@@ -1,4 +1,11 @@
 //! Every figure the quick start prints, reproduced through the Rust API.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code fails loudly"
+)]
 
 use limitr_core::number::{Decimal, from_f64};
 use limitr_core::{Event, Limitr, ManualClock};

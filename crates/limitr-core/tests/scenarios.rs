@@ -1,4 +1,11 @@
 //! Replays the language-neutral scenario corpus (`tests/scenarios/*.json`, see `tests/SCENARIOS.md`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code fails loudly"
+)]
 
 use limitr_core::number::{self, Decimal};
 use limitr_core::{CallOptions, Error, Event, Format, Limitr, ManualClock};

@@ -13,10 +13,10 @@ use crate::exchange::Exchange;
 use crate::number::Decimal;
 use credit::Credit;
 use issue::{Issue, Severity};
+use plan::NameMap;
 use plan::{Entitlement, Plan};
 use serde_json::{Map, Value};
 use std::sync::Arc;
-use plan::NameMap;
 
 pub use validate::DEFAULT_RESET_MS;
 

@@ -24,6 +24,8 @@ pub enum Mode {
 pub struct Limit {
     /// Credit metered.
     pub credit: Arc<str>,
+    /// Position of the credit in [`Policy::credits`](crate::Policy::credits) (no hashing per call).
+    pub credit_index: usize,
     /// Hard, soft or observe.
     pub mode: Mode,
     /// The limit, in the credit's units.
@@ -79,4 +81,17 @@ pub struct Plan {
     pub entitlements: NameMap<Entitlement>,
     /// Top-ups by name.
     pub topups: NameMap<Topup>,
+}
+
+/// Below this many entries a linear scan beats hashing the name.
+const SCAN: usize = 8;
+
+impl Plan {
+    /// An entitlement by name (a linear scan for small plans: cheaper than hashing).
+    pub fn entitlement(&self, name: &str) -> Option<&Entitlement> {
+        if self.entitlements.len() <= SCAN {
+            return self.entitlements.values().find(|e| *e.name == *name);
+        }
+        self.entitlements.get(name)
+    }
 }

@@ -3,6 +3,7 @@
 use super::credit::{Credit, Pricing, Units};
 use super::duration::parse_duration_ms;
 use super::issue::{Issue, Severity};
+use super::plan::NameMap;
 use super::plan::{Entitlement, Limit, Mode, Plan, Topup};
 use super::reset::{ResetRule, Schedule};
 use crate::exchange::{Exchange, GrantStrategy, Pair};
@@ -10,7 +11,6 @@ use crate::number::{self, Decimal};
 use hashbrown::HashMap;
 use serde_json::{Map, Value};
 use std::sync::Arc;
-use super::plan::NameMap;
 
 const POLICY_FIELDS: &[&str] = &[
     "version",
@@ -426,11 +426,7 @@ fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> NameMap<Credit> {
     out
 }
 
-fn exchange(
-    cx: &mut Ctx,
-    policy: &Map<String, Value>,
-    credits: &NameMap<Credit>,
-) -> Exchange {
+fn exchange(cx: &mut Ctx, policy: &Map<String, Value>, credits: &NameMap<Credit>) -> Exchange {
     let mut pairs: HashMap<String, Pair> = HashMap::new();
     pairs.insert(
         "usd".into(),
@@ -501,11 +497,7 @@ fn exchange(
     ex
 }
 
-fn plans(
-    cx: &mut Ctx,
-    policy: &Map<String, Value>,
-    credits: &NameMap<Credit>,
-) -> NameMap<Plan> {
+fn plans(cx: &mut Ctx, policy: &Map<String, Value>, credits: &NameMap<Credit>) -> NameMap<Plan> {
     let mut out = NameMap::default();
     let Some(map) = cx.map_field(policy, "plans", "policy") else {
         return out;
@@ -600,12 +592,7 @@ fn credit_ref<'a>(
     }
 }
 
-fn limit(
-    cx: &mut Ctx,
-    v: &Value,
-    path: &str,
-    credits: &NameMap<Credit>,
-) -> Option<Limit> {
+fn limit(cx: &mut Ctx, v: &Value, path: &str, credits: &NameMap<Credit>) -> Option<Limit> {
     let m = cx.object(v, path)?;
     cx.known(m, path, LIMIT_FIELDS);
     let credit = credit_ref(cx, m, path, credits);
@@ -645,6 +632,7 @@ fn limit(
     let (credit, mode) = (credit?, mode?);
     Some(Limit {
         credit: credit.name.clone(),
+        credit_index: credits.get_index_of(&credit.name).unwrap_or_default(),
         mode,
         value: credit.units.cast(value),
         increment,
