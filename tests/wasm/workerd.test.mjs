@@ -52,7 +52,7 @@ test('workerd: the quick start loop over HTTP, state kept in KV between requests
       { type: 'ESModule', path: join(dir, 'worker.js'), contents: script },
       { type: 'CompiledWasm', path: join(dir, 'limitr_wasm_bg.wasm'), contents: readFileSync(join(root, 'npm/dist/wasm/limitr_wasm_bg.wasm')) },
     ],
-    compatibilityDate: '2025-01-01',
+    compatibilityDate: '2026-01-01',
     kvNamespaces: ['STATE'],
   });
   try {

@@ -34,6 +34,12 @@ pub fn load(text: &str, format: &str) -> JsResult<WasmLimitr> {
     })
 }
 
+/// Releases an engine (the face calls it when its `Limitr` is garbage-collected).
+#[wasm_bindgen]
+pub fn free(h: WasmLimitr) {
+    drop(h);
+}
+
 /// Every error code a call can fail with.
 #[wasm_bindgen(js_name = errorCodes)]
 pub fn error_codes() -> Vec<String> {
