@@ -29,6 +29,7 @@ pub mod customer;
 pub mod decision;
 pub mod engine;
 pub mod error;
+pub mod estimate;
 pub mod events;
 pub mod exchange;
 pub mod grant;
