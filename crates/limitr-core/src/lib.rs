@@ -36,6 +36,7 @@ pub mod grant;
 pub mod meter;
 pub mod number;
 pub mod policy;
+pub mod pricing;
 mod reads;
 pub mod store;
 pub mod time;
