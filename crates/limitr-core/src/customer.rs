@@ -1,25 +1,61 @@
 //! The serialisable customer state: what stores persist and `customer()` returns.
 
 use crate::grant::Grant;
-use crate::meter::Meter;
+use crate::meter::{Meter, Meters};
 use crate::number;
+use crate::policy::Policy;
+use crate::policy::plan::Limit;
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-/// A customer's state: plan, meters and grants, plus any other recorded fields (kept as is).
+/// A per-customer replacement of a plan limit. Fields it does not set come from the plan limit
+/// (SPEC §3.5); it stops applying after `expires_on`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    /// The entitlement it applies to.
+    pub entitlement: Arc<str>,
+    /// The limit fields the override sets, as given.
+    pub fields: Map<String, Value>,
+    /// The plan limit merged with `fields`, validated.
+    pub limit: Limit,
+    /// When it stops applying (epoch ms), if ever.
+    pub expires_on: Option<Timestamp>,
+}
+
+/// The parts of a customer that most customers leave at their defaults (kept out of line so a
+/// plain customer stays small).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Profile {
+    /// Customer type (`user` by default; `team`, `org`, … for scopes).
+    pub kind: Option<String>,
+    /// Display label (`User` by default).
+    pub label: Option<String>,
+    /// Related customers (user → team → org), for scopes, shared plans and caps.
+    pub refs: Vec<String>,
+    /// Other ids that resolve to this customer.
+    pub alt_ids: Vec<String>,
+    /// Free-form data.
+    pub metadata: Map<String, Value>,
+    /// Per-entitlement limit overrides.
+    pub overrides: Vec<Override>,
+    /// Unknown fields of the record, kept for round trips.
+    pub extra: Map<String, Value>,
+}
+
+/// A customer's state: plan, meters, grants and profile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Customer {
     /// Unique id.
     pub id: Box<str>,
-    /// The plan's name.
+    /// The plan's name (empty: inherited through refs, else the default plan).
     pub plan: Arc<str>,
     /// One meter per metered entitlement, in creation order.
-    pub meters: Vec<Meter>,
+    pub meters: Meters,
     /// Grants, oldest first.
     pub grants: Vec<Grant>,
-    /// Other fields of the record (`type`, `label`, `metadata`, …), kept for round trips.
-    pub extra: Option<Box<Map<String, Value>>>,
+    /// Type, label, refs, alt ids, metadata, overrides (None: all defaults).
+    pub profile: Option<Box<Profile>>,
     /// Counter used to mint grant ids.
     pub(crate) grant_seq: u32,
 }
@@ -30,10 +66,52 @@ impl Customer {
         Customer {
             id: id.into(),
             plan,
-            meters: Vec::new(),
+            meters: Meters::new(),
             grants: Vec::new(),
-            extra: None,
+            profile: None,
             grant_seq: 0,
+        }
+    }
+
+    /// The customer's type (`user` unless set).
+    pub fn kind(&self) -> &str {
+        self.profile
+            .as_ref()
+            .and_then(|p| p.kind.as_deref())
+            .unwrap_or("user")
+    }
+
+    /// The customer's references.
+    pub fn refs(&self) -> &[String] {
+        self.profile.as_ref().map_or(&[], |p| p.refs.as_slice())
+    }
+
+    /// The profile, created on first write.
+    pub fn profile_mut(&mut self) -> &mut Profile {
+        self.profile.get_or_insert_with(Box::default)
+    }
+
+    /// The unexpired override of an entitlement.
+    pub fn override_for(&self, entitlement: &str, now: Timestamp) -> Option<&Override> {
+        let p = self.profile.as_ref()?;
+        p.overrides
+            .iter()
+            .find(|o| &*o.entitlement == entitlement && o.expires_on.is_none_or(|e| now <= e))
+    }
+
+    /// The limit in force for an entitlement: an unexpired override, else the plan's.
+    pub fn limit_for<'a>(
+        &'a self,
+        entitlement: &str,
+        plan_limit: Option<&'a Limit>,
+        now: Timestamp,
+    ) -> Option<&'a Limit> {
+        match &self.profile {
+            Some(_) => self
+                .override_for(entitlement, now)
+                .map(|o| &o.limit)
+                .or(plan_limit),
+            None => plan_limit,
         }
     }
 
@@ -65,24 +143,47 @@ impl Customer {
         }
     }
 
-    /// The customer's record (`{id, plan, type, label, meters, grants, …}`), meters and grants keyed
-    /// by entitlement and grant id, in a stable order.
+    /// The customer's record (`{id, plan, type, label, alt_ids, refs, meters, overrides, grants,
+    /// caps, metadata}`), maps in a stable order.
     pub fn record(&self) -> Value {
+        let p = self.profile.as_deref();
+        let strings = |v: Option<&Vec<String>>| {
+            Value::Array(
+                v.into_iter()
+                    .flatten()
+                    .map(|s| Value::String(s.clone()))
+                    .collect(),
+            )
+        };
         let mut m = Map::new();
         m.insert("id".into(), Value::String(self.id.to_string()));
         m.insert("plan".into(), Value::String(self.plan.to_string()));
-        m.insert("type".into(), Value::String("user".into()));
-        m.insert("label".into(), Value::String("User".into()));
-        for key in ["alt_ids", "refs"] {
-            m.insert(key.into(), Value::Array(Vec::new()));
-        }
+        m.insert("type".into(), Value::String(self.kind().to_string()));
+        m.insert(
+            "label".into(),
+            Value::String(
+                p.and_then(|p| p.label.clone())
+                    .unwrap_or_else(|| "User".into()),
+            ),
+        );
+        m.insert("alt_ids".into(), strings(p.map(|p| &p.alt_ids)));
+        m.insert("refs".into(), strings(p.map(|p| &p.refs)));
         let meters: Map<String, Value> = self
             .meters
             .iter()
             .map(|x| (x.entitlement.to_string(), x.record()))
             .collect();
         m.insert("meters".into(), Value::Object(meters));
-        m.insert("overrides".into(), Value::Object(Map::new()));
+        let mut overrides = Map::new();
+        for o in p.map(|p| p.overrides.as_slice()).unwrap_or_default() {
+            let mut fields = o.fields.clone();
+            fields.insert(
+                "override_expires_on".into(),
+                o.expires_on.map_or(Value::Null, Value::from),
+            );
+            overrides.insert(o.entitlement.to_string(), Value::Object(fields));
+        }
+        m.insert("overrides".into(), Value::Object(overrides));
         let grants: Map<String, Value> = self
             .grants
             .iter()
@@ -90,20 +191,21 @@ impl Customer {
             .collect();
         m.insert("grants".into(), Value::Object(grants));
         m.insert("caps".into(), Value::Object(Map::new()));
-        m.insert("metadata".into(), Value::Object(Map::new()));
-        if let Some(extra) = &self.extra {
-            for (k, v) in extra.iter() {
+        m.insert(
+            "metadata".into(),
+            Value::Object(p.map(|p| p.metadata.clone()).unwrap_or_default()),
+        );
+        if let Some(p) = p {
+            for (k, v) in &p.extra {
                 m.insert(k.clone(), v.clone());
             }
         }
         Value::Object(m)
     }
 
-    /// Reads a customer back from its record. `intern` maps names to the policy's shared strings.
-    pub fn from_record(
-        v: &Value,
-        intern: &dyn Fn(&str) -> Arc<str>,
-    ) -> Result<Customer, (String, String)> {
+    /// Reads a customer back from its record, against the policy (names are interned, overrides
+    /// validated). Errors are `(field path, message)`.
+    pub fn from_record(v: &Value, policy: &Policy) -> Result<Customer, (String, String)> {
         let err = |field: &str, msg: &str| (field.to_string(), msg.to_string());
         let m = v.as_object().ok_or_else(|| err("", "expected an object"))?;
         let id = m
@@ -112,7 +214,7 @@ impl Customer {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| err("id", "missing customer id"))?;
         let plan = m.get("plan").and_then(Value::as_str).unwrap_or_default();
-        let mut c = Customer::new(id, intern(plan));
+        let mut c = Customer::new(id, policy.intern(plan));
         if let Some(meters) = m.get("meters").and_then(Value::as_object) {
             for (ent, mv) in meters {
                 let path = format!("meters.{ent}");
@@ -133,8 +235,8 @@ impl Customer {
                     .and_then(number::from_value)
                     .unwrap_or_default();
                 c.meters.push(Meter {
-                    entitlement: intern(ent),
-                    credit: intern(credit),
+                    entitlement: policy.intern(ent),
+                    credit: policy.intern(credit),
                     started,
                     value,
                     overhead,
@@ -144,28 +246,56 @@ impl Customer {
         if let Some(grants) = m.get("grants").and_then(Value::as_object) {
             for (gid, gv) in grants {
                 let path = format!("grants.{gid}");
-                let credit = gv
-                    .get("credit")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| err(&path, "missing `credit`"))?;
-                let value = gv
-                    .get("value")
-                    .and_then(number::from_value)
-                    .ok_or_else(|| err(&path, "`value` is not a number"))?;
-                c.grants.push(Grant {
-                    id: gid.as_str().into(),
-                    credit: intern(credit),
-                    topup: gv.get("topup").and_then(Value::as_str).map(intern),
-                    created_on: gv
-                        .get("created_on")
-                        .and_then(Value::as_i64)
-                        .unwrap_or_default(),
-                    starting_value: gv
-                        .get("starting_value")
-                        .and_then(number::from_value)
-                        .unwrap_or(value),
-                    value,
-                    expires_on: gv.get("expires_on").and_then(Value::as_i64),
+                c.grants
+                    .push(Grant::from_record(gid, gv, policy).map_err(|msg| err(&path, &msg))?);
+            }
+        }
+        let text = |key: &str| m.get(key).and_then(Value::as_str).map(String::from);
+        let list = |key: &str| -> Vec<String> {
+            m.get(key)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut profile = Profile {
+            kind: text("type").filter(|t| t != "user"),
+            label: text("label").filter(|t| t != "User"),
+            refs: list("refs"),
+            alt_ids: list("alt_ids"),
+            metadata: m
+                .get("metadata")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
+            ..Profile::default()
+        };
+        if let Some(overrides) = m.get("overrides").and_then(Value::as_object) {
+            for (ent, ov) in overrides {
+                let path = format!("overrides.{ent}");
+                let mut fields = ov
+                    .as_object()
+                    .cloned()
+                    .ok_or_else(|| err(&path, "expected an object"))?;
+                let expires_on = fields
+                    .shift_remove("override_expires_on")
+                    .and_then(|e| e.as_i64());
+                let plan_name = if plan.is_empty() {
+                    policy.default_plan.as_deref().unwrap_or_default()
+                } else {
+                    plan
+                };
+                let limit = policy
+                    .override_limit(plan_name, ent, &fields)
+                    .map_err(|msg| err(&path, &msg))?;
+                profile.overrides.push(Override {
+                    entitlement: policy.intern(ent),
+                    fields,
+                    limit,
+                    expires_on,
                 });
             }
         }
@@ -182,18 +312,13 @@ impl Customer {
             "label",
             "metadata",
         ];
-        let mut extra = Map::new();
         for (k, v) in m {
-            let keep = !known.contains(&k.as_str())
-                || (k == "type" && v.as_str() != Some("user"))
-                || (k == "label" && v.as_str() != Some("User"))
-                || (k == "metadata" && v.as_object().is_some_and(|o| !o.is_empty()));
-            if keep {
-                extra.insert(k.clone(), v.clone());
+            if !known.contains(&k.as_str()) {
+                profile.extra.insert(k.clone(), v.clone());
             }
         }
-        if !extra.is_empty() {
-            c.extra = Some(Box::new(extra));
+        if profile != Profile::default() {
+            c.profile = Some(Box::new(profile));
         }
         Ok(c)
     }

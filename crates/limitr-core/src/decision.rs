@@ -8,7 +8,7 @@ use crate::meter::Meter;
 use crate::number::{self, Decimal};
 use crate::policy::Policy;
 use crate::policy::credit::Credit;
-use crate::policy::plan::{Limit, Mode, Plan};
+use crate::policy::plan::{Entitlement, Limit, Mode, Plan};
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -146,21 +146,18 @@ impl Transition {
     }
 }
 
-/// The plan a customer is on (its own, else the default plan).
-pub fn plan_of<'p>(policy: &'p Policy, c: &Customer) -> Option<&'p Plan> {
+/// The plan a customer names itself (`None` when it inherits one, or names an unknown plan).
+pub fn own_plan<'p>(policy: &'p Policy, c: &Customer) -> Option<&'p Plan> {
+    if c.plan.is_empty() {
+        return None;
+    }
     // a customer's plan name is the policy's own string: find it by pointer when the policy is small
-    let by_pointer = if policy.plans.len() <= 16 {
-        policy
-            .plans
-            .iter()
-            .find(|(k, _)| Arc::ptr_eq(k, &c.plan))
-            .map(|(_, p)| p)
-    } else {
-        None
-    };
-    by_pointer
-        .or_else(|| policy.plan(&c.plan))
-        .or_else(|| policy.plan(policy.default_plan.as_deref()?))
+    if policy.plans.len() <= 16
+        && let Some((_, p)) = policy.plans.iter().find(|(k, _)| Arc::ptr_eq(k, &c.plan))
+    {
+        return Some(p);
+    }
+    policy.plan(&c.plan)
 }
 
 struct Figures {
@@ -214,21 +211,18 @@ fn draft(
     Draft { name, fields }
 }
 
-/// Evaluates `allow` (`commit = true`) or `check` (`commit = false`, nothing to write, no events).
+/// Evaluates `allow` (`commit = true`) or `check` (`commit = false`, nothing to write, no events)
+/// of entitlement `ent` of `plan` on the meter of `owner`.
 pub(crate) fn evaluate(
     policy: &Policy,
-    c: &Customer,
+    plan: &Plan,
+    ent: &Entitlement,
+    owner: &Customer,
     req: &Request<'_>,
     now: Timestamp,
     commit: bool,
 ) -> Result<Transition> {
-    let Some(plan) = plan_of(policy, c) else {
-        return Ok(Transition::verdict(false, Reason::UnknownEntitlement));
-    };
-    let Some(ent) = plan.entitlement(req.entitlement) else {
-        return Ok(Transition::verdict(false, Reason::UnknownEntitlement));
-    };
-    let Some(limit) = &ent.limit else {
+    let Some(limit) = owner.limit_for(&ent.name, ent.limit.as_ref(), now) else {
         return Ok(Transition::verdict(true, Reason::Ok)); // a feature flag
     };
     let Some((_, credit)) = policy.credits.get_index(limit.credit_index) else {
@@ -237,7 +231,7 @@ pub(crate) fn evaluate(
     metered(
         policy,
         plan,
-        c,
+        owner,
         ent.name.clone(),
         limit,
         credit,

@@ -31,6 +31,36 @@ impl Grant {
         self.expires_on.is_none_or(|e| now <= e)
     }
 
+    /// Reads a grant back from its record (`id` is its key in the customer's `grants`).
+    pub fn from_record(id: &str, v: &Value, policy: &crate::Policy) -> Result<Grant, String> {
+        let credit = v
+            .get("credit")
+            .and_then(Value::as_str)
+            .ok_or("missing `credit`")?;
+        let value = v
+            .get("value")
+            .and_then(number::from_value)
+            .ok_or("`value` is not a number")?;
+        Ok(Grant {
+            id: id.into(),
+            credit: policy.intern(credit),
+            topup: v
+                .get("topup")
+                .and_then(Value::as_str)
+                .map(|t| policy.intern(t)),
+            created_on: v
+                .get("created_on")
+                .and_then(Value::as_i64)
+                .unwrap_or_default(),
+            starting_value: v
+                .get("starting_value")
+                .and_then(number::from_value)
+                .unwrap_or(value),
+            value,
+            expires_on: v.get("expires_on").and_then(Value::as_i64),
+        })
+    }
+
     /// The grant's record.
     pub fn record(&self) -> Value {
         let mut m = Map::new();

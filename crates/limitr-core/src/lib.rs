@@ -41,9 +41,9 @@ mod reads;
 pub mod store;
 pub mod time;
 
-pub use customer::Customer;
+pub use customer::{Customer, Override, Profile};
 pub use decision::{CheckDetail, Reason};
-pub use engine::{CallOptions, Limitr, LoadOptions};
+pub use engine::{CallOptions, Limitr, LoadOptions, NewCustomer};
 pub use error::{Error, Result};
 pub use events::{Event, Handler, Handlers};
 pub use exchange::{Exchange, GrantStrategy};

@@ -6,6 +6,9 @@ use crate::time::Timestamp;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+/// A customer's meters, stored inline for the usual handful (no extra allocation to chase).
+pub type Meters = smallvec::SmallVec<[Meter; 3]>;
+
 /// Usage of one entitlement by one customer in the current period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Meter {

@@ -1,7 +1,7 @@
-//! Reads: never meter, always show the period `now` falls in.
+//! Reads: never meter, always show the period `now` falls in. They take the owner of the meter and
+//! the limit in force (an override or the plan's), resolved by the engine.
 
 use crate::customer::Customer;
-use crate::decision::plan_of;
 use crate::grant;
 use crate::number::Decimal;
 use crate::policy::Policy;
@@ -9,10 +9,6 @@ use crate::policy::plan::{Limit, Mode};
 use crate::time::Timestamp;
 
 const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
-
-fn limit_of<'p>(policy: &'p Policy, c: &Customer, ent: &str) -> Option<Option<&'p Limit>> {
-    Some(plan_of(policy, c)?.entitlement(ent)?.limit.as_ref())
-}
 
 fn current(c: &Customer, ent: &str, limit: &Limit, now: Timestamp) -> Decimal {
     c.meter(ent).map_or(Decimal::ZERO, |m| {
@@ -32,13 +28,14 @@ pub(crate) fn value(
     policy: &Policy,
     c: &Customer,
     ent: &str,
+    limit: Option<&Limit>,
     percent: bool,
     grants: bool,
     now: Timestamp,
 ) -> Option<Decimal> {
-    let limit = limit_of(policy, c, ent)?;
     if percent {
-        return remaining(policy, c, ent, true, grants, now).map(|r| (HUNDRED - r).normalize());
+        return remaining(policy, c, ent, limit, true, grants, now)
+            .map(|r| (HUNDRED - r).normalize());
     }
     Some(
         limit
@@ -52,11 +49,12 @@ pub(crate) fn remaining(
     policy: &Policy,
     c: &Customer,
     ent: &str,
+    limit: Option<&Limit>,
     percent: bool,
     grants: bool,
     now: Timestamp,
 ) -> Option<Decimal> {
-    let limit = limit_of(policy, c, ent)??;
+    let limit = limit?;
     if limit.mode == Mode::Observe {
         return None;
     }
@@ -65,32 +63,33 @@ pub(crate) fn remaining(
     if grants {
         let r = grant_balance(policy, c, limit, now);
         if r > Decimal::ZERO {
-            lval = val.max(limit.value) + r;
+            lval = val.max(limit.value).saturating_add(r);
         }
     }
-    let res = lval - val;
+    let res = lval.saturating_sub(val);
     if !percent {
         return Some(res.normalize());
     }
     if lval.is_zero() {
         return Some(Decimal::ZERO);
     }
-    Some((res.max(Decimal::ZERO) / lval * HUNDRED).normalize())
+    let share = res
+        .max(Decimal::ZERO)
+        .checked_div(lval)?
+        .checked_mul(HUNDRED)?;
+    Some(share.normalize())
 }
 
-/// The limit (plus the grant balance when `grants`); null for flags and observe limits.
+/// The limit (plus the owner's grant balance when `grants` and there is an owner); null for flags
+/// and observe limits.
 pub(crate) fn limit(
     policy: &Policy,
     c: Option<&Customer>,
-    plan: &str,
-    ent: &str,
+    limit: Option<&Limit>,
     grants: bool,
     now: Timestamp,
 ) -> Option<Decimal> {
-    let limit = match c {
-        Some(c) => limit_of(policy, c, ent)??,
-        None => policy.entitlement(plan, ent)?.limit.as_ref()?,
-    };
+    let limit = limit?;
     if limit.mode == Mode::Observe {
         return None;
     }
@@ -98,17 +97,16 @@ pub(crate) fn limit(
         (Some(c), true) => grant_balance(policy, c, limit, now),
         _ => Decimal::ZERO,
     };
-    Some((limit.value + extra).normalize())
+    Some(limit.value.saturating_add(extra).normalize())
 }
 
 /// When the entitlement's meter next resets (epoch ms); null when it does not reset.
 pub(crate) fn resets(
-    policy: &Policy,
     c: &Customer,
     ent: &str,
+    limit: Option<&Limit>,
     now: Timestamp,
 ) -> Option<Timestamp> {
-    let limit = limit_of(policy, c, ent)??;
-    let rule = limit.reset.as_ref()?;
+    let rule = limit?.reset.as_ref()?;
     Some(rule.next_reset(c.meter(ent).map(|m| m.started), now))
 }

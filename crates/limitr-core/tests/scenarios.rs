@@ -8,7 +8,7 @@
 )]
 
 use limitr_core::number::{self, Decimal};
-use limitr_core::{CallOptions, Error, Event, Format, Limitr, ManualClock};
+use limitr_core::{CallOptions, Error, Event, Format, Limitr, ManualClock, NewCustomer};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -137,9 +137,50 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
     let plan = args.get("plan").and_then(Value::as_str);
     Ok(Some(match s(st, "op") {
         "create_customer" => {
-            e.create_customer(s(&args, "id"), plan)?;
+            let list = |key: &str| -> Vec<String> {
+                args.get(key)
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            let new = NewCustomer {
+                plan: plan.map(String::from),
+                kind: args.get("type").and_then(Value::as_str).map(String::from),
+                label: args.get("label").and_then(Value::as_str).map(String::from),
+                refs: list("refs"),
+                alt_ids: list("alt_ids"),
+                metadata: args
+                    .get("metadata")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default(),
+            };
+            e.create_customer_with(s(&args, "id"), &new)?;
             return Ok(None);
         }
+        "create_customer_override" => {
+            let fields = args
+                .get("fields")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            let expires = args.get("expires_on").and_then(Value::as_i64);
+            Value::Bool(e.create_customer_override(
+                s(&args, "id"),
+                s(&args, "entitlement"),
+                &fields,
+                expires,
+            )?)
+        }
+        "remove_customer_override" => {
+            Value::Bool(e.remove_customer_override(s(&args, "id"), s(&args, "entitlement"))?)
+        }
+        "add_alt_id" => Value::Bool(e.add_alt_id(s(&args, "id"), s(&args, "alt"))?),
+        "ensure_plan_subscription" => Value::Bool(e.ensure_plan_subscription(s(&args, "id"))?),
         "ensure_customer" => Value::Bool(e.ensure_customer(s(&args, "id"), plan)?),
         "remove_customer" => Value::Bool(e.remove_customer(s(&args, "id"))?),
         "set_customer_plan" => Value::Bool(e.set_customer_plan(

@@ -118,6 +118,34 @@ impl Policy {
         .map(|d| d.normalize())
     }
 
+    /// Validates an override: the plan limit of `entitlement` with `fields` laid over it (every
+    /// field the override does not set is inherited, SPEC §3.5). Errors name the field.
+    pub fn override_limit(
+        &self,
+        plan: &str,
+        entitlement: &str,
+        fields: &Map<String, Value>,
+    ) -> std::result::Result<plan::Limit, String> {
+        let base = self
+            .entitlement(plan, entitlement)
+            .ok_or_else(|| format!("plan `{plan}` has no entitlement `{entitlement}`"))?;
+        let mut merged = base
+            .limit
+            .as_ref()
+            .map(|l| l.record.clone())
+            .unwrap_or_default();
+        for (k, v) in fields {
+            merged.insert(k.clone(), v.clone());
+        }
+        validate::limit_from(&Value::Object(merged), "override", &self.credits).map_err(|issues| {
+            issues
+                .iter()
+                .map(|i| format!("{}: {}", i.path.trim_start_matches("override."), i.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
     /// The shared string for a plan, entitlement or credit name (falls back to a new one).
     pub fn intern(&self, name: &str) -> Arc<str> {
         if let Some((k, _)) = self.plans.get_key_value(name) {

@@ -20,7 +20,7 @@ pub enum Mode {
 }
 
 /// A validated limit on an entitlement.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limit {
     /// Credit metered.
     pub credit: Arc<str>,
@@ -40,6 +40,8 @@ pub struct Limit {
     pub grants_apply: bool,
     /// Periodic reset, if any.
     pub reset: Option<ResetRule>,
+    /// The limit as written in the document (overrides merge their fields into it).
+    pub record: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A validated entitlement.
@@ -49,6 +51,8 @@ pub struct Entitlement {
     pub name: Arc<str>,
     /// Display text.
     pub description: String,
+    /// Customer type whose meter this entitlement uses (reached through refs), if not the caller's.
+    pub scope: Option<String>,
     /// No limit = a feature flag.
     pub limit: Option<Limit>,
 }
@@ -77,6 +81,10 @@ pub struct Plan {
     pub label: String,
     /// Whether this plan is a default candidate.
     pub default: bool,
+    /// Entitlement charged by `ensure_plan_subscription` (default `subscription`).
+    pub subscription: String,
+    /// Delay before `ensure_plan_subscription` charges, in ms.
+    pub trial_period: Option<i64>,
     /// Entitlements by name.
     pub entitlements: NameMap<Entitlement>,
     /// Top-ups by name.

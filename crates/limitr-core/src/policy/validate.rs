@@ -526,6 +526,7 @@ fn plans(cx: &mut Ctx, policy: &Map<String, Value>, credits: &NameMap<Credit>) -
                     Entitlement {
                         name: key,
                         description: cx.string(em, "description", &epath).unwrap_or_default(),
+                        scope: cx.string(em, "scope", &epath).filter(|s| !s.is_empty()),
                         limit,
                     },
                 );
@@ -547,6 +548,10 @@ fn plans(cx: &mut Ctx, policy: &Map<String, Value>, credits: &NameMap<Credit>) -
                 name: key,
                 label: cx.string(m, "label", &path).unwrap_or_default(),
                 default: cx.boolean(m, "default", &path, false),
+                subscription: cx
+                    .string(m, "subscription", &path)
+                    .unwrap_or_else(|| "subscription".into()),
+                trial_period: cx.duration(m, "trial_period", &path),
                 entitlements,
                 topups,
             },
@@ -640,7 +645,27 @@ fn limit(cx: &mut Ctx, v: &Value, path: &str, credits: &NameMap<Credit>) -> Opti
         hard_trailing,
         grants_apply,
         reset,
+        record: m.clone(),
     })
+}
+
+/// Validates a limit object (an override merged over its plan limit) against the credits.
+pub(crate) fn limit_from(
+    value: &Value,
+    path: &str,
+    credits: &NameMap<Credit>,
+) -> Result<Limit, Vec<Issue>> {
+    let mut cx = Ctx { issues: Vec::new() };
+    let limit = limit(&mut cx, value, path, credits);
+    let errors: Vec<Issue> = cx
+        .issues
+        .into_iter()
+        .filter(|i| i.severity == Severity::Error)
+        .collect();
+    match limit {
+        Some(l) if errors.is_empty() => Ok(l),
+        _ => Err(errors),
+    }
 }
 
 fn topup(

@@ -2,13 +2,14 @@
 
 use super::Store;
 use crate::customer::Customer;
+use compact_str::CompactString;
 use hashbrown::HashMap;
 use parking_lot::{Mutex, RwLock};
 use std::hash::BuildHasher;
 
 const SHARDS: usize = 32;
 
-type Shard = RwLock<HashMap<Box<str>, Mutex<Customer>>>;
+type Shard = RwLock<HashMap<CompactString, Mutex<Box<Customer>>>>;
 
 /// In-process customer storage. Calls on different customers take different locks: a shared read
 /// lock on one of 32 shards, then the customer's own mutex.
@@ -67,12 +68,15 @@ impl Store for MemoryStore {
         if let Some(c) = shard.get(&*customer.id) {
             return Some(existing(&mut c.lock()));
         }
-        shard.insert(customer.id.clone(), Mutex::new(customer));
+        shard.insert(
+            CompactString::from(&*customer.id),
+            Mutex::new(Box::new(customer)),
+        );
         None
     }
 
     fn remove(&self, id: &str) -> Option<Customer> {
-        self.shard(id)?.write().remove(id).map(Mutex::into_inner)
+        self.shard(id)?.write().remove(id).map(|c| *c.into_inner())
     }
 
     fn ids(&self) -> Vec<String> {

@@ -1,0 +1,458 @@
+//! The customer lifecycle: create, ensure, read, remove, change plan, refs and alt ids, overrides,
+//! top-ups and the plan subscription.
+
+use super::{CallOptions, Limitr, require_id};
+use crate::customer::{Customer, Override, Profile};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::grant::Grant;
+use crate::meter::{Meter, Meters};
+use crate::number::Decimal;
+use crate::store::Store;
+use crate::time::Timestamp;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// What to create a customer with (everything optional).
+///
+/// ```
+/// use limitr_core::NewCustomer;
+/// let org = NewCustomer { kind: Some("org".into()), ..NewCustomer::default() };
+/// let user = NewCustomer { refs: vec!["acme".into()], ..NewCustomer::default() };
+/// # let _ = (org, user);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewCustomer {
+    /// Plan name; `None` or empty: inherited through refs, else the default plan.
+    pub plan: Option<String>,
+    /// Customer type (`user` by default).
+    pub kind: Option<String>,
+    /// Display label (`User` by default).
+    pub label: Option<String>,
+    /// Related customers (user → team → org).
+    pub refs: Vec<String>,
+    /// Alternative ids.
+    pub alt_ids: Vec<String>,
+    /// Free-form data.
+    pub metadata: Map<String, Value>,
+}
+
+fn event(name: &'static str, payload: Value) -> Event {
+    Event { name, payload }
+}
+
+impl<S: Store> Limitr<S> {
+    fn plan_name(&self, plan: &str) -> Result<Arc<str>> {
+        self.policy
+            .plans
+            .get_key_value(plan)
+            .map(|(k, _)| k.clone())
+            .ok_or_else(|| Error::UnknownPlan(plan.to_string()))
+    }
+
+    fn fresh_meters(&self, plan: Option<&crate::Plan>, now: Timestamp) -> Meters {
+        plan.map_or_else(Meters::new, |p| {
+            p.entitlements
+                .values()
+                .filter_map(|e| {
+                    Some(Meter::new(
+                        e.name.clone(),
+                        e.limit.as_ref()?.credit.clone(),
+                        now,
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    fn build(&self, id: &str, new: &NewCustomer) -> Result<Customer> {
+        require_id("id", id)?;
+        let explicit = new.plan.as_deref().filter(|p| !p.is_empty());
+        let plan: Arc<str> = match explicit {
+            Some(p) => self.plan_name(p)?,
+            None if !new.refs.is_empty() => Arc::from(""),
+            None => self.policy.default_plan.clone().ok_or_else(|| {
+                Error::invalid("plan", "no plan given, no refs to inherit one from, and the policy has no `default: true` plan")
+            })?,
+        };
+        for alt in &new.alt_ids {
+            require_id("alt_ids", alt)?;
+        }
+        let mut c = Customer::new(id, plan);
+        let profile = Profile {
+            kind: new.kind.clone().filter(|k| !k.is_empty() && k != "user"),
+            label: new.label.clone().filter(|l| l != "User"),
+            refs: new.refs.clone(),
+            alt_ids: new.alt_ids.clone(),
+            metadata: new.metadata.clone(),
+            ..Profile::default()
+        };
+        if profile != Profile::default() {
+            c.profile = Some(Box::new(profile));
+        }
+        Ok(c)
+    }
+
+    fn register_alts(&self, id: &str, alts: &[String]) {
+        if !alts.is_empty() {
+            let mut map = self.alt_ids.write();
+            for a in alts {
+                map.insert(a.clone(), id.to_string());
+            }
+        }
+    }
+
+    /// Creates a customer on `plan` (the default plan when `None`), with a zero meter for every
+    /// limited entitlement. An existing customer is updated (plan changed when one is given, meters
+    /// kept). Returns the customer's record. Fires `customer-set`.
+    pub fn create_customer(&self, id: &str, plan: Option<&str>) -> Result<Value> {
+        self.create_customer_with(
+            id,
+            &NewCustomer {
+                plan: plan.map(String::from),
+                ..NewCustomer::default()
+            },
+        )
+    }
+
+    /// Creates (or updates) a customer with a type, label, refs, alt ids and metadata. A new
+    /// customer gets a zero meter for every limited entitlement of its plan (own, inherited through
+    /// refs, or default). Fires `customer-set`.
+    pub fn create_customer_with(&self, id: &str, new: &NewCustomer) -> Result<Value> {
+        let now = self.now();
+        let mut c = self.build(id, new)?;
+        let explicit = new.plan.as_deref().is_some_and(|p| !p.is_empty());
+        let existing = self.store.update(id, |e| {
+            if explicit {
+                e.plan = c.plan.clone();
+            }
+            if let Some(p) = &c.profile {
+                let mine = e.profile_mut();
+                mine.kind = p.kind.clone().or(mine.kind.take());
+                mine.label = p.label.clone().or(mine.label.take());
+                if !p.refs.is_empty() {
+                    mine.refs = p.refs.clone();
+                }
+                for a in &p.alt_ids {
+                    if !mine.alt_ids.contains(a) {
+                        mine.alt_ids.push(a.clone());
+                    }
+                }
+                for (k, v) in &p.metadata {
+                    mine.metadata.insert(k.clone(), v.clone());
+                }
+            }
+            e.record()
+        });
+        let record = match existing {
+            Some(r) => r,
+            None => {
+                self.store.upsert(c.clone(), |_| ());
+                let plan = self.plan_for(id).cloned();
+                let meters = self.fresh_meters(plan.as_ref(), now);
+                c.meters = meters.clone();
+                self.store
+                    .update(id, |s| {
+                        if s.meters.is_empty() {
+                            s.meters = meters;
+                        }
+                        s.record()
+                    })
+                    .unwrap_or_else(|| c.record())
+            }
+        };
+        self.register_alts(id, &new.alt_ids);
+        if self.emitting(true) {
+            self.handlers
+                .dispatch(&[event("customer-set", record.clone())]);
+        }
+        Ok(record)
+    }
+
+    /// Creates the customer if it does not exist; true if it was created.
+    pub fn ensure_customer(&self, id: &str, plan: Option<&str>) -> Result<bool> {
+        let new = NewCustomer {
+            plan: plan.map(String::from),
+            ..NewCustomer::default()
+        };
+        self.build(id, &new)?; // validates the arguments
+        if self.primary_id(id).is_some() {
+            return Ok(false);
+        }
+        self.create_customer_with(id, &new)?;
+        Ok(true)
+    }
+
+    /// A customer's state (by id or alt id).
+    pub fn customer(&self, id: &str) -> Option<Customer> {
+        self.store.read(&self.primary_id(id)?, Customer::clone)
+    }
+
+    /// A customer's record (`{id, plan, meters, grants, …}`), by id or alt id.
+    pub fn customer_record(&self, id: &str) -> Option<Value> {
+        self.store.read(&self.primary_id(id)?, Customer::record)
+    }
+
+    /// Every customer's record, by id (sorted).
+    pub fn customers(&self) -> Map<String, Value> {
+        self.store
+            .ids()
+            .into_iter()
+            .filter_map(|id| Some((id.clone(), self.store.read(&id, Customer::record)?)))
+            .collect()
+    }
+
+    /// Removes a customer (by id or alt id) and its alt ids; true if it existed. Fires
+    /// `customer-removed`.
+    pub fn remove_customer(&self, id: &str) -> Result<bool> {
+        require_id("id", id)?;
+        let Some(primary) = self.primary_id(id) else {
+            return Ok(false);
+        };
+        let removed = self.store.remove(&primary);
+        if let Some(c) = &removed {
+            self.alt_ids.write().retain(|_, p| p != &primary);
+            if self.emitting(true) {
+                self.handlers
+                    .dispatch(&[event("customer-removed", c.record())]);
+            }
+        }
+        Ok(removed.is_some())
+    }
+
+    /// Adds an alternative id for a customer; false when the customer is unknown or the alt id
+    /// is taken by another customer.
+    pub fn add_alt_id(&self, id: &str, alt: &str) -> Result<bool> {
+        require_id("id", id)?;
+        require_id("alt", alt)?;
+        let Some(primary) = self.primary_id(id) else {
+            return Ok(false);
+        };
+        if self.store.read(alt, |_| ()).is_some()
+            || self.alt_ids.read().get(alt).is_some_and(|p| p != &primary)
+        {
+            return Ok(false);
+        }
+        let record = self.store.update(&primary, |c| {
+            let p = c.profile_mut();
+            if !p.alt_ids.iter().any(|a| a == alt) {
+                p.alt_ids.push(alt.to_string());
+            }
+            c.record()
+        });
+        self.register_alts(&primary, &[alt.to_string()]);
+        if let (Some(r), true) = (record, self.emitting(true)) {
+            self.handlers.dispatch(&[event("customer-set", r)]);
+        }
+        Ok(true)
+    }
+
+    /// Moves a customer to another plan. Meters of entitlements the new plan also has are kept
+    /// unless `reset_meters`; new meters start with the period of the kept ones. False when the
+    /// customer is unknown or already on that plan. Fires `customer-set` and `customer-plan-changed`.
+    pub fn set_customer_plan(&self, id: &str, plan: &str, reset_meters: bool) -> Result<bool> {
+        require_id("id", id)?;
+        require_id("plan", plan)?;
+        let new_plan = self.plan_name(plan)?;
+        let now = self.now();
+        let Some(target) = self.policy.plan(&new_plan) else {
+            return Err(Error::UnknownPlan(plan.into()));
+        };
+        let Some(primary) = self.primary_id(id) else {
+            return Ok(false);
+        };
+        let outcome = self.store.update(&primary, |c| {
+            if c.plan == new_plan && !reset_meters {
+                return None;
+            }
+            let previous = c.plan.clone();
+            let kept_start = c
+                .meters
+                .iter()
+                .filter(|m| target.entitlements.contains_key(&m.entitlement))
+                .map(|m| m.started)
+                .min();
+            let mut meters = Meters::new();
+            for e in target.entitlements.values() {
+                let Some(limit) = &e.limit else { continue };
+                let old = c
+                    .meter(&e.name)
+                    .filter(|m| !reset_meters && m.credit == limit.credit);
+                meters.push(match old {
+                    Some(m) => m.clone(),
+                    None => Meter::new(
+                        e.name.clone(),
+                        limit.credit.clone(),
+                        if reset_meters {
+                            now
+                        } else {
+                            kept_start.unwrap_or(now)
+                        },
+                    ),
+                });
+            }
+            c.meters = meters;
+            c.plan = new_plan.clone();
+            // grants follow their top-up: those whose top-up the new plan lacks are removed
+            c.grants.retain(|g| {
+                g.topup
+                    .as_ref()
+                    .is_none_or(|t| target.topups.contains_key(t))
+            });
+            Some((previous, c.record()))
+        });
+        let Some(Some((previous, record))) = outcome else {
+            return Ok(false);
+        };
+        if self.emitting(true) {
+            let mut changed = Map::new();
+            changed.insert("previous_plan".into(), Value::String(previous.to_string()));
+            changed.insert("new_plan".into(), Value::String(new_plan.to_string()));
+            changed.insert("customer".into(), record.clone());
+            self.handlers.dispatch(&[
+                event("customer-set", record),
+                event("customer-plan-changed", Value::Object(changed)),
+            ]);
+        }
+        Ok(true)
+    }
+
+    /// Sets a per-customer override of an entitlement's limit. `fields` are limit fields (`value`,
+    /// `mode`, `credit`, `resets`, `reset_inc`, …); the rest is inherited from the plan limit
+    /// (SPEC §3.5). It stops applying after `expires_on`. Replaces an existing override. False for
+    /// an unknown customer; an `INVALID_ARGUMENT` error names a bad field. Fires `customer-set`.
+    pub fn create_customer_override(
+        &self,
+        id: &str,
+        entitlement: &str,
+        fields: &Map<String, Value>,
+        expires_on: Option<Timestamp>,
+    ) -> Result<bool> {
+        require_id("id", id)?;
+        require_id("entitlement", entitlement)?;
+        let Some(primary) = self.primary_id(id) else {
+            return Ok(false);
+        };
+        let Some(plan) = self.plan_for(&primary) else {
+            return Ok(false);
+        };
+        let limit = self
+            .policy
+            .override_limit(&plan.name, entitlement, fields)
+            .map_err(|m| Error::invalid("override", m))?;
+        let ent = self.policy.intern(entitlement);
+        let record = self.store.update(&primary, |c| {
+            let p = c.profile_mut();
+            p.overrides.retain(|o| o.entitlement != ent);
+            p.overrides.push(Override {
+                entitlement: ent.clone(),
+                fields: fields.clone(),
+                limit,
+                expires_on,
+            });
+            c.record()
+        });
+        if let (Some(r), true) = (&record, self.emitting(true)) {
+            self.handlers.dispatch(&[event("customer-set", r.clone())]);
+        }
+        Ok(record.is_some())
+    }
+
+    /// Removes a customer's override of an entitlement; true if there was one.
+    pub fn remove_customer_override(&self, id: &str, entitlement: &str) -> Result<bool> {
+        require_id("id", id)?;
+        let Some(primary) = self.primary_id(id) else {
+            return Ok(false);
+        };
+        let removed = self.store.update(&primary, |c| {
+            let p = c.profile.as_mut()?;
+            let before = p.overrides.len();
+            p.overrides.retain(|o| &*o.entitlement != entitlement);
+            (p.overrides.len() != before).then(|| c.record())
+        });
+        let Some(Some(record)) = removed else {
+            return Ok(false);
+        };
+        if self.emitting(true) {
+            self.handlers.dispatch(&[event("customer-set", record)]);
+        }
+        Ok(true)
+    }
+
+    /// Grants a plan top-up to a customer. False for an unknown customer; an error when the
+    /// customer's plan has no such top-up. Fires `customer-topup-granted`.
+    pub fn apply_customer_topup(&self, customer: &str, topup: &str) -> Result<bool> {
+        require_id("customer", customer)?;
+        require_id("topup", topup)?;
+        let now = self.now();
+        let Some(primary) = self.primary_id(customer) else {
+            return Ok(false);
+        };
+        let Some(plan) = self.plan_for(&primary) else {
+            return Ok(false);
+        };
+        let t = plan.topups.get(topup).ok_or_else(|| Error::UnknownTopup {
+            topup: topup.into(),
+            plan: plan.name.to_string(),
+        })?;
+        let record = self.store.update(&primary, |c| {
+            let id = c.next_grant_id(now);
+            c.grants.push(Grant {
+                id,
+                credit: t.credit.clone(),
+                topup: Some(t.name.clone()),
+                created_on: now,
+                starting_value: t.value,
+                value: t.value,
+                expires_on: t.expires_after.and_then(|ms| now.checked_add(ms)),
+            });
+            c.record()
+        });
+        let Some(record) = record else {
+            return Ok(false);
+        };
+        if self.emitting(true) {
+            let mut p = Map::new();
+            p.insert("customer".into(), record);
+            p.insert("topup_name".into(), Value::String(topup.into()));
+            p.insert("plan_name".into(), Value::String(plan.name.to_string()));
+            p.insert("topup".into(), t.record.clone());
+            self.handlers
+                .dispatch(&[event("customer-topup-granted", Value::Object(p))]);
+        }
+        Ok(true)
+    }
+
+    /// Charges the plan's subscription entitlement once per period: when its meter is below 1 and
+    /// the plan's trial period (counted from the meter's start) is over. True when it charged.
+    pub fn ensure_plan_subscription(&self, id: &str) -> Result<bool> {
+        require_id("id", id)?;
+        let now = self.now();
+        let Some(primary) = self.primary_id(id) else {
+            return Ok(false);
+        };
+        let Some(plan) = self.plan_for(&primary) else {
+            return Ok(false);
+        };
+        let Some(ent) = plan.entitlement(&plan.subscription) else {
+            return Ok(false);
+        };
+        let due = self.store.read(&primary, |c| {
+            let limit = c.limit_for(&ent.name, ent.limit.as_ref(), now);
+            let meter = c.meter(&ent.name);
+            let value = match (meter, limit) {
+                (Some(m), Some(l)) => m.current_value(l.reset.as_ref(), now),
+                _ => Decimal::ZERO,
+            };
+            let started = meter.map_or(now, |m| m.started);
+            let trial_over = plan
+                .trial_period
+                .is_none_or(|t| now >= started.saturating_add(t));
+            value < Decimal::ONE && trial_over
+        });
+        if due != Some(true) {
+            return Ok(false);
+        }
+        self.increment(&primary, &plan.subscription, &CallOptions::default())
+    }
+}

@@ -1,0 +1,272 @@
+//! Decisions (`allow`, `check`, `increment`, `decrement`, `set`) and reads (`value`, `remaining`,
+//! `limit`, `resets`, `remaining_credit`).
+
+use super::{CallOptions, Limitr, require_amount, require_id};
+use crate::decision::{self, CheckDetail, Reason, Request};
+use crate::error::{Error, Result};
+use crate::grant;
+use crate::number::Decimal;
+use crate::reads;
+use crate::store::Store;
+use crate::time::Timestamp;
+
+impl<S: Store> Limitr<S> {
+    /// Meters `value` on an entitlement if the policy allows it. `value = 0` is an entitlement
+    /// check. False for unknown customers and entitlements (no event).
+    pub fn allow(&self, customer: &str, entitlement: &str, value: Decimal) -> Result<bool> {
+        self.allow_with(customer, entitlement, value, &CallOptions::default())
+    }
+
+    /// [`allow`](Self::allow) with options (overhead, event data, events on/off).
+    pub fn allow_with(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        value: Decimal,
+        options: &CallOptions,
+    ) -> Result<bool> {
+        require_id("customer", customer)?;
+        require_id("entitlement", entitlement)?;
+        require_amount("value", value)?;
+        if let Some(o) = options.overhead {
+            require_amount("overhead", o)?;
+        }
+        let now = self.now();
+        let req = Request {
+            entitlement,
+            value,
+            overhead: options.overhead,
+            event_data: options.event_data.as_ref(),
+            events: self.emitting(options.events),
+        };
+        let outcome = self.on_target(customer, entitlement, |plan, ent, owner| {
+            let mut t = decision::evaluate(&self.policy, plan, ent, owner, &req, now, true)?;
+            let drafts = std::mem::take(&mut t.drafts);
+            t.apply(owner);
+            let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now);
+            Ok::<_, Error>((t.allowed, self.finish(drafts, owner, &ent.name, limit, now)))
+        });
+        let Ok(outcome) = outcome else {
+            return Ok(false);
+        };
+        let (allowed, events) = outcome?;
+        self.handlers.dispatch(&events);
+        Ok(allowed)
+    }
+
+    /// Whether `allow` with the same arguments would pass, changing nothing and sending no event.
+    pub fn check(&self, customer: &str, entitlement: &str, value: Decimal) -> Result<bool> {
+        Ok(self.verdict(customer, entitlement, value, None)?.0)
+    }
+
+    fn verdict(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        value: Decimal,
+        overhead: Option<Decimal>,
+    ) -> Result<(bool, Reason)> {
+        require_id("customer", customer)?;
+        require_id("entitlement", entitlement)?;
+        require_amount("value", value)?;
+        if let Some(o) = overhead {
+            require_amount("overhead", o)?;
+        }
+        let now = self.now();
+        let req = Request {
+            entitlement,
+            value,
+            overhead,
+            event_data: None,
+            events: false,
+        };
+        match self.on_target(customer, entitlement, |plan, ent, owner| {
+            decision::evaluate(&self.policy, plan, ent, owner, &req, now, false)
+                .map(|t| (t.allowed, t.reason))
+        }) {
+            Ok(verdict) => verdict,
+            Err(reason) => Ok((false, reason)),
+        }
+    }
+
+    /// [`check`](Self::check) with the reason, what remains and when it resets (SPEC §3.10).
+    pub fn check_detail(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        value: Decimal,
+        overhead: Option<Decimal>,
+    ) -> Result<CheckDetail> {
+        let (allowed, reason) = self.verdict(customer, entitlement, value, overhead)?;
+        let now = self.now();
+        let (remaining, resets) = self
+            .on_target(customer, entitlement, |_, ent, owner| {
+                let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now);
+                (
+                    reads::remaining(&self.policy, owner, &ent.name, limit, false, true, now),
+                    reads::resets(owner, &ent.name, limit, now),
+                )
+            })
+            .unwrap_or((None, None));
+        Ok(CheckDetail {
+            allowed,
+            reason,
+            remaining,
+            resets,
+        })
+    }
+
+    fn step(&self, customer: &str, entitlement: &str) -> Option<Decimal> {
+        let now = self.now();
+        self.on_target(customer, entitlement, |_, ent, owner| {
+            owner
+                .limit_for(&ent.name, ent.limit.as_ref(), now)
+                .map(|l| l.increment)
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Meters the limit's `increment` (1 by default). False when there is no limit.
+    pub fn increment(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        options: &CallOptions,
+    ) -> Result<bool> {
+        require_id("customer", customer)?;
+        match self.step(customer, entitlement) {
+            Some(step) => self.allow_with(customer, entitlement, step, options),
+            None => Ok(false),
+        }
+    }
+
+    /// Meters minus the limit's `increment`. False when there is no limit.
+    pub fn decrement(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        options: &CallOptions,
+    ) -> Result<bool> {
+        require_id("customer", customer)?;
+        match self.step(customer, entitlement) {
+            Some(step) => self.allow_with(customer, entitlement, -step, options),
+            None => Ok(false),
+        }
+    }
+
+    /// Sets the meter to `value` (meters the difference, with the same rules as `allow`).
+    pub fn set(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        value: Decimal,
+        options: &CallOptions,
+    ) -> Result<bool> {
+        require_amount("value", value)?;
+        let Some(current) = self.value(customer, entitlement, false, true)? else {
+            return Ok(false);
+        };
+        self.allow_with(customer, entitlement, value - current, options)
+    }
+
+    fn read<R>(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        f: impl FnOnce(&crate::Customer, &str, Option<&crate::Limit>, Timestamp) -> Option<R>,
+    ) -> Result<Option<R>> {
+        require_id("customer", customer)?;
+        require_id("entitlement", entitlement)?;
+        let now = self.now();
+        Ok(self
+            .on_target(customer, entitlement, |_, ent, owner| {
+                f(
+                    owner,
+                    &ent.name,
+                    owner.limit_for(&ent.name, ent.limit.as_ref(), now),
+                    now,
+                )
+            })
+            .ok()
+            .flatten())
+    }
+
+    /// Usage this period (`percent`: share of the limit used, grants included when `grants`).
+    /// `None` for unknown customers/entitlements, and with `percent` for flags and observe limits.
+    pub fn value(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        percent: bool,
+        grants: bool,
+    ) -> Result<Option<Decimal>> {
+        self.read(customer, entitlement, |c, e, l, now| {
+            reads::value(&self.policy, c, e, l, percent, grants, now)
+        })
+    }
+
+    /// What is left this period (grants included when `grants`; `percent`: as a share).
+    pub fn remaining(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        percent: bool,
+        grants: bool,
+    ) -> Result<Option<Decimal>> {
+        self.read(customer, entitlement, |c, e, l, now| {
+            reads::remaining(&self.policy, c, e, l, percent, grants, now)
+        })
+    }
+
+    /// The limit (plus grants when `grants`). `id` may be a customer or a plan name.
+    pub fn limit(&self, id: &str, entitlement: &str, grants: bool) -> Result<Option<Decimal>> {
+        require_id("id", id)?;
+        require_id("entitlement", entitlement)?;
+        let now = self.now();
+        match self.on_target(id, entitlement, |_, ent, owner| {
+            reads::limit(
+                &self.policy,
+                Some(owner),
+                owner.limit_for(&ent.name, ent.limit.as_ref(), now),
+                grants,
+                now,
+            )
+        }) {
+            Ok(v) => Ok(v),
+            Err(Reason::UnknownCustomer) => {
+                let limit = self
+                    .policy
+                    .entitlement(id, entitlement)
+                    .and_then(|e| e.limit.as_ref());
+                Ok(reads::limit(&self.policy, None, limit, grants, now))
+            }
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// When the entitlement next resets (epoch ms); `None` when it does not reset.
+    pub fn resets(&self, customer: &str, entitlement: &str) -> Result<Option<Timestamp>> {
+        self.read(customer, entitlement, |c, e, l, now| {
+            reads::resets(c, e, l, now)
+        })
+    }
+
+    /// A customer's grant balance expressed in `credit` (through the exchange table).
+    pub fn remaining_credit(&self, customer: &str, credit: &str) -> Result<Option<Decimal>> {
+        require_id("customer", customer)?;
+        require_id("credit", credit)?;
+        let now = self.now();
+        let Some(id) = self.primary_id(customer) else {
+            return Ok(None);
+        };
+        Ok(self.store.read(&id, |c| {
+            grant::balance(&c.grants, credit, &self.policy.exchange, now).normalize()
+        }))
+    }
+
+    /// Converts `value` units of `from` into `to` through the exchange table; `None` without a path.
+    pub fn credit_exchange(&self, from: &str, to: &str, value: Decimal) -> Option<Decimal> {
+        self.policy.exchange.convert(value, from, to)
+    }
+}

@@ -1,0 +1,121 @@
+//! Whose meter a call moves: the caller's own, or (for scoped entitlements) the nearest customer
+//! of the scope's type through refs; and which plan applies (the caller's, else one inherited
+//! through refs, else the default plan). Alternative ids resolve to their customer.
+
+use super::Limitr;
+use crate::customer::Customer;
+use crate::decision::{self, Reason};
+use crate::policy::plan::{Entitlement, Plan};
+use crate::store::Store;
+use std::collections::VecDeque;
+
+/// The most customers a refs walk visits (a guard against huge or cyclic graphs).
+const MAX_WALK: usize = 10_000;
+
+enum Fast<R> {
+    Done(R),
+    Missing,
+    Slow,
+}
+
+impl<S: Store> Limitr<S> {
+    /// The primary id of `id` (itself, or the customer an alternative id points to).
+    pub(crate) fn primary_id(&self, id: &str) -> Option<String> {
+        if self.store.read(id, |_| ()).is_some() {
+            return Some(id.to_string());
+        }
+        self.alt_ids.read().get(id).cloned()
+    }
+
+    /// Breadth-first over refs from `start` (excluded), the first customer matching `pred`.
+    pub(crate) fn walk_refs<T>(
+        &self,
+        start: &str,
+        mut pred: impl FnMut(&Customer) -> Option<T>,
+    ) -> Option<T> {
+        let mut seen: hashbrown::HashSet<String> = hashbrown::HashSet::new();
+        seen.insert(start.to_string());
+        let mut queue: VecDeque<String> = self
+            .store
+            .read(start, |c| c.refs().iter().cloned().collect())?;
+        while let Some(id) = queue.pop_front() {
+            if seen.len() > MAX_WALK || !seen.insert(id.clone()) {
+                continue;
+            }
+            let found = self.store.read(&id, |c| match pred(c) {
+                Some(t) => Ok(t),
+                None => Err(c.refs().to_vec()),
+            });
+            match found {
+                Some(Ok(t)) => return Some(t),
+                Some(Err(next)) => queue.extend(next),
+                None => {}
+            }
+        }
+        None
+    }
+
+    /// The plan that applies to a customer: its own, else the first found through refs, else the
+    /// default plan.
+    pub(crate) fn plan_for(&self, id: &str) -> Option<&Plan> {
+        let own = self.store.read(id, |c| {
+            decision::own_plan(&self.policy, c).map(|p| p.name.clone())
+        })?;
+        let name = own.or_else(|| {
+            self.walk_refs(id, |c| {
+                decision::own_plan(&self.policy, c).map(|p| p.name.clone())
+            })
+        });
+        match name {
+            Some(n) => self.policy.plan(&n),
+            None => self.policy.plan(self.policy.default_plan.as_deref()?),
+        }
+    }
+
+    /// Runs `f` with the plan, the entitlement and the owner of the meter, under the owner's lock.
+    /// Unknown customer, unknown entitlement and a scope with no owner are `Err(reason)`.
+    pub(crate) fn on_target<R>(
+        &self,
+        caller: &str,
+        ent: &str,
+        f: impl FnOnce(&Plan, &Entitlement, &mut Customer) -> R,
+    ) -> Result<R, Reason> {
+        let mut f = Some(f);
+        // fast path: the caller names its plan and the entitlement is its own
+        let fast = self
+            .store
+            .update(caller, |c| match decision::own_plan(&self.policy, c) {
+                Some(plan) => match plan.entitlement(ent) {
+                    None => Fast::Missing,
+                    Some(e) if e.scope.as_deref().is_none_or(|s| s == c.kind()) => match f.take() {
+                        Some(f) => Fast::Done(f(plan, e, c)),
+                        None => Fast::Slow,
+                    },
+                    Some(_) => Fast::Slow,
+                },
+                None => Fast::Slow,
+            });
+        let id = match fast {
+            Some(Fast::Done(r)) => return Ok(r),
+            Some(Fast::Missing) => return Err(Reason::UnknownEntitlement),
+            Some(Fast::Slow) => caller.to_string(),
+            None => self.primary_id(caller).ok_or(Reason::UnknownCustomer)?,
+        };
+        let plan = self.plan_for(&id).ok_or(Reason::UnknownEntitlement)?;
+        let e = plan.entitlement(ent).ok_or(Reason::UnknownEntitlement)?;
+        let kind = self
+            .store
+            .read(&id, |c| c.kind().to_string())
+            .ok_or(Reason::UnknownCustomer)?;
+        let owner = match e.scope.as_deref() {
+            Some(scope) if scope != kind => self
+                .walk_refs(&id, |c| (c.kind() == scope).then(|| c.id.to_string()))
+                .ok_or(Reason::Scope)?,
+            _ => id,
+        };
+        let f = f.ok_or(Reason::UnknownCustomer)?;
+        self.store
+            .update(&owner, |o| f(plan, e, o))
+            .ok_or(Reason::UnknownCustomer)
+    }
+}
