@@ -1,6 +1,7 @@
 // Operations per second of `allow` through the package (sync twin and awaited), on one warm
 // customer and round-robin over 100k customers. A plain script: `just bench-node` runs it under Node
 // and Bun. Targets (issue 3): ≥ 3M sync and ≥ 1.5M awaited allow/s.
+import { loadavg } from 'node:os';
 import { Limitr } from '../dist/esm/index.mjs';
 
 const runtime = typeof Bun !== 'undefined' ? `Bun ${Bun.version}` : `Node ${process.versions.node}`;
@@ -55,7 +56,7 @@ syncRun(policy, warm);
 await asyncRun(policy, warm);
 
 const best = (f) => async (...a) => Math.min(await f(...a), await f(...a), await f(...a));
-console.log(`${runtime}`);
+console.log(`${runtime} (load average ${loadavg()[0].toFixed(2)} on this machine: other work inflates ns/op)`);
 console.log(`  sync    allowSync, warm customer:     ${rate(N_SYNC, await best(syncRun)(policy, warm))}`);
 console.log(`  sync    allowSync, 100k customers:    ${rate(N_SYNC, await best(syncRun)(policy, many))}`);
 console.log(`  awaited allow,     warm customer:     ${rate(N_ASYNC, await best(asyncRun)(policy, warm))}`);

@@ -367,7 +367,10 @@ export class Limitr {
     let r: boolean;
     try {
       if (this.now !== undefined) this.n.setNow(this.h, num('now()', this.now()));
-      r = this.n.allow(this.h, customer, entitlement, value, events, o, data);
+      r =
+        o === null && data === null
+          ? this.n.allow(this.h, customer, entitlement, value, events)
+          : this.n.allowWith(this.h, customer, entitlement, value, events, o, data);
     } catch (e) {
       throw fromNative(e);
     }

@@ -32,7 +32,9 @@ export interface NativeBackend {
   customers(h: Handle): string;
   removeCustomer(h: Handle, id: string): boolean;
   setCustomerPlan(h: Handle, id: string, plan: string, resetMeters: boolean): boolean;
-  allow(
+  /** `allowWith` without overhead or event data: the hot path, with fewer arguments to convert. */
+  allow(h: Handle, customer: string, entitlement: string, value: number, events: boolean): boolean;
+  allowWith(
     h: Handle,
     customer: string,
     entitlement: string,

@@ -7,11 +7,13 @@
 
 mod convert;
 mod error;
+mod key;
 mod limitr;
 mod registry;
 
 use convert::{decimal, json, ms, num, opt_decimal, timestamp};
 use error::{CoreResult, Result};
+use key::Key;
 use limitr::Engine;
 use limitr_core::{CallOptions, Error, Format, Limitr};
 use napi_derive::napi;
@@ -99,12 +101,33 @@ pub fn set_customer_plan(h: u32, id: String, plan: String, reset_meters: bool) -
     })
 }
 
-/// Meters `value` if allowed (`eventData`: JSON text or null).
+/// Meters `value` if allowed (the common case: no overhead, no event data, fewer conversions).
 #[napi]
 pub fn allow(
     h: u32,
-    customer: String,
-    entitlement: String,
+    #[napi(ts_arg_type = "string")] customer: Key,
+    #[napi(ts_arg_type = "string")] entitlement: Key,
+    value: f64,
+    events: bool,
+) -> Result<bool> {
+    registry::with(h, |e| {
+        let value = decimal("value", value)?;
+        let opts = CallOptions {
+            events,
+            ..CallOptions::default()
+        };
+        e.core
+            .allow_with(&customer, &entitlement, value, &opts)
+            .js()
+    })
+}
+
+/// Meters `value` if allowed, with a provider cost (`overhead`) and event data (JSON text).
+#[napi]
+pub fn allow_with(
+    h: u32,
+    #[napi(ts_arg_type = "string")] customer: Key,
+    #[napi(ts_arg_type = "string")] entitlement: Key,
     value: f64,
     events: bool,
     overhead: Option<f64>,
@@ -121,7 +144,12 @@ pub fn allow(
 
 /// Whether `allow` would pass; changes nothing.
 #[napi]
-pub fn check(h: u32, customer: String, entitlement: String, value: f64) -> Result<bool> {
+pub fn check(
+    h: u32,
+    #[napi(ts_arg_type = "string")] customer: Key,
+    #[napi(ts_arg_type = "string")] entitlement: Key,
+    value: f64,
+) -> Result<bool> {
     registry::with(h, |e| {
         e.core
             .check(&customer, &entitlement, decimal("value", value)?)
@@ -193,8 +221,8 @@ pub fn set(
 #[napi]
 pub fn value(
     h: u32,
-    customer: String,
-    entitlement: String,
+    #[napi(ts_arg_type = "string")] customer: Key,
+    #[napi(ts_arg_type = "string")] entitlement: Key,
     percent: bool,
     grants: bool,
 ) -> Result<Option<f64>> {
@@ -210,8 +238,8 @@ pub fn value(
 #[napi]
 pub fn remaining(
     h: u32,
-    customer: String,
-    entitlement: String,
+    #[napi(ts_arg_type = "string")] customer: Key,
+    #[napi(ts_arg_type = "string")] entitlement: Key,
     percent: bool,
     grants: bool,
 ) -> Result<Option<f64>> {
