@@ -7,7 +7,7 @@ step, never a thread hop (the engine works in memory, in well under a microsecon
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Mapping, Optional, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from ._limitr import Doc, LimitrSync
 
@@ -16,6 +16,7 @@ Record = Dict[str, Any]
 Handler = Callable[[str, Dict[str, Any]], object]
 Clock = Callable[[], float]
 EventArg = Union[bool, Mapping[str, Any]]
+Ids = Union[List[str], Tuple[str, ...]]
 
 __all__ = ["Limitr"]
 
@@ -72,9 +73,26 @@ class Limitr:
 
     # ---- customers -------------------------------------------------------------------------
 
-    async def create_customer(self, id: str, plan: Optional[str] = None) -> Record:
-        """Creates a customer on ``plan`` (the default plan when None); returns its record."""
-        return self._sync.create_customer(id, plan)
+    async def create_customer(
+        self,
+        id: str,
+        plan: Optional[str] = None,
+        *,
+        type: Optional[str] = None,
+        label: Optional[str] = None,
+        refs: Optional[Ids] = None,
+        alt_ids: Optional[Ids] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+    ) -> Record:
+        """Creates (or updates) a customer; returns its record.
+
+        ``plan``: None inherits it through ``refs``, else the default plan. ``type``/``label``
+        describe the customer (``user``/``User`` by default), ``refs`` are related customers
+        (user → team → org, for scoped entitlements), ``alt_ids`` other ids it answers to.
+        """
+        return self._sync.create_customer(
+            id, plan, type=type, label=label, refs=refs, alt_ids=alt_ids, metadata=metadata
+        )
 
     async def ensure_customer(self, id: str, plan: Optional[str] = None) -> bool:
         """Creates the customer if missing; True if it was created."""
@@ -95,6 +113,26 @@ class Limitr:
     async def set_customer_plan(self, id: str, plan: str, reset_meters: bool = False) -> bool:
         """Moves a customer to ``plan`` (meters kept unless ``reset_meters``)."""
         return self._sync.set_customer_plan(id, plan, reset_meters)
+
+    async def add_alt_id(self, id: str, alt: str) -> bool:
+        """Adds an alternative id; False when the customer is unknown or ``alt`` is taken."""
+        return self._sync.add_alt_id(id, alt)
+
+    async def create_customer_override(
+        self, id: str, entitlement: str, fields: Dict[str, Any], expires_on: Optional[int] = None
+    ) -> bool:
+        """Overrides a customer's limit of ``entitlement`` with ``fields`` (``value``, ``mode``, …;
+        the rest inherited from the plan limit) until ``expires_on`` (epoch ms). False for an
+        unknown customer; a bad field raises :class:`InvalidArgumentError`."""
+        return self._sync.create_customer_override(id, entitlement, fields, expires_on)
+
+    async def remove_customer_override(self, id: str, entitlement: str) -> bool:
+        """Removes a customer's override of ``entitlement``; True if there was one."""
+        return self._sync.remove_customer_override(id, entitlement)
+
+    async def ensure_plan_subscription(self, id: str) -> bool:
+        """Charges the plan's subscription once per period, after the trial; True when it charged."""
+        return self._sync.ensure_plan_subscription(id)
 
     # ---- metering --------------------------------------------------------------------------
 

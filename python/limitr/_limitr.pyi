@@ -1,10 +1,11 @@
 """The compiled extension (pyo3 over limitr-core). Use it through ``limitr``."""
 
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Mapping, Optional, Union, final
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union, final
 
 _Number = Union[int, float, Decimal]
 _Record = Dict[str, Any]
+_Ids = Union[List[str], Tuple[str, ...]]
 
 __all__ = ["LimitrSync", "Doc", "CODES", "__version__"]
 
@@ -34,12 +35,32 @@ class LimitrSync:
     ) -> LimitrSync: ...
     @property
     def doc(self) -> Doc: ...
-    def create_customer(self, id: str, plan: Optional[str] = None) -> _Record: ...
+    def create_customer(
+        self,
+        id: str,
+        plan: Optional[str] = None,
+        *,
+        type: Optional[str] = None,
+        label: Optional[str] = None,
+        refs: Optional[_Ids] = None,
+        alt_ids: Optional[_Ids] = None,
+        metadata: Optional[Dict[str, Any]] = None,
+    ) -> _Record: ...
     def ensure_customer(self, id: str, plan: Optional[str] = None) -> bool: ...
     def customer(self, id: str) -> Optional[_Record]: ...
     def customers(self) -> Dict[str, _Record]: ...
     def remove_customer(self, id: str) -> bool: ...
     def set_customer_plan(self, id: str, plan: str, reset_meters: bool = False) -> bool: ...
+    def add_alt_id(self, id: str, alt: str) -> bool: ...
+    def create_customer_override(
+        self,
+        id: str,
+        entitlement: str,
+        fields: Dict[str, Any],
+        expires_on: Optional[int] = None,
+    ) -> bool: ...
+    def remove_customer_override(self, id: str, entitlement: str) -> bool: ...
+    def ensure_plan_subscription(self, id: str) -> bool: ...
     def allow(
         self,
         customer: str,

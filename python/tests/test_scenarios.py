@@ -79,7 +79,16 @@ def call(engine: Any, op: str, a: Dict[str, Any]) -> Any:
     c, e = a.get("customer"), a.get("entitlement")
     value = a.get("value", 0)
     if op == "create_customer":
-        return engine.create_customer(a["id"], a.get("plan"))
+        extra = {k: a[k] for k in ("type", "label", "refs", "alt_ids", "metadata") if k in a}
+        return engine.create_customer(a["id"], a.get("plan"), **extra)
+    if op == "create_customer_override":
+        return engine.create_customer_override(a["id"], e, a.get("fields", {}), a.get("expires_on"))
+    if op == "remove_customer_override":
+        return engine.remove_customer_override(a["id"], e)
+    if op == "add_alt_id":
+        return engine.add_alt_id(a["id"], a["alt"])
+    if op == "ensure_plan_subscription":
+        return engine.ensure_plan_subscription(a["id"])
     if op == "ensure_customer":
         return engine.ensure_customer(a["id"], a.get("plan"))
     if op == "remove_customer":

@@ -210,3 +210,36 @@ fn from_py_at(v: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value>
             ))
         })
 }
+
+/// A `dict` with `str` keys as a JSON object (values as in [`from_py`]).
+pub fn object(d: &Bound<'_, PyDict>, path: &str) -> PyResult<Map<String, Value>> {
+    match from_py(d.as_any(), path)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(PyTypeError::new_err(format!("{path}: expected dict"))),
+    }
+}
+
+/// An optional list or tuple of `str` (None → empty); a lone `str` is a type error.
+pub fn opt_str_list(v: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Vec<String>> {
+    let Some(v) = v.filter(|v| !v.is_none()) else {
+        return Ok(Vec::new());
+    };
+    if !(v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>()) {
+        return Err(PyTypeError::new_err(format!(
+            "{name}: expected a list of str, got {}",
+            type_name(v)
+        )));
+    }
+    let mut out = Vec::new();
+    for (i, item) in v.try_iter()?.enumerate() {
+        let item = item?;
+        let s = item.cast::<PyString>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "{name}[{i}]: expected str, got {}",
+                type_name(&item)
+            ))
+        })?;
+        out.push(s.to_cow()?.into_owned());
+    }
+    Ok(out)
+}

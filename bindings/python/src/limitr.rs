@@ -8,10 +8,11 @@ use crate::convert::{self, amount_or, opt_quantity};
 use crate::error::{check, invalid};
 use crate::events::{PyClock, PyHandler};
 use limitr_core::number::Decimal;
-use limitr_core::{CallOptions, Format, Limitr};
+use limitr_core::{CallOptions, Format, Limitr, NewCustomer};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
+use serde_json::Map;
 use std::sync::Arc;
 
 /// A Limitr engine: a policy, its customers and handlers. Safe to share between threads.
@@ -117,15 +118,36 @@ impl LimitrSync {
         }
     }
 
-    /// Creates a customer (or updates an existing one's plan); returns its record.
-    #[pyo3(signature = (id, plan = None))]
+    /// Creates a customer (or updates an existing one); returns its record. `type`, `label`,
+    /// `refs` (related customers: user → team → org), `alt_ids` and `metadata` are optional.
+    #[pyo3(
+        signature = (id, plan = None, *, r#type = None, label = None, refs = None, alt_ids = None, metadata = None),
+        text_signature = "($self, id, plan=None, *, type=None, label=None, refs=None, alt_ids=None, metadata=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
     fn create_customer<'py>(
         &self,
         py: Python<'py>,
         id: &str,
         plan: Option<&str>,
+        r#type: Option<String>,
+        label: Option<String>,
+        refs: Option<&Bound<'py, PyAny>>,
+        alt_ids: Option<&Bound<'py, PyAny>>,
+        metadata: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let record = check(py, self.inner.create_customer(id, plan))?;
+        let new = NewCustomer {
+            plan: plan.map(String::from),
+            kind: r#type,
+            label,
+            refs: convert::opt_str_list(refs, "refs")?,
+            alt_ids: convert::opt_str_list(alt_ids, "alt_ids")?,
+            metadata: match metadata {
+                Some(m) => convert::object(m, "metadata")?,
+                None => Map::new(),
+            },
+        };
+        let record = check(py, self.inner.create_customer_with(id, &new))?;
         convert::to_py(py, &record)
     }
 
@@ -164,6 +186,48 @@ impl LimitrSync {
         reset_meters: bool,
     ) -> PyResult<bool> {
         check(py, self.inner.set_customer_plan(id, plan, reset_meters))
+    }
+
+    /// Adds an alternative id for a customer; False when the customer is unknown or the alt id
+    /// belongs to another customer.
+    fn add_alt_id(&self, py: Python<'_>, id: &str, alt: &str) -> PyResult<bool> {
+        check(py, self.inner.add_alt_id(id, alt))
+    }
+
+    /// Overrides a customer's limit of `entitlement` with `fields` (`value`, `mode`, `credit`,
+    /// `resets`, …; the rest is inherited from the plan limit) until `expires_on` (epoch ms).
+    /// Replaces an existing override; False for an unknown customer.
+    #[pyo3(signature = (id, entitlement, fields, expires_on = None))]
+    fn create_customer_override(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        entitlement: &str,
+        fields: &Bound<'_, PyDict>,
+        expires_on: Option<i64>,
+    ) -> PyResult<bool> {
+        let fields = convert::object(fields, "fields")?;
+        check(
+            py,
+            self.inner
+                .create_customer_override(id, entitlement, &fields, expires_on),
+        )
+    }
+
+    /// Removes a customer's override of `entitlement`; True if there was one.
+    fn remove_customer_override(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        entitlement: &str,
+    ) -> PyResult<bool> {
+        check(py, self.inner.remove_customer_override(id, entitlement))
+    }
+
+    /// Charges the plan's subscription entitlement once per period, after the trial; True when
+    /// it charged.
+    fn ensure_plan_subscription(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
+        check(py, self.inner.ensure_plan_subscription(id))
     }
 
     /// Meters `value` if the policy allows it. `event`: False to send no events, or a dict of
