@@ -44,6 +44,18 @@ export interface LimitrOptions {
   onHandlerError?: (error: unknown, handler: string, event: string) => void;
 }
 
+/** Limit fields a customer override may set; the rest is inherited from the plan limit. */
+export interface OverrideFields {
+  value?: number;
+  credit?: string;
+  mode?: 'hard' | 'soft' | 'observe';
+  increment?: number;
+  resets?: boolean;
+  reset_inc?: string | number;
+  reset_sch?: string;
+  [field: string]: unknown;
+}
+
 /** Options of {@link Limitr.check}. */
 export interface CheckOptions {
   /** Resolve to a {@link CheckDetail} instead of a boolean. */
@@ -124,6 +136,19 @@ function num(name: string, v: unknown): number {
 
 function optNum(name: string, v: unknown): number | null {
   return v === undefined || v === null ? null : num(name, v);
+}
+
+function strList(name: string, v: unknown): string[] | null {
+  if (v === undefined || v === null) return null;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) {
+    throw invalidArgument(name, `expected an array of strings, got ${describe(v)}`);
+  }
+  return v as string[];
+}
+
+function obj(name: string, v: unknown): object {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalidArgument(name, `expected an object, got ${describe(v)}`);
+  return v;
 }
 
 function bool(name: string, v: unknown): boolean {
@@ -278,13 +303,90 @@ export class Limitr {
 
   // ---- customers --------------------------------------------------------------------------
 
-  /** Creates a customer on `plan` (the default plan when omitted) and returns its record. */
-  createCustomerSync(id: string, plan?: string): CustomerRecord {
+  /**
+   * Creates a customer on `plan` (inherited through `refs`, else the default plan, when omitted)
+   * and returns its record. An existing customer is updated. `type`, `label`, `refs` (related
+   * customers: user → team → org), `alts` (alternative ids) and `metadata` are optional.
+   */
+  createCustomerSync(
+    id: string,
+    plan?: string,
+    type?: string,
+    label?: string,
+    refs?: string[] | null,
+    alts?: string[] | null,
+    metadata?: Record<string, unknown> | null,
+  ): CustomerRecord {
     const c = str('id', id);
     const p = optStr('plan', plan);
-    const record = this.call(() => this.n.createCustomer(this.h, c, p));
+    let profile: string | null = null;
+    if (type !== undefined || label !== undefined || refs != null || alts != null || metadata != null) {
+      profile = JSON.stringify({
+        type: optStr('type', type),
+        label: optStr('label', label),
+        refs: strList('refs', refs),
+        alt_ids: strList('alts', alts),
+        metadata: metadata == null ? null : obj('metadata', metadata),
+      });
+    }
+    const record = this.call(() => this.n.createCustomer(this.h, c, p, profile));
     this.deliver();
     return JSON.parse(record) as CustomerRecord;
+  }
+
+  /**
+   * Overrides an entitlement's limit for one customer: `value` (a number, or an object of limit
+   * fields) and the fields given; the rest is inherited from the plan limit. It stops applying
+   * after `expiresOn` (epoch ms). False for an unknown customer.
+   */
+  createCustomerOverrideSync(
+    id: string,
+    entitlement: string,
+    value?: number | OverrideFields,
+    expiresOn?: number | null,
+    credit?: string,
+    mode?: 'hard' | 'soft' | 'observe',
+    increment?: number,
+    resets?: boolean,
+    resetInc?: string | number,
+    resetSch?: string,
+  ): boolean {
+    const c = str('id', id);
+    const e = str('entitlement', entitlement);
+    const fields: Record<string, unknown> =
+      typeof value === 'object' && value !== null ? { ...value } : value === undefined ? {} : { value: num('value', value) };
+    const extra = { credit, mode, increment, resets, reset_inc: resetInc, reset_sch: resetSch };
+    for (const [k, v] of Object.entries(extra)) if (v !== undefined) fields[k] = v;
+    const exp = optNum('expiresOn', expiresOn);
+    const r = this.call(() => this.n.createCustomerOverride(this.h, c, e, JSON.stringify(fields), exp));
+    this.deliver();
+    return r;
+  }
+
+  /** Removes a customer's override of an entitlement; true if there was one. */
+  removeCustomerOverrideSync(id: string, entitlement: string): boolean {
+    const c = str('id', id);
+    const e = str('entitlement', entitlement);
+    const r = this.call(() => this.n.removeCustomerOverride(this.h, c, e));
+    this.deliver();
+    return r;
+  }
+
+  /** Adds an alternative id for a customer; false if unknown or the alt id is taken. */
+  addAltIdSync(id: string, alt: string): boolean {
+    const c = str('id', id);
+    const a = str('alt', alt);
+    const r = this.call(() => this.n.addAltId(this.h, c, a));
+    this.deliver();
+    return r;
+  }
+
+  /** Charges the plan's subscription entitlement when due (trial over, not yet paid this period). */
+  ensurePlanSubscriptionSync(id: string): boolean {
+    const c = str('id', id);
+    const r = this.call(() => this.n.ensurePlanSubscription(this.h, c));
+    this.deliver();
+    return r;
   }
 
   /** Creates the customer if it does not exist; true if it was created. */
@@ -326,8 +428,39 @@ export class Limitr {
     return r;
   }
 
-  async createCustomer(id: string, plan?: string): Promise<CustomerRecord> {
-    return this.createCustomerSync(id, plan);
+  async createCustomer(
+    id: string,
+    plan?: string,
+    type?: string,
+    label?: string,
+    refs?: string[] | null,
+    alts?: string[] | null,
+    metadata?: Record<string, unknown> | null,
+  ): Promise<CustomerRecord> {
+    return this.createCustomerSync(id, plan, type, label, refs, alts, metadata);
+  }
+  async createCustomerOverride(
+    id: string,
+    entitlement: string,
+    value?: number | OverrideFields,
+    expiresOn?: number | null,
+    credit?: string,
+    mode?: 'hard' | 'soft' | 'observe',
+    increment?: number,
+    resets?: boolean,
+    resetInc?: string | number,
+    resetSch?: string,
+  ): Promise<boolean> {
+    return this.createCustomerOverrideSync(id, entitlement, value, expiresOn, credit, mode, increment, resets, resetInc, resetSch);
+  }
+  async removeCustomerOverride(id: string, entitlement: string): Promise<boolean> {
+    return this.removeCustomerOverrideSync(id, entitlement);
+  }
+  async addAltId(id: string, alt: string): Promise<boolean> {
+    return this.addAltIdSync(id, alt);
+  }
+  async ensurePlanSubscription(id: string): Promise<boolean> {
+    return this.ensurePlanSubscriptionSync(id);
   }
   async ensureCustomer(id: string, plan?: string): Promise<boolean> {
     return this.ensureCustomerSync(id, plan);
@@ -370,7 +503,7 @@ export class Limitr {
       r =
         o === null && data === null
           ? this.n.allow(this.h, customer, entitlement, value, events)
-          : this.n.allowWith(this.h, customer, entitlement, value, events, o, data);
+          : this.n.allow(this.h, customer, entitlement, value, events, o, data);
     } catch (e) {
       throw fromNative(e);
     }

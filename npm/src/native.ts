@@ -26,22 +26,27 @@ export interface NativeBackend {
   free(h: Handle): void;
   errorCodes(): string[];
   setNow(h: Handle, ms: number | null): void;
-  createCustomer(h: Handle, id: string, plan: string | null): string;
+  /** `profile`: JSON `{type?, label?, refs?, alt_ids?, metadata?}` or null. */
+  createCustomer(h: Handle, id: string, plan: string | null, profile?: string | null): string;
+  /** `fields`: JSON object of limit fields (`value`, `mode`, `credit`, `resets`, …). */
+  createCustomerOverride(h: Handle, id: string, entitlement: string, fields: string, expiresOn: number | null): boolean;
+  removeCustomerOverride(h: Handle, id: string, entitlement: string): boolean;
+  addAltId(h: Handle, id: string, alt: string): boolean;
+  ensurePlanSubscription(h: Handle, id: string): boolean;
   ensureCustomer(h: Handle, id: string, plan: string | null): boolean;
   customer(h: Handle, id: string): string | null;
   customers(h: Handle): string;
   removeCustomer(h: Handle, id: string): boolean;
   setCustomerPlan(h: Handle, id: string, plan: string, resetMeters: boolean): boolean;
-  /** `allowWith` without overhead or event data: the hot path, with fewer arguments to convert. */
-  allow(h: Handle, customer: string, entitlement: string, value: number, events: boolean): boolean;
-  allowWith(
+  /** `overhead` and `eventData` may be left out (the common case: fewer arguments to convert). */
+  allow(
     h: Handle,
     customer: string,
     entitlement: string,
     value: number,
     events: boolean,
-    overhead: number | null,
-    eventData: string | null,
+    overhead?: number | null,
+    eventData?: string | null,
   ): boolean;
   check(h: Handle, customer: string, entitlement: string, value: number): boolean;
   checkDetail(h: Handle, customer: string, entitlement: string, value: number, overhead: number | null): string;

@@ -1,6 +1,7 @@
 //! Host ⇄ core conversions: JS numbers to exact decimals and back, JSON text to values.
 
 use crate::error::{Result, invalid};
+use limitr_core::NewCustomer;
 use limitr_core::number::{self, Decimal};
 use serde_json::Value;
 
@@ -46,4 +47,50 @@ pub fn timestamp(x: f64) -> Result<i64> {
 /// JSON text (from `JSON.stringify`) as a value.
 pub fn json(name: &str, text: &str) -> Result<Value> {
     serde_json::from_str(text).map_err(|e| invalid(name, &format!("not valid JSON: {e}")))
+}
+
+/// Customer creation options from the plan and the profile JSON (`{type, label, refs, alt_ids,
+/// metadata}`, each optional).
+pub fn new_customer(plan: Option<String>, profile: Option<&str>) -> Result<NewCustomer> {
+    let mut new = NewCustomer {
+        plan,
+        ..NewCustomer::default()
+    };
+    let Some(text) = profile else {
+        return Ok(new);
+    };
+    let Value::Object(p) = json("profile", text)? else {
+        return Err(invalid("profile", "expected an object"));
+    };
+    let text_field = |key: &str| -> Result<Option<String>> {
+        match p.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(invalid(key, "expected a string")),
+        }
+    };
+    let list = |key: &str| -> Result<Vec<String>> {
+        match p.get(key) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| {
+                    v.as_str()
+                        .map(String::from)
+                        .ok_or_else(|| invalid(key, "expected an array of strings"))
+                })
+                .collect(),
+            Some(_) => Err(invalid(key, "expected an array of strings")),
+        }
+    };
+    new.kind = text_field("type")?;
+    new.label = text_field("label")?;
+    new.refs = list("refs")?;
+    new.alt_ids = list("alt_ids")?;
+    new.metadata = match p.get("metadata") {
+        None | Some(Value::Null) => serde_json::Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(invalid("metadata", "expected an object")),
+    };
+    Ok(new)
 }

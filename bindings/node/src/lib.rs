@@ -54,15 +54,65 @@ pub fn set_now(h: u32, ms: Option<f64>) -> Result<()> {
     })
 }
 
-/// Creates (or updates) a customer; returns its record as JSON.
+/// Creates (or updates) a customer; returns its record as JSON. `profile`: JSON text
+/// `{type?, label?, refs?, alt_ids?, metadata?}` or null.
 #[napi]
-pub fn create_customer(h: u32, id: String, plan: Option<String>) -> Result<String> {
+pub fn create_customer(
+    h: u32,
+    id: String,
+    plan: Option<String>,
+    profile: Option<String>,
+) -> Result<String> {
+    let new = convert::new_customer(plan, profile.as_deref())?;
     registry::with(h, |e| {
-        Ok(e.core
-            .create_customer(&id, plan.as_deref())
-            .js()?
-            .to_string())
+        Ok(e.core.create_customer_with(&id, &new).js()?.to_string())
     })
+}
+
+/// Sets a customer's override of an entitlement's limit (`fields`: JSON object of limit fields).
+#[napi]
+pub fn create_customer_override(
+    h: u32,
+    id: String,
+    entitlement: String,
+    fields: String,
+    expires_on: Option<f64>,
+) -> Result<bool> {
+    let fields = match json("fields", &fields)? {
+        serde_json::Value::Object(map) => map,
+        _ => {
+            return Err(error::invalid(
+                "fields",
+                "expected an object of limit fields",
+            ));
+        }
+    };
+    let expires_on = expires_on.map(timestamp).transpose()?;
+    registry::with(h, |e| {
+        e.core
+            .create_customer_override(&id, &entitlement, &fields, expires_on)
+            .js()
+    })
+}
+
+/// Removes a customer's override; true if there was one.
+#[napi]
+pub fn remove_customer_override(h: u32, id: String, entitlement: String) -> Result<bool> {
+    registry::with(h, |e| {
+        e.core.remove_customer_override(&id, &entitlement).js()
+    })
+}
+
+/// Adds an alternative id for a customer.
+#[napi]
+pub fn add_alt_id(h: u32, id: String, alt: String) -> Result<bool> {
+    registry::with(h, |e| e.core.add_alt_id(&id, &alt).js())
+}
+
+/// Charges the plan's subscription entitlement when due; true when it charged.
+#[napi]
+pub fn ensure_plan_subscription(h: u32, id: String) -> Result<bool> {
+    registry::with(h, |e| e.core.ensure_plan_subscription(&id).js())
 }
 
 /// Creates the customer if missing; true if created.
@@ -101,30 +151,10 @@ pub fn set_customer_plan(h: u32, id: String, plan: String, reset_meters: bool) -
     })
 }
 
-/// Meters `value` if allowed (the common case: no overhead, no event data, fewer conversions).
+/// Meters `value` if allowed, with an optional provider cost (`overhead`) and event data (JSON
+/// text). The face leaves the two out in the common case (cheaper to convert).
 #[napi]
 pub fn allow(
-    h: u32,
-    #[napi(ts_arg_type = "string")] customer: Key,
-    #[napi(ts_arg_type = "string")] entitlement: Key,
-    value: f64,
-    events: bool,
-) -> Result<bool> {
-    registry::with(h, |e| {
-        let value = decimal("value", value)?;
-        let opts = CallOptions {
-            events,
-            ..CallOptions::default()
-        };
-        e.core
-            .allow_with(&customer, &entitlement, value, &opts)
-            .js()
-    })
-}
-
-/// Meters `value` if allowed, with a provider cost (`overhead`) and event data (JSON text).
-#[napi]
-pub fn allow_with(
     h: u32,
     #[napi(ts_arg_type = "string")] customer: Key,
     #[napi(ts_arg_type = "string")] entitlement: Key,

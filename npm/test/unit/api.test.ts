@@ -105,6 +105,11 @@ test('wrong argument types are INVALID_ARGUMENT errors, never a crash', async ()
     ['handler not a function', () => p.addHandler('h', 'nope' as any)],
     ['number handler name', () => p.addHandler(1 as any, () => {})],
     ['check options', () => p.check('user_starter', 'ai-chat-input', 0, 'detail' as any)],
+    ['refs not an array', () => p.createCustomer('x', 'starter', 'user', 'User', 'org' as any)],
+    ['alts of numbers', () => p.createCustomer('x', 'starter', 'user', 'User', null, [1] as any)],
+    ['metadata array', () => p.createCustomer('x', 'starter', 'user', 'User', null, null, [] as any)],
+    ['override value string', () => p.createCustomerOverride('user_starter', 'ai-chat-input', '5' as any)],
+    ['override bad mode', () => p.createCustomerOverride('user_starter', 'ai-chat-input', 5, null, undefined, 'loose' as any)],
     ['exchange value', () => p.creditExchange('ai-token', 'rune', '1' as any)],
   ];
   for (const [what, f] of bad) {
