@@ -246,8 +246,13 @@ impl Customer {
         if let Some(grants) = m.get("grants").and_then(Value::as_object) {
             for (gid, gv) in grants {
                 let path = format!("grants.{gid}");
-                c.grants
-                    .push(Grant::from_record(gid, gv, policy).map_err(|msg| err(&path, &msg))?);
+                let own_plan = policy
+                    .plan(plan)
+                    .or_else(|| policy.plan(policy.default_plan.as_deref()?));
+                c.grants.push(
+                    Grant::from_record(gid, gv, policy, own_plan)
+                        .map_err(|msg| err(&path, &msg))?,
+                );
             }
         }
         let text = |key: &str| m.get(key).and_then(Value::as_str).map(String::from);

@@ -333,7 +333,7 @@ fn metered(
     }
     let grant_cover = |c: &Customer| {
         if limit.grants_apply {
-            grant::balance(&c.grants, &credit.name, &policy.exchange, now)
+            grant::balance(&c.grants, &credit.name, &policy.exchange, now, billable)
         } else {
             Decimal::ZERO
         }
@@ -367,9 +367,15 @@ fn metered(
             let mut covered = Decimal::ZERO;
             if !own_valid {
                 if limit.grants_apply && !c.grants.is_empty() {
-                    let mut grants = c.grants.clone();
-                    covered =
-                        grant::draw(&mut grants, &credit.name, overage, &policy.exchange, now);
+                    let mut grants = grant::tidy(&c.grants, now);
+                    covered = grant::draw(
+                        &mut grants,
+                        &credit.name,
+                        overage,
+                        &policy.exchange,
+                        now,
+                        billable,
+                    );
                     t.grants = Some(grants);
                 }
                 let uncovered = overage - covered;
@@ -437,8 +443,15 @@ fn metered(
 
     // A hard limit: past it only when grants cover the whole overage of the call.
     if overage > Decimal::ZERO && limit.grants_apply && grant_cover(c) >= overage {
-        let mut grants = c.grants.clone();
-        let covered = grant::draw(&mut grants, &credit.name, overage, &policy.exchange, now);
+        let mut grants = grant::tidy(&c.grants, now);
+        let covered = grant::draw(
+            &mut grants,
+            &credit.name,
+            overage,
+            &policy.exchange,
+            now,
+            billable,
+        );
         meter.value = n;
         meter.overhead = meter
             .overhead

@@ -5,6 +5,7 @@
 //! (linear) price resolves through that price. Cycles and dead ends have no rate.
 
 use crate::number::Decimal;
+use crate::pricing::Model;
 use hashbrown::HashMap;
 
 /// The order grants are drawn in (`exchange.grant_strategy`).
@@ -28,30 +29,39 @@ pub struct Pair {
     pub currency: String,
 }
 
+/// How a currency resolves to runes.
+#[derive(Debug, Clone, PartialEq)]
+enum Rate {
+    /// Linear: one unit is worth this many runes.
+    Linear(Decimal),
+    /// Through a credit's non-linear price: one unit is `factor` units of that credit, priced by
+    /// its curve at a position.
+    Curve(Decimal, Model),
+}
+
 /// The resolved exchange table, built once per policy.
 #[derive(Debug, Clone, Default)]
 pub struct Exchange {
     /// Grant draw order.
     pub strategy: GrantStrategy,
-    rates: HashMap<String, Decimal>,
+    rates: HashMap<String, Rate>,
 }
 
 /// The base currency.
 pub const RUNE: &str = "rune";
 
 impl Exchange {
-    /// Resolves every name in `pairs` and `priced` (credit name → linear unit price) to a rune rate.
-    /// Returns the table and the names whose chain is broken (cycle or dead end).
+    /// Resolves every name in `pairs` and `priced` (credit name → its own price) to runes.
+    /// Returns the table and the pair names whose chain is broken (cycle or dead end).
     pub fn build(
         pairs: &HashMap<String, Pair>,
-        priced: &HashMap<String, Decimal>,
+        priced: &HashMap<String, Model>,
         strategy: GrantStrategy,
     ) -> (Exchange, Vec<String>) {
         let mut rates = HashMap::new();
-        rates.insert(RUNE.to_string(), Decimal::ONE);
+        rates.insert(RUNE.to_string(), Rate::Linear(Decimal::ONE));
         let mut broken = Vec::new();
-        let names = pairs.keys().chain(priced.keys());
-        for name in names {
+        for name in pairs.keys().chain(priced.keys()) {
             if rates.contains_key(name) {
                 continue;
             }
@@ -59,37 +69,64 @@ impl Exchange {
                 Some(rate) => {
                     rates.insert(name.clone(), rate);
                 }
-                None => {
-                    if pairs.contains_key(name) {
-                        broken.push(name.clone());
-                    }
-                }
+                None if pairs.contains_key(name) => broken.push(name.clone()),
+                None => {}
             }
         }
         broken.sort();
         (Exchange { strategy, rates }, broken)
     }
 
-    /// Runes per unit of `currency`, if it resolves.
+    /// Runes per unit of `currency` when it converts linearly (for a curve: its first-band rate).
     pub fn rate(&self, currency: &str) -> Option<Decimal> {
-        self.rates.get(currency).copied()
-    }
-
-    /// Value of `v` units of `currency`, in runes.
-    pub fn to_runes(&self, v: Decimal, currency: &str) -> Option<Decimal> {
-        v.checked_mul(self.rate(currency)?)
-    }
-
-    /// How many units of `currency` `runes` buys (no rate, or a zero rate, gives `None`).
-    pub fn from_runes(&self, runes: Decimal, currency: &str) -> Option<Decimal> {
-        let rate = self.rate(currency)?;
-        if rate.is_zero() {
-            return None;
+        match self.rates.get(currency)? {
+            Rate::Linear(r) => Some(*r),
+            Rate::Curve(f, m) => f.checked_mul(m.first_rate()?),
         }
-        runes.checked_div(rate)
     }
 
-    /// Converts `v` units of `from` into units of `to` (same name: unchanged).
+    /// Whether `currency` converts to runes at all.
+    pub fn resolves(&self, currency: &str) -> bool {
+        self.rates.contains_key(currency)
+    }
+
+    /// Value in runes of `v` units of `currency` starting at position `offset` (in its units).
+    pub fn to_runes_at(&self, v: Decimal, currency: &str, offset: Decimal) -> Option<Decimal> {
+        match self.rates.get(currency)? {
+            Rate::Linear(r) => v.checked_mul(*r),
+            Rate::Curve(f, m) => m.price_of(v.checked_mul(*f)?, offset.checked_mul(*f)?),
+        }
+    }
+
+    /// Units of `currency` that `runes` buys starting at position `offset` (`None`: no rate, or a
+    /// zero rate).
+    pub fn from_runes_at(
+        &self,
+        runes: Decimal,
+        currency: &str,
+        offset: Decimal,
+    ) -> Option<Decimal> {
+        match self.rates.get(currency)? {
+            Rate::Linear(r) if r.is_zero() => None,
+            Rate::Linear(r) => runes.checked_div(*r),
+            Rate::Curve(f, m) if f.is_zero() => None,
+            Rate::Curve(f, m) => m
+                .quantity_for(runes, offset.checked_mul(*f)?)?
+                .checked_div(*f),
+        }
+    }
+
+    /// Value of `v` units of `currency`, in runes (from position 0).
+    pub fn to_runes(&self, v: Decimal, currency: &str) -> Option<Decimal> {
+        self.to_runes_at(v, currency, Decimal::ZERO)
+    }
+
+    /// How many units of `currency` `runes` buys (from position 0).
+    pub fn from_runes(&self, runes: Decimal, currency: &str) -> Option<Decimal> {
+        self.from_runes_at(runes, currency, Decimal::ZERO)
+    }
+
+    /// Converts `v` units of `from` into units of `to` (same name: unchanged), from position 0.
     ///
     /// ```
     /// use limitr_core::Limitr;
@@ -100,10 +137,23 @@ impl Exchange {
     /// assert_eq!(x.to_string(), "0.472");
     /// ```
     pub fn convert(&self, v: Decimal, from: &str, to: &str) -> Option<Decimal> {
+        self.convert_at(v, from, to, Decimal::ZERO, Decimal::ZERO)
+    }
+
+    /// Converts `v` units of `from` starting at `from_offset` into units of `to` starting at
+    /// `to_offset` (positions matter only for credits priced on a curve).
+    pub fn convert_at(
+        &self,
+        v: Decimal,
+        from: &str,
+        to: &str,
+        from_offset: Decimal,
+        to_offset: Decimal,
+    ) -> Option<Decimal> {
         if from == to {
             return Some(v);
         }
-        self.from_runes(self.to_runes(v, from)?, to)
+        self.from_runes_at(self.to_runes_at(v, from, from_offset)?, to, to_offset)
             .map(|d| d.normalize())
     }
 }
@@ -111,8 +161,8 @@ impl Exchange {
 fn resolve(
     start: &str,
     pairs: &HashMap<String, Pair>,
-    priced: &HashMap<String, Decimal>,
-) -> Option<Decimal> {
+    priced: &HashMap<String, Model>,
+) -> Option<Rate> {
     let mut factor = Decimal::ONE;
     let mut current = start;
     let mut seen: Vec<&str> = Vec::new();
@@ -124,13 +174,16 @@ fn resolve(
         if let Some(pair) = pairs.get(current) {
             factor = factor.checked_mul(pair.value)?;
             current = pair.currency.as_str();
-        } else if let Some(price) = priced.get(current) {
-            return factor.checked_mul(*price);
+        } else if let Some(model) = priced.get(current) {
+            return Some(match model.unit_rate() {
+                Some(rate) => Rate::Linear(factor.checked_mul(rate)?),
+                None => Rate::Curve(factor, model.clone()),
+            });
         } else {
             return None;
         }
     }
-    Some(factor)
+    Some(Rate::Linear(factor))
 }
 
 #[cfg(test)]
@@ -174,7 +227,7 @@ mod tests {
             },
         );
         let mut priced = HashMap::new();
-        priced.insert("img".into(), d("0.04"));
+        priced.insert("img".into(), Model::Flat(d("0.04")));
         let (x, broken) = Exchange::build(&pairs, &priced, GrantStrategy::default());
         assert_eq!(broken, vec!["a".to_string(), "b".to_string()]);
         assert_eq!(x.rate("ai"), Some(d("1.25")));

@@ -2,6 +2,8 @@
 
 use crate::exchange::{Exchange, GrantStrategy};
 use crate::number::{self, Decimal};
+use crate::policy::plan::{GrantReset, ResetMode, Topup};
+use crate::policy::reset::ResetRule;
 use crate::time::Timestamp;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -23,6 +25,10 @@ pub struct Grant {
     pub value: Decimal,
     /// When it stops counting (exclusive), if ever.
     pub expires_on: Option<Timestamp>,
+    /// Refill rules (a resetting top-up's), if it refills.
+    pub reset: Option<Box<GrantReset>>,
+    /// Start of its current refill period.
+    pub last_reset: Timestamp,
 }
 
 impl Grant {
@@ -31,8 +37,72 @@ impl Grant {
         self.expires_on.is_none_or(|e| now <= e)
     }
 
-    /// Reads a grant back from its record (`id` is its key in the customer's `grants`).
-    pub fn from_record(id: &str, v: &Value, policy: &crate::Policy) -> Result<Grant, String> {
+    /// A new grant of `topup` made at `now`.
+    pub fn from_topup(id: Box<str>, t: &Topup, now: Timestamp) -> Grant {
+        Grant {
+            id,
+            credit: t.credit.clone(),
+            topup: Some(t.name.clone()),
+            created_on: now,
+            starting_value: t.value,
+            value: t.value,
+            expires_on: t.expires_after.and_then(|ms| now.checked_add(ms)),
+            reset: t.reset.clone().map(Box::new),
+            last_reset: now,
+        }
+    }
+
+    /// Whether the grant refills (and so stays, at 0, when drained).
+    pub fn resets(&self) -> bool {
+        self.reset.is_some()
+    }
+
+    /// The grant as it is at `now`: refilled for every period that began since `last_reset`
+    /// (rolling periods: each one, up to the catch-up cap; calendar periods: once).
+    pub fn rolled(&self, now: Timestamp) -> Option<Grant> {
+        let r = self.reset.as_deref()?;
+        let (count, last) = match r.rule {
+            ResetRule::Rolling { inc_ms } if inc_ms > 0 => {
+                let elapsed = now.saturating_sub(self.last_reset);
+                if elapsed <= inc_ms {
+                    return None;
+                }
+                let periods = (elapsed - 1) / inc_ms;
+                (
+                    periods,
+                    self.last_reset
+                        .saturating_add(periods.saturating_mul(inc_ms)),
+                )
+            }
+            ResetRule::Rolling { .. } => return None,
+            ResetRule::Calendar(s) => {
+                let start = s.start_of_period(now);
+                if start <= self.last_reset {
+                    return None;
+                }
+                (1, start)
+            }
+        };
+        let times = match r.catchup_cap {
+            Some(cap) => count.min(i64::from(cap)),
+            None => count,
+        };
+        let mut g = self.clone();
+        for _ in 0..times.min(10_000) {
+            g.value = refill(r, g.value, g.starting_value);
+        }
+        g.last_reset = last;
+        Some(g)
+    }
+
+    /// Reads a grant back from its record (`id` is its key in the customer's `grants`). Its refill
+    /// rules come from its top-up on `plan` (grants follow their top-up).
+    pub fn from_record(
+        id: &str,
+        v: &Value,
+        policy: &crate::Policy,
+        plan: Option<&crate::Plan>,
+    ) -> Result<Grant, String> {
         let credit = v
             .get("credit")
             .and_then(Value::as_str)
@@ -58,6 +128,16 @@ impl Grant {
                 .unwrap_or(value),
             value,
             expires_on: v.get("expires_on").and_then(Value::as_i64),
+            reset: v
+                .get("topup")
+                .and_then(Value::as_str)
+                .and_then(|t| plan?.topups.get(t)?.reset.clone())
+                .map(Box::new),
+            last_reset: v
+                .get("last_reset")
+                .and_then(Value::as_i64)
+                .or_else(|| v.get("created_on").and_then(Value::as_i64))
+                .unwrap_or_default(),
         })
     }
 
@@ -87,27 +167,79 @@ impl Grant {
     }
 }
 
-/// Balance of all live grants, expressed in `credit`: exact-credit grants unit for unit, the others
-/// through the exchange table.
-pub fn balance(grants: &[Grant], credit: &str, exchange: &Exchange, now: Timestamp) -> Decimal {
+fn refill(r: &GrantReset, value: Decimal, starting: Decimal) -> Decimal {
+    let v = match r.mode {
+        ResetMode::Hard => starting,
+        ResetMode::Add => value.saturating_add(starting),
+        ResetMode::Rollover => {
+            let mut carry = value.max(Decimal::ZERO);
+            if let Some(pct) = r.rollover_pct {
+                carry = carry.saturating_mul(pct);
+            }
+            if let Some(min) = r.rollover_min {
+                carry = carry.max(min);
+            }
+            if let Some(max) = r.rollover_max {
+                carry = carry.min(max);
+            }
+            starting.saturating_add(carry)
+        }
+    };
+    match r.max_balance {
+        Some(max) => v.min(max),
+        None => v,
+    }
+}
+
+/// The grants as they are at `now`: expired ones dropped, resetting ones refilled.
+pub fn tidy(grants: &[Grant], now: Timestamp) -> Vec<Grant> {
+    grants
+        .iter()
+        .filter(|g| g.live(now))
+        .map(|g| g.rolled(now).unwrap_or_else(|| g.clone()))
+        .collect()
+}
+
+/// Whether [`tidy`] would change anything.
+pub fn untidy(grants: &[Grant], now: Timestamp) -> bool {
+    grants
+        .iter()
+        .any(|g| !g.live(now) || g.rolled(now).is_some())
+}
+
+/// Balance of all live grants, expressed in `credit` from billable position `position`:
+/// exact-credit grants unit for unit, the others pooled in runes and converted through the exchange
+/// table (on a tiered credit, from where the exact grants leave off).
+pub fn balance(
+    grants: &[Grant],
+    credit: &str,
+    exchange: &Exchange,
+    now: Timestamp,
+    position: Decimal,
+) -> Decimal {
     let mut exact = Decimal::ZERO;
     let mut runes = Decimal::ZERO;
-    for g in grants
-        .iter()
-        .filter(|g| g.live(now) && g.value > Decimal::ZERO)
-    {
+    for g in grants.iter().filter(|g| g.live(now)) {
+        let rolled = g.rolled(now);
+        let g = rolled.as_ref().unwrap_or(g);
+        if g.value <= Decimal::ZERO {
+            continue;
+        }
         if &*g.credit == credit {
-            exact += g.value;
+            exact = exact.saturating_add(g.value);
         } else if let Some(r) = exchange.to_runes(g.value, &g.credit) {
-            runes += r;
+            runes = runes.saturating_add(r);
         }
     }
     let converted = if runes.is_zero() {
         Decimal::ZERO
     } else {
-        exchange.from_runes(runes, credit).unwrap_or_default()
+        let from = position.max(Decimal::ZERO).saturating_add(exact);
+        exchange
+            .from_runes_at(runes, credit, from)
+            .unwrap_or_default()
     };
-    exact + converted
+    exact.saturating_add(converted)
 }
 
 /// Index of the next grant to draw from for `credit`, by the policy's strategy.
@@ -154,17 +286,19 @@ fn next(grants: &[Grant], credit: &str, exchange: &Exchange, now: Timestamp) -> 
     }
 }
 
-/// Draws `overage` units of `credit` from the grants; returns the units covered. Drained grants
-/// are removed.
+/// Draws `overage` units of `credit` (starting at billable position `position`) from the grants;
+/// returns the units covered. Drained grants are removed.
 pub fn draw(
     grants: &mut Vec<Grant>,
     credit: &str,
     overage: Decimal,
     exchange: &Exchange,
     now: Timestamp,
+    position: Decimal,
 ) -> Decimal {
     let mut left = overage;
     let mut covered = Decimal::ZERO;
+    let mut pos = position.max(Decimal::ZERO);
     for _ in 0..=grants.len() {
         if left <= Decimal::ZERO {
             break;
@@ -174,7 +308,7 @@ pub fn draw(
         };
         let Some(g) = grants.get_mut(i) else { break };
         let need = exchange
-            .convert(left, credit, &g.credit)
+            .convert_at(left, credit, &g.credit, pos, Decimal::ZERO)
             .unwrap_or_default()
             .max(Decimal::ZERO);
         if need < g.value {
@@ -183,14 +317,15 @@ pub fn draw(
             left = Decimal::ZERO;
         } else {
             let here = exchange
-                .convert(g.value, &g.credit, credit)
+                .convert_at(g.value, &g.credit, credit, Decimal::ZERO, pos)
                 .unwrap_or_default()
                 .min(left);
             covered += here;
             left -= here;
+            pos = pos.saturating_add(here);
             g.value = Decimal::ZERO;
         }
     }
-    grants.retain(|g| g.value > Decimal::ZERO);
+    grants.retain(|g| g.value > Decimal::ZERO || g.resets());
     covered
 }

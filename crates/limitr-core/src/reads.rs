@@ -16,11 +16,21 @@ fn current(c: &Customer, ent: &str, limit: &Limit, now: Timestamp) -> Decimal {
     })
 }
 
-fn grant_balance(policy: &Policy, c: &Customer, limit: &Limit, now: Timestamp) -> Decimal {
+/// The grant balance in the limit's credit, from the billable position of the current value.
+fn grant_balance(
+    policy: &Policy,
+    c: &Customer,
+    ent: &str,
+    limit: &Limit,
+    now: Timestamp,
+) -> Decimal {
     if !limit.grants_apply {
         return Decimal::ZERO;
     }
-    grant::balance(&c.grants, &limit.credit, &policy.exchange, now)
+    let position = current(c, ent, limit, now)
+        .saturating_sub(limit.value)
+        .max(Decimal::ZERO);
+    grant::balance(&c.grants, &limit.credit, &policy.exchange, now, position)
 }
 
 /// Usage this period (0 for feature flags); with `percent`, the share of the limit used.
@@ -61,7 +71,7 @@ pub(crate) fn remaining(
     let val = current(c, ent, limit, now);
     let mut lval = limit.value;
     if grants {
-        let r = grant_balance(policy, c, limit, now);
+        let r = grant_balance(policy, c, ent, limit, now);
         if r > Decimal::ZERO {
             lval = val.max(limit.value).saturating_add(r);
         }
@@ -85,6 +95,7 @@ pub(crate) fn remaining(
 pub(crate) fn limit(
     policy: &Policy,
     c: Option<&Customer>,
+    ent: &str,
     limit: Option<&Limit>,
     grants: bool,
     now: Timestamp,
@@ -94,7 +105,7 @@ pub(crate) fn limit(
         return None;
     }
     let extra = match (c, grants) {
-        (Some(c), true) => grant_balance(policy, c, limit, now),
+        (Some(c), true) => grant_balance(policy, c, ent, limit, now),
         _ => Decimal::ZERO,
     };
     Some(limit.value.saturating_add(extra).normalize())

@@ -37,6 +37,29 @@ pub struct NewCustomer {
     pub metadata: Map<String, Value>,
 }
 
+/// Grants the plan's included top-ups the customer lacks (filtered by `included_scopes`) and
+/// removes included grants whose scopes no longer contain the customer's type.
+fn reconcile_included(c: &mut Customer, plan: &crate::Plan, now: Timestamp) {
+    let kind = c.kind().to_string();
+    let fits = |t: &crate::Topup| {
+        t.included_scopes
+            .as_ref()
+            .is_none_or(|s| s.contains(&kind))
+    };
+    c.grants.retain(|g| {
+        g.topup
+            .as_ref()
+            .and_then(|t| plan.topups.get(t))
+            .is_none_or(|t| !t.included || fits(t))
+    });
+    for t in plan.topups.values().filter(|t| t.included && fits(t)) {
+        if !c.grants.iter().any(|g| g.topup.as_ref() == Some(&t.name)) {
+            let id = c.next_grant_id(now);
+            c.grants.push(Grant::from_topup(id, t, now));
+        }
+    }
+}
+
 fn event(name: &'static str, payload: Value) -> Event {
     Event { name, payload }
 }
@@ -148,13 +171,16 @@ impl<S: Store> Limitr<S> {
             Some(r) => r,
             None => {
                 self.store.upsert(c.clone(), |_| ());
-                let plan = self.plan_for(id).cloned();
-                let meters = self.fresh_meters(plan.as_ref(), now);
+                let plan = self.plan_for(id);
+                let meters = self.fresh_meters(plan, now);
                 c.meters = meters.clone();
                 self.store
                     .update(id, |s| {
                         if s.meters.is_empty() {
                             s.meters = meters;
+                        }
+                        if let Some(p) = plan {
+                            reconcile_included(s, p, now);
                         }
                         s.record()
                     })
@@ -293,12 +319,21 @@ impl<S: Store> Limitr<S> {
             }
             c.meters = meters;
             c.plan = new_plan.clone();
-            // grants follow their top-up: those whose top-up the new plan lacks are removed
+            // grants follow their top-up: those whose top-up the new plan lacks are removed, the
+            // others take its current rules, and the new plan's included top-ups are granted
             c.grants.retain(|g| {
                 g.topup
                     .as_ref()
                     .is_none_or(|t| target.topups.contains_key(t))
             });
+            for g in &mut c.grants {
+                if let Some(t) = g.topup.as_ref().and_then(|t| target.topups.get(t)) {
+                    g.credit = t.credit.clone();
+                    g.starting_value = t.value;
+                    g.reset = t.reset.clone().map(Box::new);
+                }
+            }
+            reconcile_included(c, target, now);
             Some((previous, c.record()))
         });
         let Some(Some((previous, record))) = outcome else {
@@ -397,15 +432,7 @@ impl<S: Store> Limitr<S> {
         })?;
         let record = self.store.update(&primary, |c| {
             let id = c.next_grant_id(now);
-            c.grants.push(Grant {
-                id,
-                credit: t.credit.clone(),
-                topup: Some(t.name.clone()),
-                created_on: now,
-                starting_value: t.value,
-                value: t.value,
-                expires_on: t.expires_after.and_then(|ms| now.checked_add(ms)),
-            });
+            c.grants.push(Grant::from_topup(id, t, now));
             c.record()
         });
         let Some(record) = record else {

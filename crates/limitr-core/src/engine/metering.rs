@@ -228,6 +228,7 @@ impl<S: Store> Limitr<S> {
             reads::limit(
                 &self.policy,
                 Some(owner),
+                &ent.name,
                 owner.limit_for(&ent.name, ent.limit.as_ref(), now),
                 grants,
                 now,
@@ -239,7 +240,14 @@ impl<S: Store> Limitr<S> {
                     .policy
                     .entitlement(id, entitlement)
                     .and_then(|e| e.limit.as_ref());
-                Ok(reads::limit(&self.policy, None, limit, grants, now))
+                Ok(reads::limit(
+                    &self.policy,
+                    None,
+                    entitlement,
+                    limit,
+                    grants,
+                    now,
+                ))
             }
             Err(_) => Ok(None),
         }
@@ -260,8 +268,11 @@ impl<S: Store> Limitr<S> {
         let Some(id) = self.primary_id(customer) else {
             return Ok(None);
         };
-        Ok(self.store.read(&id, |c| {
-            grant::balance(&c.grants, credit, &self.policy.exchange, now).normalize()
+        Ok(self.store.update(&id, |c| {
+            if grant::untidy(&c.grants, now) {
+                c.grants = grant::tidy(&c.grants, now);
+            }
+            grant::balance(&c.grants, credit, &self.policy.exchange, now, Decimal::ZERO).normalize()
         }))
     }
 

@@ -80,6 +80,15 @@ impl<S: Store> Limitr<S> {
         ent: &str,
         f: impl FnOnce(&Plan, &Entitlement, &mut Customer) -> R,
     ) -> Result<R, Reason> {
+        let now = self.now();
+        let f = move |plan: &Plan, e: &Entitlement, c: &mut Customer| {
+            // reads and decisions tidy grants (expired removed, resetting ones refilled), as the
+            // reference does, so a refill seen once is kept
+            if !c.grants.is_empty() && crate::grant::untidy(&c.grants, now) {
+                c.grants = crate::grant::tidy(&c.grants, now);
+            }
+            f(plan, e, c)
+        };
         let mut f = Some(f);
         // fast path: the caller names its plan and the entitlement is its own
         let fast = self

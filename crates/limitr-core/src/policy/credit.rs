@@ -29,27 +29,8 @@ impl Units {
     }
 }
 
-/// A credit's own list price.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Pricing {
-    /// `amount` runes per unit.
-    Flat(Decimal),
-}
-
-impl Pricing {
-    /// Marginal price of `q` units starting at billable position `offset` (negative `q` refunds).
-    pub fn price_of(&self, q: Decimal, _offset: Decimal) -> Option<Decimal> {
-        match self {
-            Pricing::Flat(amount) => q.checked_mul(*amount),
-        }
-    }
-    /// Runes per unit when the price is linear (flat).
-    pub fn unit_rate(&self) -> Option<Decimal> {
-        match self {
-            Pricing::Flat(amount) => Some(*amount),
-        }
-    }
-}
+/// A credit's own list price: flat, tiered, volume, stairstep or package (see [`crate::pricing`]).
+pub use crate::pricing::Model as Pricing;
 
 /// A validated credit.
 #[derive(Debug, Clone)]

@@ -57,6 +57,47 @@ pub struct Entitlement {
     pub limit: Option<Limit>,
 }
 
+/// How a resetting grant refills at each new period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetMode {
+    /// Back to the starting value.
+    Hard,
+    /// Plus the starting value.
+    Add,
+    /// The starting value plus a carried share of what was left.
+    Rollover,
+}
+
+impl ResetMode {
+    /// The mode's name in documents.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResetMode::Hard => "hard",
+            ResetMode::Add => "add",
+            ResetMode::Rollover => "rollover",
+        }
+    }
+}
+
+/// The refill rules of a grant from a resetting top-up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrantReset {
+    /// When it refills.
+    pub rule: ResetRule,
+    /// How it refills.
+    pub mode: ResetMode,
+    /// Share of the balance carried over (`rollover`; all of it when unset).
+    pub rollover_pct: Option<Decimal>,
+    /// Least carried over (`rollover`).
+    pub rollover_min: Option<Decimal>,
+    /// Most carried over (`rollover`).
+    pub rollover_max: Option<Decimal>,
+    /// Ceiling on the balance after a refill.
+    pub max_balance: Option<Decimal>,
+    /// Most refills applied at once when several periods passed (rolling periods).
+    pub catchup_cap: Option<u32>,
+}
+
 /// A top-up offered on a plan.
 #[derive(Debug, Clone)]
 pub struct Topup {
@@ -68,6 +109,12 @@ pub struct Topup {
     pub value: Decimal,
     /// Lifetime of a grant from this top-up, in ms.
     pub expires_after: Option<i64>,
+    /// Refill rules, for resetting top-ups.
+    pub reset: Option<GrantReset>,
+    /// Granted automatically with the plan.
+    pub included: bool,
+    /// Customer types an included top-up is granted to (`None`: every type).
+    pub included_scopes: Option<Vec<String>>,
     /// The top-up as written in the document; sent in events.
     pub record: serde_json::Value,
 }

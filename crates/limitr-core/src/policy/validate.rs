@@ -4,10 +4,11 @@ use super::credit::{Credit, Pricing, Units};
 use super::duration::parse_duration_ms;
 use super::issue::{Issue, Severity};
 use super::plan::NameMap;
-use super::plan::{Entitlement, Limit, Mode, Plan, Topup};
+use super::plan::{Entitlement, GrantReset, Limit, Mode, Plan, ResetMode, Topup};
 use super::reset::{ResetRule, Schedule};
 use crate::exchange::{Exchange, GrantStrategy, Pair};
 use crate::number::{self, Decimal};
+use crate::pricing::Tier;
 use hashbrown::HashMap;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -26,6 +27,7 @@ const POLICY_FIELDS: &[&str] = &[
     "hold_ttl",
 ];
 const CREDIT_FIELDS: &[&str] = &[
+    "package_size",
     "unit",
     "label",
     "description",
@@ -333,7 +335,7 @@ pub(crate) fn check(policy: &Map<String, Value>) -> Checked {
     cx.known(policy, "policy", POLICY_FIELDS);
     let credits = credits(&mut cx, policy);
     let exchange = exchange(&mut cx, policy, &credits);
-    let plans = plans(&mut cx, policy, &credits);
+    let plans = plans(&mut cx, policy, &credits, &exchange);
     Checked {
         credits,
         plans,
@@ -372,30 +374,50 @@ fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> NameMap<Credit> {
             .string(m, "pricing_model", &path)
             .unwrap_or_else(|| "flat".into());
         let pricing = match model.as_str() {
-            "flat" => match m.get("price") {
-                None | Some(Value::Null) => None,
-                Some(p) => {
-                    let ppath = format!("{path}.price");
-                    cx.object(p, &ppath).and_then(|pm| {
-                        if pm.get("amount").is_none_or(Value::is_null) {
+            "flat" => price_amount(cx, m, &path).map(Pricing::Flat),
+            "package" => {
+                let size = cx.number(m, "package_size", &path);
+                match (price_amount(cx, m, &path), size) {
+                    (Some(price), Some(size)) => Pricing::package(size, price)
+                        .map_err(|e| {
                             cx.error(
-                                &format!("{ppath}.amount"),
-                                "MISSING_FIELD",
-                                "a price needs an `amount`",
-                            );
-                            return None;
-                        }
-                        cx.non_negative(pm, "amount", &ppath).map(Pricing::Flat)
-                    })
+                                &format!("{path}.package_size"),
+                                "INVALID_VALUE",
+                                e.to_lowercase(),
+                            )
+                        })
+                        .ok(),
+                    (_, None) => {
+                        cx.error(
+                            &format!("{path}.package_size"),
+                            "MISSING_FIELD",
+                            "a `package` price needs a `package_size`",
+                        );
+                        None
+                    }
+                    _ => {
+                        cx.error(
+                            &format!("{path}.price"),
+                            "MISSING_FIELD",
+                            "a `package` price needs a `price`",
+                        );
+                        None
+                    }
                 }
-            },
+            }
             "tiered" | "volume" | "stairstep" => {
-                cx.error(
-                    &format!("{path}.pricing_model"),
-                    "UNSUPPORTED",
-                    format!("pricing model `{model}` is not supported yet (only `flat`)"),
-                );
-                None
+                if !matches!(m.get("price"), None | Some(Value::Null)) {
+                    cx.error(
+                        &format!("{path}.price"),
+                        "CONFLICT",
+                        format!("a `{model}` pricing model takes `tiers`, not `price`"),
+                    );
+                }
+                tiers(cx, m, &path).and_then(|t| {
+                    Pricing::tiers(&model, t)
+                        .map_err(|e| cx.error(&format!("{path}.tiers"), "INVALID_VALUE", e))
+                        .ok()
+                })
             }
             other => {
                 cx.error(
@@ -424,6 +446,54 @@ fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> NameMap<Credit> {
         );
     }
     out
+}
+
+/// The `price.amount` of a credit, if it has one.
+fn price_amount(cx: &mut Ctx, m: &Map<String, Value>, path: &str) -> Option<Decimal> {
+    let p = match m.get("price") {
+        None | Some(Value::Null) => return None,
+        Some(p) => p,
+    };
+    let ppath = format!("{path}.price");
+    let pm = cx.object(p, &ppath)?;
+    if pm.get("amount").is_none_or(Value::is_null) {
+        cx.error(
+            &format!("{ppath}.amount"),
+            "MISSING_FIELD",
+            "a price needs an `amount`",
+        );
+        return None;
+    }
+    cx.non_negative(pm, "amount", &ppath)
+}
+
+/// The `tiers` list of a tiered/volume/stairstep credit.
+fn tiers(cx: &mut Ctx, m: &Map<String, Value>, path: &str) -> Option<Vec<Tier>> {
+    let tpath = format!("{path}.tiers");
+    let Some(list) = m.get("tiers").and_then(Value::as_array) else {
+        cx.error(
+            &tpath,
+            "MISSING_FIELD",
+            "a tiered, volume or stairstep price needs a `tiers` list",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    for (i, t) in list.iter().enumerate() {
+        let ipath = format!("{tpath}.{i}");
+        let tm = cx.object(t, &ipath)?;
+        let up_to = cx.number(tm, "up_to", &ipath);
+        let price = price_amount(cx, tm, &ipath);
+        if price.is_none() && tm.get("price").is_none() {
+            cx.error(
+                &format!("{ipath}.price"),
+                "MISSING_FIELD",
+                "a tier needs a `price`",
+            );
+        }
+        out.push(Tier::new(up_to, price?));
+    }
+    Some(out)
 }
 
 fn exchange(cx: &mut Ctx, policy: &Map<String, Value>, credits: &NameMap<Credit>) -> Exchange {
@@ -482,9 +552,9 @@ fn exchange(cx: &mut Ctx, policy: &Map<String, Value>, credits: &NameMap<Credit>
             }
         }
     }
-    let priced: HashMap<String, Decimal> = credits
+    let priced: HashMap<String, Pricing> = credits
         .values()
-        .filter_map(|c| Some((c.name.to_string(), c.pricing.as_ref()?.unit_rate()?)))
+        .filter_map(|c| Some((c.name.to_string(), c.pricing.clone()?)))
         .collect();
     let (ex, broken) = Exchange::build(&pairs, &priced, strategy);
     for name in broken {
@@ -497,7 +567,12 @@ fn exchange(cx: &mut Ctx, policy: &Map<String, Value>, credits: &NameMap<Credit>
     ex
 }
 
-fn plans(cx: &mut Ctx, policy: &Map<String, Value>, credits: &NameMap<Credit>) -> NameMap<Plan> {
+fn plans(
+    cx: &mut Ctx,
+    policy: &Map<String, Value>,
+    credits: &NameMap<Credit>,
+    exchange: &Exchange,
+) -> NameMap<Plan> {
     let mut out = NameMap::default();
     let Some(map) = cx.map_field(policy, "plans", "policy") else {
         return out;
@@ -536,7 +611,7 @@ fn plans(cx: &mut Ctx, policy: &Map<String, Value>, credits: &NameMap<Credit>) -
         if let Some(tops) = cx.map_field(m, "topups", &path) {
             for (tname, tv) in tops {
                 let tpath = format!("{path}.topups.{tname}");
-                if let Some(t) = topup(cx, tname, tv, &tpath, credits) {
+                if let Some(t) = topup(cx, tname, tv, &tpath, credits, exchange) {
                     topups.insert(t.name.clone(), t);
                 }
             }
@@ -674,27 +749,80 @@ fn topup(
     v: &Value,
     path: &str,
     credits: &NameMap<Credit>,
+    exchange: &Exchange,
 ) -> Option<Topup> {
     let m = cx.object(v, path)?;
     cx.known(m, path, TOPUP_FIELDS);
-    let credit = credit_ref(cx, m, path, credits);
+    // a top-up grants a credit, or any currency of the exchange table (`usd`, `rune`, …)
+    let credit: Option<(Arc<str>, Units)> = match m.get("credit") {
+        Some(Value::String(c)) if credits.contains_key(c.as_str()) => credits
+            .get_key_value(c.as_str())
+            .map(|(k, cr)| (k.clone(), cr.units)),
+        Some(Value::String(c)) if exchange.resolves(c) => {
+            Some((Arc::from(c.as_str()), Units::Float))
+        }
+        _ => {
+            credit_ref(cx, m, path, credits);
+            None
+        }
+    };
     let value = cx.non_negative(m, "value", path).unwrap_or_default();
     let expires_after = cx.duration(m, "expires_after", path);
-    if cx.boolean(m, "resets", path, false) || cx.boolean(m, "included", path, false) {
-        cx.warn(
-            path,
-            "NOT_SUPPORTED_YET",
-            "resetting and included top-ups are not supported yet: `resets`/`included` are ignored",
-        );
-    }
-    let credit = credit?;
+    let reset = cx.reset(m, path).map(|rule| {
+        let mode = match cx.string(m, "reset_mode", path).as_deref() {
+            None | Some("hard") => ResetMode::Hard,
+            Some("add") => ResetMode::Add,
+            Some("rollover") => ResetMode::Rollover,
+            Some(other) => {
+                cx.error(
+                    &format!("{path}.reset_mode"),
+                    "INVALID_VALUE",
+                    format!("`{other}` is not a reset mode: use hard, add or rollover"),
+                );
+                ResetMode::Hard
+            }
+        };
+        let catchup = cx
+            .non_negative(m, "reset_catchup_cap", path)
+            .and_then(|d| u32::try_from(d.trunc()).ok());
+        GrantReset {
+            rule,
+            mode,
+            rollover_pct: cx.non_negative(m, "rollover_pct", path),
+            rollover_min: cx.non_negative(m, "rollover_min", path),
+            rollover_max: cx.non_negative(m, "rollover_max", path),
+            max_balance: cx.non_negative(m, "max_balance", path),
+            catchup_cap: catchup,
+        }
+    });
+    let included = cx.boolean(m, "included", path, false);
+    let included_scopes = match m.get("included_scopes") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => Some(
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect(),
+        ),
+        Some(_) => {
+            cx.error(
+                &format!("{path}.included_scopes"),
+                "INVALID_TYPE",
+                "expected a list of customer types",
+            );
+            None
+        }
+    };
+    let (credit, units) = credit?;
     let mut record = m.clone();
     record.insert("name".into(), Value::String(name.to_string()));
     Some(Topup {
         name: Arc::from(name),
-        credit: credit.name.clone(),
-        value: credit.units.cast(value),
+        credit,
+        value: units.cast(value),
         expires_after,
+        reset,
+        included,
+        included_scopes,
         record: Value::Object(record),
     })
 }
