@@ -28,26 +28,35 @@ test-rust:
 bench:
     cargo bench -p limitr-core --bench engine
 
-# Build the Python package (debug) into .venv: maturin develop
+# Build the Python package (debug) into .venv: maturin develop (editable, for working on it)
 build-python:
     scripts/bootstrap.sh python
     cd python && ../.venv/bin/maturin develop -q
 
-# Python tests (pytest + pytest-asyncio), stubs checked against the binary, typed example under mypy --strict
-test-python: build-python
-    cd python && ../.venv/bin/python -m pytest -q
-    cd python && ../.venv/bin/python -m mypy.stubtest limitr
+# Build the wheel users install (abi3, CPython >= 3.9; `abi=py310` for the cp310-abi3 one) and
+# pip-install it into .venv (not editable); `profile=release` for benchmarks
+install-python-wheel profile="debug" abi="py39":
+    scripts/bootstrap.sh python
+    rm -rf target/python-wheels python/limitr/_limitr*.so
+    cd python && ../.venv/bin/maturin build -q {{ if profile == "release" { "--release" } else { "" } }} {{ if abi == "py39" { "" } else { "--no-default-features --features abi3-" + abi } }} -o ../target/python-wheels
+    .venv/bin/pip install -q --disable-pip-version-check --no-deps --force-reinstall target/python-wheels/limitr-*.whl
+
+# Python tests against the installed wheel (pytest + pytest-asyncio, run with -P so the source tree
+# is not importable), stubs checked against the installed binary, typed example under mypy --strict
+test-python: install-python-wheel
+    cargo clippy -q -p limitr-python --all-targets -- -D warnings
+    cd python && LIMITR_TEST_INSTALLED=1 ../.venv/bin/python -P -m pytest -q
+    cd python && ../.venv/bin/python -P -m mypy.stubtest limitr
     cd python && ../.venv/bin/python -m mypy --strict limitr examples
 
-# Operations per second of the Python package (release build), sync and awaited allow
-bench-python:
-    scripts/bootstrap.sh python
-    cd python && ../.venv/bin/maturin develop -q --release
-    .venv/bin/python python/examples/bench.py
+# Operations per second of the installed Python wheel (release build), sync and awaited allow;
+# `abi=py310` measures the cp310-abi3 wheel
+bench-python abi="py39": (install-python-wheel "release" abi)
+    .venv/bin/python -P python/examples/bench.py
 
-# The quick start through the Python package
-quickstart-python: build-python
-    .venv/bin/python python/examples/quickstart.py
+# The quick start through the installed Python package
+quickstart-python: install-python-wheel
+    .venv/bin/python -P python/examples/quickstart.py
 
 # Build the npm package @formata/limitr into npm/ (native addon + dist/); `profile=release` for benchmarks
 build-node profile="debug":
