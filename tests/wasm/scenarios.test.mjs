@@ -61,7 +61,11 @@ async function run(p, step, clock) {
   const a = step.args ?? {};
   const n = (x) => (x === undefined ? null : x);
   switch (step.op) {
-    case 'create_customer': return p.createCustomer(a.id, a.plan);
+    case 'create_customer': return p.createCustomer(a.id, a.plan, a.type, a.label, a.refs, a.alt_ids, a.metadata).then(() => undefined);
+    case 'create_customer_override': return p.createCustomerOverride(a.id, a.entitlement, a.fields ?? {}, a.expires_on);
+    case 'remove_customer_override': return p.removeCustomerOverride(a.id, a.entitlement);
+    case 'add_alt_id': return p.addAltId(a.id, a.alt);
+    case 'ensure_plan_subscription': return p.ensurePlanSubscription(a.id);
     case 'ensure_customer': return p.ensureCustomer(a.id, a.plan);
     case 'remove_customer': return p.removeCustomer(a.id);
     case 'set_customer_plan': return p.setCustomerPlan(a.id, a.plan, a.reset_meters ?? false);

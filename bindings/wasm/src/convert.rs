@@ -3,8 +3,8 @@
 
 use crate::error::{invalid, js_error};
 use limitr_core::number::{self, Decimal};
-use limitr_core::{CallOptions, Format, Timestamp};
-use serde_json::Value;
+use limitr_core::{CallOptions, Format, NewCustomer, Timestamp};
+use serde_json::{Map, Value};
 use wasm_bindgen::JsValue;
 
 /// A JS number as an exact decimal; NaN and infinities are an `INVALID_ARGUMENT` error.
@@ -69,4 +69,57 @@ pub fn call_options(
         overhead: opt_decimal("overhead", overhead)?,
         event_data,
     })
+}
+
+/// JSON text as a value (`INVALID_ARGUMENT` naming `name` if it does not parse).
+pub fn json(name: &'static str, text: &str) -> Result<Value, JsValue> {
+    serde_json::from_str(text).map_err(|e| invalid(name, format!("not valid JSON: {e}")))
+}
+
+/// JSON text that must be an object.
+pub fn object(name: &'static str, text: &str) -> Result<Map<String, Value>, JsValue> {
+    match json(name, text)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(invalid(name, "expected a JSON object".into())),
+    }
+}
+
+/// Customer creation options from the plan and the profile JSON (`{type, label, refs, alt_ids,
+/// metadata}`, each optional and `null` meaning absent).
+pub fn new_customer(plan: Option<String>, profile: Option<&str>) -> Result<NewCustomer, JsValue> {
+    let mut new = NewCustomer {
+        plan,
+        ..NewCustomer::default()
+    };
+    let Some(text) = profile else {
+        return Ok(new);
+    };
+    let p = object("profile", text)?;
+    let text_field = |key: &'static str| match p.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(key, "expected a string".into())),
+    };
+    let list = |key: &'static str| match p.get(key) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(String::from)
+                    .ok_or_else(|| invalid(key, "expected an array of strings".into()))
+            })
+            .collect(),
+        Some(_) => Err(invalid(key, "expected an array of strings".into())),
+    };
+    new.kind = text_field("type")?;
+    new.label = text_field("label")?;
+    new.refs = list("refs")?;
+    new.alt_ids = list("alt_ids")?;
+    new.metadata = match p.get("metadata") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(_) => return Err(invalid("metadata", "expected an object".into())),
+    };
+    Ok(new)
 }

@@ -72,10 +72,51 @@ pub fn take_events(h: &WasmLimitr) -> Vec<String> {
 
 // ---- customers -----------------------------------------------------------------------------
 
-/// Creates (or updates) a customer; returns its record as JSON.
+/// Creates (or updates) a customer; returns its record as JSON. `profile`: JSON text
+/// `{type?, label?, refs?, alt_ids?, metadata?}` or null.
 #[wasm_bindgen(js_name = createCustomer)]
-pub fn create_customer(h: &WasmLimitr, id: &str, plan: Option<String>) -> JsResult<String> {
-    Ok(js(h.inner.create_customer(id, plan.as_deref()))?.to_string())
+pub fn create_customer(
+    h: &WasmLimitr,
+    id: &str,
+    plan: Option<String>,
+    profile: Option<String>,
+) -> JsResult<String> {
+    let new = convert::new_customer(plan, profile.as_deref())?;
+    Ok(js(h.inner.create_customer_with(id, &new))?.to_string())
+}
+
+/// Sets a customer's override of an entitlement's limit (`fields`: JSON object of limit fields),
+/// ending at `expiresOn` (epoch ms) if given; false for an unknown customer.
+#[wasm_bindgen(js_name = createCustomerOverride)]
+pub fn create_customer_override(
+    h: &WasmLimitr,
+    id: &str,
+    entitlement: &str,
+    fields: &str,
+    expires_on: Option<f64>,
+) -> JsResult<bool> {
+    let fields = convert::object("fields", fields)?;
+    let expires_on = expires_on.map(convert::timestamp).transpose()?;
+    js(h.inner
+        .create_customer_override(id, entitlement, &fields, expires_on))
+}
+
+/// Removes a customer's override; true if there was one.
+#[wasm_bindgen(js_name = removeCustomerOverride)]
+pub fn remove_customer_override(h: &WasmLimitr, id: &str, entitlement: &str) -> JsResult<bool> {
+    js(h.inner.remove_customer_override(id, entitlement))
+}
+
+/// Adds an alternative id for a customer.
+#[wasm_bindgen(js_name = addAltId)]
+pub fn add_alt_id(h: &WasmLimitr, id: &str, alt: &str) -> JsResult<bool> {
+    js(h.inner.add_alt_id(id, alt))
+}
+
+/// Charges the plan's subscription entitlement when due; true when it charged.
+#[wasm_bindgen(js_name = ensurePlanSubscription)]
+pub fn ensure_plan_subscription(h: &WasmLimitr, id: &str) -> JsResult<bool> {
+    js(h.inner.ensure_plan_subscription(id))
 }
 
 /// Creates the customer if missing; true if created.
