@@ -39,6 +39,8 @@ pub struct Profile {
     pub metadata: Map<String, Value>,
     /// Per-entitlement limit overrides.
     pub overrides: Vec<Override>,
+    /// Notification rules already fired, with the meter period they fired in.
+    pub notified: Vec<(String, Timestamp)>,
     /// Unknown fields of the record, kept for round trips.
     pub extra: Map<String, Value>,
 }
@@ -195,6 +197,14 @@ impl Customer {
             "metadata".into(),
             Value::Object(p.map(|p| p.metadata.clone()).unwrap_or_default()),
         );
+        if let Some(p) = p.filter(|p| !p.notified.is_empty()) {
+            let marks: Map<String, Value> = p
+                .notified
+                .iter()
+                .map(|(n, t)| (n.clone(), Value::from(*t)))
+                .collect();
+            m.insert("notified".into(), Value::Object(marks));
+        }
         if let Some(p) = p {
             for (k, v) in &p.extra {
                 m.insert(k.clone(), v.clone());
@@ -304,7 +314,14 @@ impl Customer {
                 });
             }
         }
+        if let Some(marks) = m.get("notified").and_then(Value::as_object) {
+            profile.notified = marks
+                .iter()
+                .filter_map(|(n, t)| Some((n.clone(), t.as_i64()?)))
+                .collect();
+        }
         let known = [
+            "notified",
             "id",
             "plan",
             "meters",

@@ -261,7 +261,7 @@ fn metered(
     let overhead_call = match req.overhead {
         Some(o) => o,
         None if v.is_zero() => Decimal::ZERO,
-        None => v.checked_mul(credit.overhead_cost).unwrap_or_default(),
+        None => credit.overhead_of(v, req.event_data),
     };
     // meter names are the policy's own strings: compare pointers first
     let slot = c

@@ -7,6 +7,7 @@
     reason = "test code fails loudly"
 )]
 
+use limitr_core::margin::Usage;
 use limitr_core::number::{self, Decimal};
 use limitr_core::{CallOptions, Error, Event, Format, Limitr, ManualClock, NewCustomer};
 use serde_json::{Map, Value};
@@ -180,6 +181,34 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
             Value::Bool(e.remove_customer_override(s(&args, "id"), s(&args, "entitlement"))?)
         }
         "add_alt_id" => Value::Bool(e.add_alt_id(s(&args, "id"), s(&args, "alt"))?),
+        "customer_margin" => e
+            .customer_margin(s(&args, "customer"))?
+            .map_or(Value::Null, |b| b.record()),
+        "plan_margin" => {
+            let usage: Vec<(String, Usage)> = args
+                .get("usage")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| {
+                    let u = match v {
+                        Value::Object(o) => Usage {
+                            value: dec(o.get("value")),
+                            overhead: o.get("overhead").and_then(number::from_value),
+                            limit: o.get("limit").and_then(number::from_value),
+                        },
+                        other => Usage {
+                            value: dec(Some(other)),
+                            overhead: None,
+                            limit: None,
+                        },
+                    };
+                    (k.clone(), u)
+                })
+                .collect();
+            e.plan_margin(s(&args, "plan"), &usage, b(&args, "scaled", true))?
+                .record()
+        }
         "ensure_plan_subscription" => Value::Bool(e.ensure_plan_subscription(s(&args, "id"))?),
         "ensure_customer" => Value::Bool(e.ensure_customer(s(&args, "id"), plan)?),
         "remove_customer" => Value::Bool(e.remove_customer(s(&args, "id"))?),

@@ -41,11 +41,7 @@ pub struct NewCustomer {
 /// removes included grants whose scopes no longer contain the customer's type.
 fn reconcile_included(c: &mut Customer, plan: &crate::Plan, now: Timestamp) {
     let kind = c.kind().to_string();
-    let fits = |t: &crate::Topup| {
-        t.included_scopes
-            .as_ref()
-            .is_none_or(|s| s.contains(&kind))
-    };
+    let fits = |t: &crate::Topup| t.included_scopes.as_ref().is_none_or(|s| s.contains(&kind));
     c.grants.retain(|g| {
         g.topup
             .as_ref()

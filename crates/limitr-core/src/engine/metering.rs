@@ -2,9 +2,10 @@
 //! `limit`, `resets`, `remaining_credit`).
 
 use super::{CallOptions, Limitr, require_amount, require_id};
-use crate::decision::{self, CheckDetail, Reason, Request};
+use crate::decision::{self, CheckDetail, Draft, Reason, Request};
 use crate::error::{Error, Result};
 use crate::grant;
+use crate::notify;
 use crate::number::Decimal;
 use crate::reads;
 use crate::store::Store;
@@ -41,8 +42,11 @@ impl<S: Store> Limitr<S> {
         };
         let outcome = self.on_target(customer, entitlement, |plan, ent, owner| {
             let mut t = decision::evaluate(&self.policy, plan, ent, owner, &req, now, true)?;
-            let drafts = std::mem::take(&mut t.drafts);
+            let mut drafts = std::mem::take(&mut t.drafts);
             t.apply(owner);
+            if !drafts.is_empty() && !self.policy.notifications.is_empty() {
+                self.notifications(&mut drafts, owner, ent, now);
+            }
             let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now);
             Ok::<_, Error>((t.allowed, self.finish(drafts, owner, &ent.name, limit, now)))
         });
@@ -279,5 +283,95 @@ impl<S: Store> Limitr<S> {
     /// Converts `value` units of `from` into `to` through the exchange table; `None` without a path.
     pub fn credit_exchange(&self, from: &str, to: &str, value: Decimal) -> Option<Decimal> {
         self.policy.exchange.convert(value, from, to)
+    }
+
+    /// A customer's margin this period: list price of usage past each limit against the recorded
+    /// provider overhead (`None` for an unknown customer).
+    pub fn customer_margin(&self, customer: &str) -> Result<Option<crate::margin::Breakdown>> {
+        require_id("customer", customer)?;
+        let now = self.now();
+        let Some(id) = self.primary_id(customer) else {
+            return Ok(None);
+        };
+        let Some(plan) = self.plan_for(&id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .read(&id, |c| crate::margin::customer(&self.policy, plan, c, now)))
+    }
+
+    /// A plan's margin for hypothetical usage per entitlement (`scaled`: rolling limits counted
+    /// per plan period). An unknown plan is an error.
+    pub fn plan_margin(
+        &self,
+        plan: &str,
+        usage: &[(String, crate::margin::Usage)],
+        scaled: bool,
+    ) -> Result<crate::margin::Breakdown> {
+        let p = self
+            .policy
+            .plan(plan)
+            .ok_or_else(|| Error::UnknownPlan(plan.to_string()))?;
+        Ok(crate::margin::plan(&self.policy, p, usage, scaled))
+    }
+
+    /// Appends the notification rules that fire for this call's meter events, and marks them
+    /// fired for the meter's period (rules are evaluated when events are built).
+    fn notifications(
+        &self,
+        drafts: &mut Vec<Draft>,
+        owner: &mut crate::Customer,
+        ent: &crate::Entitlement,
+        now: Timestamp,
+    ) {
+        let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now).cloned();
+        let percent = reads::value(
+            &self.policy,
+            owner,
+            &ent.name,
+            limit.as_ref(),
+            true,
+            true,
+            now,
+        );
+        let value = reads::value(
+            &self.policy,
+            owner,
+            &ent.name,
+            limit.as_ref(),
+            false,
+            true,
+            now,
+        )
+        .unwrap_or_default();
+        let period = owner.meter(&ent.name).map_or(now, |m| m.started);
+        let seen: Vec<notify::Seen<'_>> = drafts
+            .iter()
+            .map(|d| notify::Seen {
+                event: d.name,
+                fields: &d.fields,
+            })
+            .collect();
+        let marks = owner
+            .profile
+            .as_ref()
+            .map(|p| p.notified.clone())
+            .unwrap_or_default();
+        let fired = notify::evaluate(
+            &self.policy.notifications,
+            &seen,
+            &ent.name,
+            period,
+            percent,
+            value,
+            &marks,
+        );
+        for (name, fields) in fired {
+            let p = owner.profile_mut();
+            p.notified.retain(|(n, _)| n != name);
+            p.notified.push((name.to_string(), period));
+            drafts.push(Draft { name, fields });
+        }
     }
 }

@@ -32,6 +32,39 @@ impl Units {
 /// A credit's own list price: flat, tiered, volume, stairstep or package (see [`crate::pricing`]).
 pub use crate::pricing::Model as Pricing;
 
+/// A declarative per-call cost table: the rate is `rates[event_data[by]]`, else `overhead_cost`.
+///
+/// ```json
+/// "overhead_rates": { "by": "model", "rates": { "sonnet": 0.000003, "haiku": 0.000001 } }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverheadRates {
+    /// The event-data field holding the key.
+    pub by: String,
+    /// Rate (runes per unit) by key.
+    pub rates: Vec<(String, Decimal)>,
+}
+
+impl OverheadRates {
+    /// The rate for a call's event data, if its `by` field names a known key.
+    pub fn rate(&self, event_data: Option<&Value>) -> Option<Decimal> {
+        let key = event_data?.get(&self.by)?.as_str()?;
+        self.rates.iter().find(|(k, _)| k == key).map(|(_, r)| *r)
+    }
+}
+
+impl Credit {
+    /// Provider cost of `units` of this credit for a call with `event_data`.
+    pub fn overhead_of(&self, units: Decimal, event_data: Option<&Value>) -> Decimal {
+        let rate = self
+            .overhead_rates
+            .as_ref()
+            .and_then(|r| r.rate(event_data))
+            .unwrap_or(self.overhead_cost);
+        units.checked_mul(rate).unwrap_or_default()
+    }
+}
+
 /// A validated credit.
 #[derive(Debug, Clone)]
 pub struct Credit {
@@ -45,6 +78,8 @@ pub struct Credit {
     pub units: Units,
     /// Own list price, if any.
     pub pricing: Option<Pricing>,
+    /// Provider cost per unit looked up in the call's event data (`overhead_rates`), if declared.
+    pub overhead_rates: Option<OverheadRates>,
     /// The credit as written in the document (unknown fields kept), with `name` added; sent in events.
     pub record: Value,
 }

@@ -31,6 +31,8 @@ pub struct Policy {
     pub exchange: Exchange,
     /// The first plan with `default: true`.
     pub default_plan: Option<Arc<str>>,
+    /// Declarative notification rules.
+    pub notifications: Vec<crate::notify::Rule>,
     /// Warnings found while loading (unknown fields, settings without effect).
     pub warnings: Vec<Issue>,
     raw: Map<String, Value>,
@@ -87,6 +89,7 @@ impl Policy {
             plans: checked.plans,
             exchange: checked.exchange,
             default_plan,
+            notifications: checked.notifications,
             warnings,
             raw,
         };

@@ -132,6 +132,8 @@ pub struct Plan {
     pub subscription: String,
     /// Delay before `ensure_plan_subscription` charges, in ms.
     pub trial_period: Option<i64>,
+    /// Billing period in ms (`monthly` = 30 days by default), for plan margins.
+    pub period_ms: i64,
     /// Entitlements by name.
     pub entitlements: NameMap<Entitlement>,
     /// Top-ups by name.

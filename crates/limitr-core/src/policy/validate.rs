@@ -1,12 +1,13 @@
 //! Raw document → validated [`Policy`], collecting every problem with its path.
 
-use super::credit::{Credit, Pricing, Units};
+use super::credit::{Credit, OverheadRates, Pricing, Units};
 use super::duration::parse_duration_ms;
 use super::issue::{Issue, Severity};
 use super::plan::NameMap;
 use super::plan::{Entitlement, GrantReset, Limit, Mode, Plan, ResetMode, Topup};
 use super::reset::{ResetRule, Schedule};
 use crate::exchange::{Exchange, GrantStrategy, Pair};
+use crate::notify::{METER_EVENTS, Rule, When};
 use crate::number::{self, Decimal};
 use crate::pricing::Tier;
 use hashbrown::HashMap;
@@ -99,6 +100,8 @@ const TOPUP_FIELDS: &[&str] = &[
 ];
 const PAIR_FIELDS: &[&str] = &["value", "currency"];
 
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// Thirty days in ms: the period of `resets: true` without an interval.
 pub const DEFAULT_RESET_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
@@ -107,6 +110,7 @@ pub(crate) struct Checked {
     pub credits: NameMap<Credit>,
     pub plans: NameMap<Plan>,
     pub exchange: Exchange,
+    pub notifications: Vec<Rule>,
     pub issues: Vec<Issue>,
 }
 
@@ -336,10 +340,12 @@ pub(crate) fn check(policy: &Map<String, Value>) -> Checked {
     let credits = credits(&mut cx, policy);
     let exchange = exchange(&mut cx, policy, &credits);
     let plans = plans(&mut cx, policy, &credits, &exchange);
+    let notifications = notifications(&mut cx, policy, &plans);
     Checked {
         credits,
         plans,
         exchange,
+        notifications,
         issues: cx.issues,
     }
 }
@@ -430,6 +436,7 @@ fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> NameMap<Credit> {
                 None
             }
         };
+        let overhead_rates = overhead_rates(cx, m, &path);
         let mut record = m.clone();
         record.insert("name".into(), Value::String(name.clone()));
         let key: Arc<str> = Arc::from(name.as_str());
@@ -441,11 +448,120 @@ fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> NameMap<Credit> {
                 overhead_cost,
                 units,
                 pricing,
+                overhead_rates,
                 record: Value::Object(record),
             },
         );
     }
     out
+}
+
+/// `policy.notifications`: declarative rules (SPEC §2).
+fn notifications(cx: &mut Ctx, policy: &Map<String, Value>, plans: &NameMap<Plan>) -> Vec<Rule> {
+    let mut out = Vec::new();
+    let Some(map) = cx.map_field(policy, "notifications", "policy") else {
+        return out;
+    };
+    for (name, v) in map {
+        let path = format!("policy.notifications.{name}");
+        let Some(m) = cx.object(v, &path) else {
+            continue;
+        };
+        cx.known(m, &path, &["on", "entitlement", "when", "description"]);
+        let on = match cx.string(m, "on", &path) {
+            None => None,
+            Some(e) => match METER_EVENTS.iter().find(|x| **x == e) {
+                Some(x) => Some(*x),
+                None => {
+                    cx.error(
+                        &format!("{path}.on"),
+                        "INVALID_VALUE",
+                        format!(
+                            "`{e}` is not a meter event: use {}",
+                            METER_EVENTS.join(", ")
+                        ),
+                    );
+                    continue;
+                }
+            },
+        };
+        let entitlement = cx.string(m, "entitlement", &path);
+        if let Some(e) = &entitlement
+            && !plans
+                .values()
+                .any(|p| p.entitlements.contains_key(e.as_str()))
+        {
+            cx.error(
+                &format!("{path}.entitlement"),
+                "UNKNOWN_ENTITLEMENT",
+                format!("no plan has an entitlement `{e}`"),
+            );
+        }
+        let wpath = format!("{path}.when");
+        let Some(w) = cx.map_field(m, "when", &path) else {
+            cx.error(
+                &wpath,
+                "MISSING_FIELD",
+                "a notification needs `when`: `{percent_used: N}` or `{value: N}`",
+            );
+            continue;
+        };
+        let when = if w.contains_key("percent_used") {
+            match cx.non_negative(w, "percent_used", &wpath) {
+                Some(p) if p > Decimal::ZERO && p <= Decimal::ONE_HUNDRED => When::PercentUsed(p),
+                Some(p) => {
+                    cx.error(
+                        &format!("{wpath}.percent_used"),
+                        "INVALID_VALUE",
+                        format!("`{p}` must be above 0 and at most 100"),
+                    );
+                    continue;
+                }
+                None => continue,
+            }
+        } else if w.contains_key("value") {
+            match cx.number(w, "value", &wpath) {
+                Some(v) => When::Value(v),
+                None => continue,
+            }
+        } else {
+            cx.error(
+                &wpath,
+                "MISSING_FIELD",
+                "`when` needs `percent_used` or `value`",
+            );
+            continue;
+        };
+        out.push(Rule {
+            name: crate::notify::intern(name),
+            on,
+            entitlement,
+            when,
+        });
+    }
+    out
+}
+
+/// A credit's `overhead_rates` table.
+fn overhead_rates(cx: &mut Ctx, m: &Map<String, Value>, path: &str) -> Option<OverheadRates> {
+    let rpath = format!("{path}.overhead_rates");
+    let r = cx.map_field(m, "overhead_rates", path)?;
+    let Some(by) = cx.string(r, "by", &rpath).filter(|b| !b.is_empty()) else {
+        cx.error(
+            &format!("{rpath}.by"),
+            "MISSING_FIELD",
+            "`overhead_rates` needs `by`: the event-data field to look rates up with",
+        );
+        return None;
+    };
+    let table = cx.map_field(r, "rates", &rpath)?;
+    let mut rates = Vec::new();
+    for key in table.keys() {
+        if let Some(rate) = cx.non_negative(table, key, &format!("{rpath}.rates")) {
+            rates.push((key.clone(), rate));
+        }
+    }
+    Some(OverheadRates { by, rates })
 }
 
 /// The `price.amount` of a credit, if it has one.
@@ -627,6 +743,16 @@ fn plans(
                     .string(m, "subscription", &path)
                     .unwrap_or_else(|| "subscription".into()),
                 trial_period: cx.duration(m, "trial_period", &path),
+                period_ms: match cx.string(m, "period", &path).as_deref() {
+                    None | Some("monthly") => 30 * DAY_MS,
+                    Some("yearly") => 365 * DAY_MS,
+                    Some("weekly") => 7 * DAY_MS,
+                    Some("daily") => DAY_MS,
+                    Some(other) => {
+                        cx.error(&format!("{path}.period"), "INVALID_VALUE", format!("`{other}` is not a plan period: use yearly, monthly, weekly or daily"));
+                        30 * DAY_MS
+                    }
+                },
                 entitlements,
                 topups,
             },
