@@ -250,6 +250,7 @@ impl Customer {
                     started,
                     value,
                     overhead,
+                    extra: Meter::extra_from_record(mv),
                 });
             }
         }

@@ -4,7 +4,7 @@
 use crate::customer::Customer;
 use crate::error::{Error, Result};
 use crate::grant::{self, Grant};
-use crate::meter::Meter;
+use crate::meter::{Meter, MeterExtra};
 use crate::number::{self, Decimal};
 use crate::policy::Policy;
 use crate::policy::credit::Credit;
@@ -61,6 +61,8 @@ pub struct CheckDetail {
     pub remaining: Option<Decimal>,
     /// When the limit next resets (epoch ms), if it resets.
     pub resets: Option<Timestamp>,
+    /// For a rate (governor) denial: milliseconds until enough tokens refill.
+    pub retry_after: Option<i64>,
 }
 
 /// One metering request.
@@ -76,6 +78,8 @@ pub struct Request<'a> {
     pub event_data: Option<&'a Value>,
     /// Whether to build events.
     pub events: bool,
+    /// Meter past hard limits and skip the gates (used by `settle`).
+    pub force: bool,
 }
 
 /// An event before the customer record and `remaining` are attached (after commit).
@@ -95,7 +99,51 @@ pub(crate) struct Transition {
     pub slot: Option<usize>,
     pub fresh: Option<(Arc<str>, Arc<str>)>,
     pub grants: Option<Vec<Grant>>,
+    /// In-place changes to the meter's extra state.
+    pub ops: ExtraOps,
     pub drafts: Vec<Draft>,
+    /// For a governor denial: ms until enough tokens.
+    pub retry_after: Option<i64>,
+}
+
+/// Changes to a meter's history, governor and holds, applied in place (no clone per call).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ExtraOps {
+    /// The period restarted: clear history, smoothed rate and governor bucket.
+    pub reset: bool,
+    /// Record a change `(time, delta)` with this smoothing.
+    pub push: Option<(Timestamp, Decimal, f64)>,
+    /// New governor bucket `(tokens, refilled at)`.
+    pub governor: Option<(Decimal, Timestamp)>,
+    /// Drop holds expired at this time.
+    pub prune_holds: Option<Timestamp>,
+}
+
+impl ExtraOps {
+    fn is_empty(&self) -> bool {
+        !self.reset && self.push.is_none() && self.governor.is_none() && self.prune_holds.is_none()
+    }
+
+    fn apply(&self, extra: &mut Option<Box<MeterExtra>>) {
+        if self.is_empty() || (extra.is_none() && self.push.is_none() && self.governor.is_none()) {
+            return;
+        }
+        let x = extra.get_or_insert_with(Box::default);
+        if self.reset {
+            x.history.clear();
+            x.ewma_rate = None;
+            x.governor = None;
+        }
+        if let Some(now) = self.prune_holds {
+            x.holds.retain(|h| h.live(now));
+        }
+        if let Some(g) = self.governor {
+            x.governor = Some(g);
+        }
+        if let Some((now, delta, alpha)) = self.push {
+            x.push(now, delta, alpha);
+        }
+    }
 }
 
 /// The numbers of a meter a transition writes (no names: nothing to clone on the hot path).
@@ -115,30 +163,40 @@ impl Transition {
             slot: None,
             fresh: None,
             grants: None,
+            ops: ExtraOps::default(),
             drafts: Vec::new(),
+            retry_after: None,
         }
     }
     /// Writes the transition's state into the customer.
     pub fn apply(&mut self, c: &mut Customer) {
-        if let Some(st) = self.meter.take() {
-            match self.slot.and_then(|i| c.meters.get_mut(i)) {
-                Some(m) => {
-                    m.started = st.started;
-                    m.value = st.value;
-                    m.overhead = st.overhead;
-                }
-                None => {
-                    if let Some((entitlement, credit)) = self.fresh.take() {
-                        c.meters.push(Meter {
-                            entitlement,
-                            credit,
-                            started: st.started,
-                            value: st.value,
-                            overhead: st.overhead,
-                        });
-                    }
-                }
+        let slot = match (self.slot, self.meter.is_some() || !self.ops.is_empty()) {
+            (Some(i), _) => Some(i),
+            (None, true) => self.fresh.take().map(|(entitlement, credit)| {
+                let st = self.meter.unwrap_or(MeterState {
+                    started: 0,
+                    value: Decimal::ZERO,
+                    overhead: Decimal::ZERO,
+                });
+                c.meters.push(Meter {
+                    entitlement,
+                    credit,
+                    started: st.started,
+                    value: st.value,
+                    overhead: st.overhead,
+                    extra: None,
+                });
+                c.meters.len() - 1
+            }),
+            (None, false) => None,
+        };
+        if let Some(m) = slot.and_then(|i| c.meters.get_mut(i)) {
+            if let Some(st) = self.meter.take() {
+                m.started = st.started;
+                m.value = st.value;
+                m.overhead = st.overhead;
             }
+            self.ops.apply(&mut m.extra);
         }
         if let Some(g) = self.grants.take() {
             c.grants = g;
@@ -289,6 +347,7 @@ fn metered(
         },
         None => (zero(now), false),
     };
+    let extra = existing.and_then(|m| m.extra.as_deref());
     let m_val = meter.value;
     let l = limit.value;
     let overflow = || Error::Overflow("meter value");
@@ -312,13 +371,45 @@ fn metered(
         Mode::Hard if limit.hard_trailing => number::cmp(m_val, l).is_lt(),
         _ => number::cmp(n, l).is_le(),
     };
-    let price_diff = |ctx_billable: Decimal| {
-        policy.price_units(
-            credit,
-            (n - l).max(Decimal::ZERO) - ctx_billable,
-            ctx_billable,
-        )
+    let balance = || grant::balance(&c.grants, &credit.name, &policy.exchange, now, billable);
+    let covers =
+        |amount: Decimal| limit.grants_apply && amount > Decimal::ZERO && balance() >= amount;
+
+    // Holds count against hard limits for calls that add usage; they never make an in-limit call
+    // overage, and grants may cover the room they take.
+    let held = match extra {
+        Some(x) if up && limit.mode == Mode::Hard && !req.force => x.held(now),
+        _ => Decimal::ZERO,
     };
+    let gate_ok = held.is_zero() || {
+        let (n_g, m_g) = (n.saturating_add(held), m_val.saturating_add(held));
+        let fits = if limit.hard_trailing {
+            m_g < l
+        } else {
+            n_g <= l
+        };
+        fits || covers(n_g - number::max(m_g, l))
+    };
+
+    // The governor (a token bucket under a hard limit); a token is spent only by an allowed call.
+    let mut bucket = None;
+    let mut governed = None;
+    if let (Mode::Hard, Some(g), false) = (limit.mode, &limit.governor, req.force) {
+        let (tokens, last) = extra
+            .and_then(|x| x.governor)
+            .filter(|_| !reset)
+            .unwrap_or((g.capacity, now));
+        let elapsed = Decimal::from(now.saturating_sub(last).max(0));
+        let refilled = tokens
+            .saturating_add(elapsed.saturating_mul(g.refill_per_ms))
+            .min(g.capacity);
+        if up && v > refilled {
+            governed = Some((refilled, g));
+        } else {
+            bucket = Some((if up { refilled - v } else { refilled }, now));
+        }
+    }
+
     let mut figures = Figures {
         old: pre_value,
         before: m_val,
@@ -329,24 +420,70 @@ fn metered(
         price_diff: None,
     };
     if emit {
-        figures.price_diff = price_diff(billable);
+        figures.price_diff =
+            policy.price_units(credit, (n - l).max(Decimal::ZERO) - billable, billable);
     }
-    let grant_cover = |c: &Customer| {
-        if limit.grants_apply {
-            grant::balance(&c.grants, &credit.name, &policy.exchange, now, billable)
-        } else {
-            Decimal::ZERO
-        }
-    };
 
+    if let Some((tokens, g)) = governed {
+        let mut t = Transition::verdict(false, Reason::Rate);
+        if !g.refill_per_ms.is_zero() {
+            t.retry_after = ((v - tokens) / g.refill_per_ms)
+                .ceil()
+                .to_string()
+                .parse()
+                .ok();
+        }
+        if commit {
+            t.slot = slot;
+            if slot.is_none() {
+                t.fresh = Some((ent_name, limit.credit.clone()));
+            }
+            if reset {
+                t.meter = Some(meter);
+            }
+            t.ops.reset = reset;
+            t.ops.push = Some((now, v, limit.ewma_alpha)); // the demand signal
+            if emit {
+                let mut m = Map::new();
+                m.insert("value".into(), number::to_value(meter.value));
+                m.insert("limit".into(), number::to_value(l));
+                m.insert("overhead".into(), number::to_value(meter.overhead));
+                let mut d = draft(
+                    "meter-governed",
+                    plan,
+                    req.entitlement,
+                    credit,
+                    Value::Object(m),
+                    req,
+                );
+                let mut gov = Map::new();
+                gov.insert("tokens".into(), number::to_value(tokens));
+                gov.insert("capacity".into(), number::to_value(g.capacity));
+                gov.insert("requested".into(), number::to_value(v));
+                d.fields.insert("governor".into(), Value::Object(gov));
+                t.drafts.push(d);
+            }
+        }
+        return Ok(t);
+    }
+
+    // the grants needed to run a hard limit past its value: the call's overage plus held room
+    let need = if held.is_zero() {
+        overage
+    } else {
+        n.saturating_add(held) - number::max(m_val.saturating_add(held), l)
+    };
     if !commit {
-        let allowed = own_valid
+        let allowed = req.force
             || limit.mode != Mode::Hard
-            || (limit.grants_apply && overage > Decimal::ZERO && grant_cover(c) >= overage);
-        return Ok(Transition::verdict(
-            allowed,
-            if allowed { Reason::Ok } else { Reason::Limit },
-        ));
+            || (own_valid && gate_ok)
+            || (!own_valid && covers(need));
+        let reason = match (allowed, own_valid) {
+            (true, _) => Reason::Ok,
+            (false, true) => Reason::Held,
+            (false, false) => Reason::Limit,
+        };
+        return Ok(Transition::verdict(allowed, reason));
     }
 
     let mut t = Transition::verdict(true, Reason::Ok);
@@ -354,13 +491,26 @@ fn metered(
     if slot.is_none() {
         t.fresh = Some((ent_name, limit.credit.clone()));
     }
-    if own_valid || limit.mode == Mode::Soft {
-        let changed = up || number::cmp(n, m_val).is_ne() || !overhead_call.is_zero();
+    t.ops.reset = reset;
+    if extra.is_some_and(|x| !x.holds.is_empty()) {
+        t.ops.prune_holds = Some(now);
+    }
+    let commit_usage = |t: &mut Transition, meter: &mut MeterState| -> Result<()> {
         meter.value = n;
         meter.overhead = meter
             .overhead
             .checked_add(overhead_call)
             .ok_or(Error::Overflow("meter overhead"))?;
+        if !v.is_zero() {
+            t.ops.push = Some((now, n - m_val, limit.ewma_alpha));
+        }
+        t.ops.governor = bucket;
+        Ok(())
+    };
+
+    if (own_valid && gate_ok) || limit.mode != Mode::Hard || req.force {
+        let changed = up || number::cmp(n, m_val).is_ne() || !overhead_call.is_zero();
+        commit_usage(&mut t, &mut meter)?;
         figures.overhead_total = meter.overhead;
         if changed {
             let mut overage_event = None;
@@ -384,7 +534,7 @@ fn metered(
                 }
             }
             if emit {
-                let extra = |d: &mut Draft| {
+                let extra_fields = |d: &mut Draft| {
                     if !own_valid {
                         d.fields
                             .insert("overage".into(), number::to_value(overage - covered));
@@ -403,7 +553,7 @@ fn metered(
                         meter_fields(&figures, false),
                         req,
                     );
-                    extra(&mut d);
+                    extra_fields(&mut d);
                     let price = policy.price_units(credit, uncovered, billable + covered);
                     d.fields.insert(
                         "overage_price".into(),
@@ -420,7 +570,7 @@ fn metered(
                         meter_fields(&figures, false),
                         req,
                     );
-                    extra(&mut d);
+                    extra_fields(&mut d);
                     t.drafts.push(d);
                 }
                 if overage_event.is_none() {
@@ -432,7 +582,7 @@ fn metered(
                         meter_fields(&figures, false),
                         req,
                     );
-                    extra(&mut d);
+                    extra_fields(&mut d);
                     t.drafts.push(d);
                 }
             }
@@ -441,8 +591,9 @@ fn metered(
         return Ok(t);
     }
 
-    // A hard limit: past it only when grants cover the whole overage of the call.
-    if overage > Decimal::ZERO && limit.grants_apply && grant_cover(c) >= overage {
+    // A hard limit: past it only when grants cover the whole overage of the call (and the room
+    // that holds take).
+    if !own_valid && overage > Decimal::ZERO && covers(need) {
         let mut grants = grant::tidy(&c.grants, now);
         let covered = grant::draw(
             &mut grants,
@@ -452,18 +603,15 @@ fn metered(
             now,
             billable,
         );
-        meter.value = n;
-        meter.overhead = meter
-            .overhead
-            .checked_add(overhead_call)
-            .ok_or(Error::Overflow("meter overhead"))?;
+        commit_usage(&mut t, &mut meter)?;
         figures.overhead_total = meter.overhead;
         if emit {
-            for name in if reset {
-                &["meter-reset", "meter-changed"][..]
+            let names: &[&'static str] = if reset {
+                &["meter-reset", "meter-changed"]
             } else {
-                &["meter-changed"][..]
-            } {
+                &["meter-changed"]
+            };
+            for name in names {
                 let mut d = draft(
                     name,
                     plan,
@@ -485,7 +633,11 @@ fn metered(
     }
 
     t.allowed = false;
-    t.reason = Reason::Limit;
+    t.reason = if own_valid {
+        Reason::Held
+    } else {
+        Reason::Limit
+    };
     if reset {
         t.meter = Some(meter); // the new period starts even though the call is denied
     }
@@ -511,6 +663,9 @@ fn metered(
         );
         d.fields.insert("invalid_value".into(), number::to_value(n));
         d.fields.insert("overage".into(), number::to_value(overage));
+        if !held.is_zero() {
+            d.fields.insert("held".into(), number::to_value(held));
+        }
         t.drafts.push(d);
     }
     Ok(t)

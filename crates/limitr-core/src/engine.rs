@@ -23,10 +23,13 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 mod customers;
+mod holds;
 mod metering;
 mod route;
+mod trends;
 
 pub use customers::NewCustomer;
+pub use holds::{EstimateAnswer, ReserveOptions};
 
 /// Options of a metering call (`allow`, `increment`, `set`, …).
 #[derive(Debug, Clone, PartialEq)]
@@ -88,6 +91,8 @@ pub struct Limitr<S: Store = MemoryStore> {
     handlers: Handlers,
     /// Alternative id → primary id.
     alt_ids: RwLock<hashbrown::HashMap<String, String>>,
+    /// Everyone's learned estimates, by `<entitlement>.<segment>`.
+    estimates: RwLock<hashbrown::HashMap<String, crate::estimate::Estimate>>,
 }
 
 impl<S: Store> std::fmt::Debug for Limitr<S> {
@@ -175,6 +180,14 @@ impl<S: Store> Limitr<S> {
         if !issues.is_empty() {
             return Err(Error::PolicyInvalid(issues));
         }
+        let mut estimates = hashbrown::HashMap::new();
+        if let Some(Value::Object(map)) = policy.raw().get("estimates") {
+            for (k, v) in map {
+                if let Some(e) = crate::estimate::Estimate::from_record(v) {
+                    estimates.insert(k.clone(), e);
+                }
+            }
+        }
         let mut alt_ids = hashbrown::HashMap::new();
         if let Some(Value::Object(map)) = policy.raw().get("alt_customer_ids") {
             for (alt, primary) in map {
@@ -195,6 +208,7 @@ impl<S: Store> Limitr<S> {
             clock: Arc::new(SystemClock),
             handlers: Handlers::default(),
             alt_ids: RwLock::new(alt_ids),
+            estimates: RwLock::new(estimates),
         })
     }
 
@@ -286,6 +300,16 @@ impl<S: Store> Limitr<S> {
     pub fn record(&self) -> Value {
         let mut policy = self.policy.raw().clone();
         policy.insert("customers".into(), Value::Object(self.customers()));
+        let mut est: Vec<(String, Value)> = self
+            .estimates
+            .read()
+            .iter()
+            .map(|(k, e)| (k.clone(), e.record()))
+            .collect();
+        est.sort_by(|a, b| a.0.cmp(&b.0));
+        if !est.is_empty() {
+            policy.insert("estimates".into(), Value::Object(est.into_iter().collect()));
+        }
         let mut alts: Vec<(String, String)> = self
             .alt_ids
             .read()

@@ -45,7 +45,7 @@ pub mod time;
 
 pub use customer::{Customer, Override, Profile};
 pub use decision::{CheckDetail, Reason};
-pub use engine::{CallOptions, Limitr, LoadOptions, NewCustomer};
+pub use engine::{CallOptions, EstimateAnswer, Limitr, LoadOptions, NewCustomer, ReserveOptions};
 pub use error::{Error, Result};
 pub use events::{Event, Handler, Handlers};
 pub use exchange::{Exchange, GrantStrategy};

@@ -22,6 +22,98 @@ pub struct Meter {
     pub value: Decimal,
     /// Provider cost this period, in runes.
     pub overhead: Decimal,
+    /// Trends, the rate governor, holds and learned estimates (allocated on first use).
+    pub extra: Option<Box<MeterExtra>>,
+}
+
+/// Room set aside on a meter by `reserve`, until settled, released or expired.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hold {
+    /// `hold_…` id.
+    pub id: Box<str>,
+    /// Units held.
+    pub value: Decimal,
+    /// Provider cost expected for them (runes).
+    pub overhead: Decimal,
+    /// When it stops counting (epoch ms).
+    pub expires: Timestamp,
+    /// The call's size basis, for learning estimates at settle.
+    pub basis: Option<f64>,
+    /// The estimate segment, for learning estimates at settle.
+    pub segment: Option<String>,
+}
+
+impl Hold {
+    /// Whether it still counts at `now`.
+    pub fn live(&self, now: Timestamp) -> bool {
+        now < self.expires
+    }
+}
+
+/// The less common state of a meter, boxed so plain meters stay small.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MeterExtra {
+    /// The last three committed changes `(time, delta)`, oldest first.
+    pub history: Vec<(Timestamp, Decimal)>,
+    /// Exponentially weighted rate (units per ms).
+    pub ewma_rate: Option<f64>,
+    /// Governor bucket: tokens left and when it was last refilled.
+    pub governor: Option<(Decimal, Timestamp)>,
+    /// Outstanding holds.
+    pub holds: Vec<Hold>,
+    /// This customer's learned estimates, by segment.
+    pub estimates: Vec<(String, crate::estimate::Estimate)>,
+}
+
+impl MeterExtra {
+    /// Units held by unexpired holds at `now`.
+    pub fn held(&self, now: Timestamp) -> Decimal {
+        self.holds
+            .iter()
+            .filter(|h| h.live(now))
+            .map(|h| h.value)
+            .sum()
+    }
+
+    /// Records a committed change and updates the smoothed rate.
+    pub fn push(&mut self, now: Timestamp, delta: Decimal, alpha: f64) {
+        if self.history.len() >= 3 {
+            self.history.remove(0);
+        }
+        self.history.push((now, delta));
+        if let Some(rate) = self.rate() {
+            self.ewma_rate = Some(match self.ewma_rate {
+                Some(prev) => alpha * rate + (1.0 - alpha) * prev,
+                None => rate,
+            });
+        }
+    }
+
+    /// Units per ms over the last two changes (`None` with fewer than two).
+    pub fn rate(&self) -> Option<f64> {
+        use rust_decimal::prelude::ToPrimitive;
+        let n = self.history.len();
+        let (t1, _) = *self.history.get(n.checked_sub(2)?)?;
+        let (t2, d2) = *self.history.get(n - 1)?;
+        let dt = t2.saturating_sub(t1);
+        if dt <= 0 {
+            return None;
+        }
+        Some(d2.to_f64()? / dt as f64)
+    }
+
+    /// Change of the rate over the last three changes (`None` with fewer than three).
+    pub fn acceleration(&self) -> Option<f64> {
+        use rust_decimal::prelude::ToPrimitive;
+        let [(t0, _), (t1, d1), (t2, d2)] = self.history.as_slice() else {
+            return None;
+        };
+        let (dt1, dt2) = (t1.saturating_sub(*t0), t2.saturating_sub(*t1));
+        if dt1 <= 0 || dt2 <= 0 {
+            return None;
+        }
+        Some(d2.to_f64()? / dt2 as f64 - d1.to_f64()? / dt1 as f64)
+    }
 }
 
 impl Meter {
@@ -33,7 +125,13 @@ impl Meter {
             started: now,
             value: Decimal::ZERO,
             overhead: Decimal::ZERO,
+            extra: None,
         }
+    }
+
+    /// Units held on this meter at `now`.
+    pub fn held(&self, now: Timestamp) -> Decimal {
+        self.extra.as_ref().map_or(Decimal::ZERO, |x| x.held(now))
     }
 
     /// The start of the period `now` falls in, when it differs from the recorded one (a reset is due).
@@ -51,22 +149,6 @@ impl Meter {
         }
     }
 
-    /// This meter as it is after the reset that `now` makes due (or unchanged).
-    pub fn rolled(&self, rule: Option<&ResetRule>, now: Timestamp) -> (Meter, bool) {
-        match self.pending_reset(rule, now) {
-            Some(started) => (
-                Meter {
-                    started,
-                    value: Decimal::ZERO,
-                    overhead: Decimal::ZERO,
-                    ..self.clone()
-                },
-                true,
-            ),
-            None => (self.clone(), false),
-        }
-    }
-
     /// The meter's record: `{credit, started, value, overhead}`.
     pub fn record(&self) -> Value {
         let mut m = Map::new();
@@ -74,6 +156,121 @@ impl Meter {
         m.insert("started".into(), Value::from(self.started));
         m.insert("value".into(), number::to_value(self.value));
         m.insert("overhead".into(), number::to_value(self.overhead));
+        if let Some(x) = &self.extra {
+            let history: Vec<Value> = x
+                .history
+                .iter()
+                .map(|(ts, d)| {
+                    let mut h = Map::new();
+                    h.insert("ts".into(), Value::from(*ts));
+                    h.insert("delta".into(), number::to_value(*d));
+                    Value::Object(h)
+                })
+                .collect();
+            m.insert("history".into(), Value::Array(history));
+            m.insert(
+                "ewma_rate".into(),
+                x.ewma_rate
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(Value::Null, Value::Number),
+            );
+            if let Some((tokens, at)) = x.governor {
+                m.insert("governor_tokens".into(), number::to_value(tokens));
+                m.insert("governor_last_refill".into(), Value::from(at));
+            }
+            if !x.holds.is_empty() {
+                let holds: Map<String, Value> = x
+                    .holds
+                    .iter()
+                    .map(|h| {
+                        let mut o = Map::new();
+                        o.insert("value".into(), number::to_value(h.value));
+                        o.insert("overhead".into(), number::to_value(h.overhead));
+                        o.insert("expires".into(), Value::from(h.expires));
+                        o.insert(
+                            "basis".into(),
+                            h.basis
+                                .and_then(serde_json::Number::from_f64)
+                                .map_or(Value::Null, Value::Number),
+                        );
+                        o.insert(
+                            "segment".into(),
+                            h.segment.clone().map_or(Value::Null, Value::String),
+                        );
+                        (h.id.to_string(), Value::Object(o))
+                    })
+                    .collect();
+                m.insert("holds".into(), Value::Object(holds));
+            }
+            if !x.estimates.is_empty() {
+                let est: Map<String, Value> = x
+                    .estimates
+                    .iter()
+                    .map(|(k, e)| (k.clone(), e.record()))
+                    .collect();
+                m.insert("estimates".into(), Value::Object(est));
+            }
+        }
         Value::Object(m)
+    }
+
+    /// Reads the optional state of a meter record (history, governor, holds, estimates).
+    pub fn extra_from_record(v: &Value) -> Option<Box<MeterExtra>> {
+        let mut x = MeterExtra::default();
+        for h in v
+            .get("history")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let (Some(ts), Some(d)) = (
+                h.get("ts").and_then(Value::as_i64),
+                h.get("delta").and_then(number::from_value),
+            ) {
+                x.history.push((ts, d));
+            }
+        }
+        x.ewma_rate = v.get("ewma_rate").and_then(Value::as_f64);
+        if let (Some(t), Some(at)) = (
+            v.get("governor_tokens").and_then(number::from_value),
+            v.get("governor_last_refill").and_then(Value::as_i64),
+        ) {
+            x.governor = Some((t, at));
+        }
+        for (id, h) in v
+            .get("holds")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let (Some(value), Some(expires)) = (
+                h.get("value").and_then(number::from_value),
+                h.get("expires").and_then(Value::as_i64),
+            ) else {
+                continue;
+            };
+            x.holds.push(Hold {
+                id: id.as_str().into(),
+                value,
+                overhead: h
+                    .get("overhead")
+                    .and_then(number::from_value)
+                    .unwrap_or_default(),
+                expires,
+                basis: h.get("basis").and_then(Value::as_f64),
+                segment: h.get("segment").and_then(Value::as_str).map(String::from),
+            });
+        }
+        for (k, e) in v
+            .get("estimates")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(e) = crate::estimate::Estimate::from_record(e) {
+                x.estimates.push((k.clone(), e));
+            }
+        }
+        (x != MeterExtra::default()).then(|| Box::new(x))
     }
 }

@@ -9,7 +9,9 @@
 
 use limitr_core::margin::Usage;
 use limitr_core::number::{self, Decimal};
-use limitr_core::{CallOptions, Error, Event, Format, Limitr, ManualClock, NewCustomer};
+use limitr_core::{
+    CallOptions, Error, Event, Format, Limitr, ManualClock, NewCustomer, ReserveOptions,
+};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -26,6 +28,8 @@ struct Run {
     engine: Limitr,
     clock: Arc<ManualClock>,
     log: Log,
+    /// Values saved by steps with `"as": "name"` (hold ids), used as `"$name"` in later args.
+    saved: Map<String, Value>,
 }
 
 fn attach(engine: Limitr, clock: &Arc<ManualClock>, log: &Log) -> Limitr {
@@ -128,7 +132,14 @@ fn customer_view(record: Option<Value>, expected: &Value) -> Option<Value> {
 }
 
 fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
-    let args = st.get("args").cloned().unwrap_or(Value::Null);
+    let mut args = st.get("args").cloned().unwrap_or(Value::Null);
+    if let Some(obj) = args.as_object_mut() {
+        for v in obj.values_mut() {
+            if let Some(name) = v.as_str().and_then(|t| t.strip_prefix('$')) {
+                *v = run.saved.get(name).cloned().unwrap_or(Value::Null);
+            }
+        }
+    }
     let e = &run.engine;
     let opts = CallOptions {
         events: true,
@@ -209,6 +220,80 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
             e.plan_margin(s(&args, "plan"), &usage, b(&args, "scaled", true))?
                 .record()
         }
+        "reserve" => {
+            let opts = ReserveOptions {
+                value: args.get("value").and_then(number::from_value),
+                ttl: args.get("ttl").and_then(Value::as_i64),
+                quantile: args.get("quantile").and_then(Value::as_f64),
+                basis: args.get("basis").and_then(Value::as_f64),
+                segment: args
+                    .get("segment")
+                    .and_then(Value::as_str)
+                    .map(String::from),
+                overhead: args.get("overhead").and_then(number::from_value),
+                event_data: args.get("event_data").cloned(),
+            };
+            let id = e.reserve(s(&args, "customer"), s(&args, "entitlement"), &opts)?;
+            if let (Some(name), Some(id)) = (st.get("as").and_then(Value::as_str), &id) {
+                run.saved
+                    .insert(name.to_string(), Value::String(id.clone()));
+            }
+            // the id is random-looking: expect `true` for "a hold was made", `null` for none
+            id.map_or(Value::Null, |_| Value::Bool(true))
+        }
+        "settle" => Value::Bool(e.settle(
+            s(&args, "customer"),
+            s(&args, "entitlement"),
+            s(&args, "hold"),
+            dec(args.get("value")),
+            b(&args, "final", true),
+            &opts,
+        )?),
+        "release" => Value::Bool(e.release(
+            s(&args, "customer"),
+            s(&args, "entitlement"),
+            s(&args, "hold"),
+        )?),
+        "held" => num(e.held(s(&args, "customer"), s(&args, "entitlement"))?),
+        "observe" => Value::Bool(e.observe(
+            s(&args, "customer"),
+            s(&args, "entitlement"),
+            dec(args.get("value")),
+            args.get("overhead").and_then(number::from_value),
+            args.get("basis").and_then(Value::as_f64),
+            args.get("segment").and_then(Value::as_str),
+            args.get("event_data"),
+        )?),
+        "estimate" => e
+            .estimate(
+                s(&args, "customer"),
+                s(&args, "entitlement"),
+                args.get("quantile").and_then(Value::as_f64).unwrap_or(0.9),
+                args.get("basis").and_then(Value::as_f64),
+                args.get("segment").and_then(Value::as_str),
+            )?
+            .map_or(Value::Null, |a| a.record()),
+        "rate" => number::to_value(e.rate(
+            s(&args, "customer"),
+            s(&args, "entitlement"),
+            b(&args, "smoothed", false),
+        )?),
+        "acceleration" => {
+            number::to_value(e.acceleration(s(&args, "customer"), s(&args, "entitlement"))?)
+        }
+        "projected_exhaustion" => e
+            .projected_exhaustion(
+                s(&args, "customer"),
+                s(&args, "entitlement"),
+                b(&args, "smoothed", false),
+                b(&args, "grants", true),
+            )?
+            .map_or(Value::Null, Value::from),
+        "allowance" => num(e.allowance(
+            s(&args, "customer"),
+            s(&args, "entitlement"),
+            b(&args, "grants", true),
+        )?),
         "ensure_plan_subscription" => Value::Bool(e.ensure_plan_subscription(s(&args, "id"))?),
         "ensure_customer" => Value::Bool(e.ensure_customer(s(&args, "id"), plan)?),
         "remove_customer" => Value::Bool(e.remove_customer(s(&args, "id"))?),
@@ -235,7 +320,7 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
                 dec(args.get("value")),
                 None,
             )?;
-            serde_json::json!({"allowed": d.allowed, "reason": d.reason.as_str(), "remaining": num(d.remaining), "resets": d.resets})
+            serde_json::json!({"allowed": d.allowed, "reason": d.reason.as_str(), "remaining": num(d.remaining), "resets": d.resets, "retry_after": d.retry_after})
         }
         "increment" => {
             Value::Bool(e.increment(s(&args, "customer"), s(&args, "entitlement"), &opts)?)
@@ -343,6 +428,7 @@ fn replay(path: &Path) -> Result<(), String> {
         engine: attach(engine, &clock, &log),
         clock,
         log,
+        saved: Map::new(),
     };
     for (i, st) in sc["steps"].as_array().into_iter().flatten().enumerate() {
         let at = format!("step {i} ({})", s(st, "op"));

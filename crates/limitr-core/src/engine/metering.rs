@@ -26,6 +26,22 @@ impl<S: Store> Limitr<S> {
         value: Decimal,
         options: &CallOptions,
     ) -> Result<bool> {
+        Ok(self
+            .call(customer, entitlement, value, options, None)?
+            .unwrap_or(false))
+    }
+
+    /// Meters a call; with `settle = Some((hold, final))` the hold is first settled (removed, or
+    /// reduced by `value` when not final) and the call is forced past hard limits, atomically.
+    /// `None` when the customer or entitlement is unknown.
+    pub(crate) fn call(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        value: Decimal,
+        options: &CallOptions,
+        settle: Option<(&str, bool)>,
+    ) -> Result<Option<bool>> {
         require_id("customer", customer)?;
         require_id("entitlement", entitlement)?;
         require_amount("value", value)?;
@@ -39,8 +55,12 @@ impl<S: Store> Limitr<S> {
             overhead: options.overhead,
             event_data: options.event_data.as_ref(),
             events: self.emitting(options.events),
+            force: settle.is_some(),
         };
         let outcome = self.on_target(customer, entitlement, |plan, ent, owner| {
+            if let Some((hold, last)) = settle {
+                super::holds::settle_hold(owner, &ent.name, hold, value, last);
+            }
             let mut t = decision::evaluate(&self.policy, plan, ent, owner, &req, now, true)?;
             let mut drafts = std::mem::take(&mut t.drafts);
             t.apply(owner);
@@ -51,11 +71,11 @@ impl<S: Store> Limitr<S> {
             Ok::<_, Error>((t.allowed, self.finish(drafts, owner, &ent.name, limit, now)))
         });
         let Ok(outcome) = outcome else {
-            return Ok(false);
+            return Ok(None);
         };
         let (allowed, events) = outcome?;
         self.handlers.dispatch(&events);
-        Ok(allowed)
+        Ok(Some(allowed))
     }
 
     /// Whether `allow` with the same arguments would pass, changing nothing and sending no event.
@@ -63,13 +83,14 @@ impl<S: Store> Limitr<S> {
         Ok(self.verdict(customer, entitlement, value, None)?.0)
     }
 
-    fn verdict(
+    /// The verdict of `check`: allowed, why, and for a rate denial when to retry.
+    pub(crate) fn verdict(
         &self,
         customer: &str,
         entitlement: &str,
         value: Decimal,
         overhead: Option<Decimal>,
-    ) -> Result<(bool, Reason)> {
+    ) -> Result<(bool, Reason, Option<i64>)> {
         require_id("customer", customer)?;
         require_id("entitlement", entitlement)?;
         require_amount("value", value)?;
@@ -83,13 +104,14 @@ impl<S: Store> Limitr<S> {
             overhead,
             event_data: None,
             events: false,
+            force: false,
         };
         match self.on_target(customer, entitlement, |plan, ent, owner| {
             decision::evaluate(&self.policy, plan, ent, owner, &req, now, false)
-                .map(|t| (t.allowed, t.reason))
+                .map(|t| (t.allowed, t.reason, t.retry_after))
         }) {
             Ok(verdict) => verdict,
-            Err(reason) => Ok((false, reason)),
+            Err(reason) => Ok((false, reason, None)),
         }
     }
 
@@ -101,7 +123,8 @@ impl<S: Store> Limitr<S> {
         value: Decimal,
         overhead: Option<Decimal>,
     ) -> Result<CheckDetail> {
-        let (allowed, reason) = self.verdict(customer, entitlement, value, overhead)?;
+        let (allowed, reason, retry_after) =
+            self.verdict(customer, entitlement, value, overhead)?;
         let now = self.now();
         let (remaining, resets) = self
             .on_target(customer, entitlement, |_, ent, owner| {
@@ -117,6 +140,7 @@ impl<S: Store> Limitr<S> {
             reason,
             remaining,
             resets,
+            retry_after,
         })
     }
 

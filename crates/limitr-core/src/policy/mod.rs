@@ -31,6 +31,10 @@ pub struct Policy {
     pub exchange: Exchange,
     /// The first plan with `default: true`.
     pub default_plan: Option<Arc<str>>,
+    /// Lifetime of a reservation hold, in ms (`hold_ttl`, 10 minutes by default).
+    pub hold_ttl: i64,
+    /// Samples a customer's own estimate needs before it is used (`estimate_min_samples`, 5).
+    pub estimate_min_samples: u64,
     /// Declarative notification rules.
     pub notifications: Vec<crate::notify::Rule>,
     /// Warnings found while loading (unknown fields, settings without effect).
@@ -90,6 +94,8 @@ impl Policy {
             exchange: checked.exchange,
             default_plan,
             notifications: checked.notifications,
+            hold_ttl: checked.hold_ttl,
+            estimate_min_samples: checked.estimate_min_samples,
             warnings,
             raw,
         };

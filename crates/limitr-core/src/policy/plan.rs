@@ -40,8 +40,21 @@ pub struct Limit {
     pub grants_apply: bool,
     /// Periodic reset, if any.
     pub reset: Option<ResetRule>,
+    /// Token-bucket rate limit under a hard limit, if enabled.
+    pub governor: Option<Governor>,
+    /// Smoothing of the exponentially weighted rate (0..1, default 0.2).
+    pub ewma_alpha: f64,
     /// The limit as written in the document (overrides merge their fields into it).
     pub record: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A token bucket: bursts up to `capacity`, refilled at `refill_per_ms` tokens per millisecond.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Governor {
+    /// Bucket size.
+    pub capacity: Decimal,
+    /// Tokens added per millisecond.
+    pub refill_per_ms: Decimal,
 }
 
 /// A validated entitlement.
@@ -53,6 +66,10 @@ pub struct Entitlement {
     pub description: String,
     /// Customer type whose meter this entitlement uses (reached through refs), if not the caller's.
     pub scope: Option<String>,
+    /// Event-data field a call's size scales with (per-basis estimates), e.g. `input`.
+    pub estimate_basis: Option<String>,
+    /// Event-data field that picks the estimate segment, e.g. `model`.
+    pub estimate_segment: Option<String>,
     /// No limit = a feature flag.
     pub limit: Option<Limit>,
 }

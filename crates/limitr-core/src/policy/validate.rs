@@ -4,7 +4,7 @@ use super::credit::{Credit, OverheadRates, Pricing, Units};
 use super::duration::parse_duration_ms;
 use super::issue::{Issue, Severity};
 use super::plan::NameMap;
-use super::plan::{Entitlement, GrantReset, Limit, Mode, Plan, ResetMode, Topup};
+use super::plan::{Entitlement, Governor, GrantReset, Limit, Mode, Plan, ResetMode, Topup};
 use super::reset::{ResetRule, Schedule};
 use crate::exchange::{Exchange, GrantStrategy, Pair};
 use crate::notify::{METER_EVENTS, Rule, When};
@@ -107,6 +107,8 @@ pub const DEFAULT_RESET_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
 /// The outcome of reading a policy: the model (when it has no errors) and every issue found.
 pub(crate) struct Checked {
+    pub hold_ttl: i64,
+    pub estimate_min_samples: u64,
     pub credits: NameMap<Credit>,
     pub plans: NameMap<Plan>,
     pub exchange: Exchange,
@@ -341,7 +343,16 @@ pub(crate) fn check(policy: &Map<String, Value>) -> Checked {
     let exchange = exchange(&mut cx, policy, &credits);
     let plans = plans(&mut cx, policy, &credits, &exchange);
     let notifications = notifications(&mut cx, policy, &plans);
+    let hold_ttl = cx
+        .duration(policy, "hold_ttl", "policy")
+        .unwrap_or(10 * 60 * 1000);
+    let estimate_min_samples = cx
+        .non_negative(policy, "estimate_min_samples", "policy")
+        .and_then(|d| u64::try_from(d.trunc()).ok())
+        .unwrap_or(5);
     Checked {
+        hold_ttl,
+        estimate_min_samples,
         credits,
         plans,
         exchange,
@@ -718,6 +729,12 @@ fn plans(
                         name: key,
                         description: cx.string(em, "description", &epath).unwrap_or_default(),
                         scope: cx.string(em, "scope", &epath).filter(|s| !s.is_empty()),
+                        estimate_basis: cx
+                            .string(em, "estimate_basis", &epath)
+                            .filter(|s| !s.is_empty()),
+                        estimate_segment: cx
+                            .string(em, "estimate_segment", &epath)
+                            .filter(|s| !s.is_empty()),
                         limit,
                     },
                 );
@@ -826,13 +843,50 @@ fn limit(cx: &mut Ctx, v: &Value, path: &str, credits: &NameMap<Credit>) -> Opti
             "`hard_trailing` only applies to hard limits",
         );
     }
-    if cx.boolean(m, "governor_enabled", path, false) {
-        cx.error(
-            &format!("{path}.governor_enabled"),
-            "UNSUPPORTED",
-            "the governor (rate limiting) is not supported yet",
-        );
-    }
+    let governor = if cx.boolean(m, "governor_enabled", path, false) {
+        let capacity = cx.non_negative(m, "governor_capacity", path);
+        let refill = cx.non_negative(m, "governor_refill_rate", path);
+        for (key, got) in [
+            ("governor_capacity", capacity.is_some()),
+            ("governor_refill_rate", refill.is_some()),
+        ] {
+            if !got && m.get(key).is_none_or(Value::is_null) {
+                cx.error(
+                    &format!("{path}.{key}"),
+                    "MISSING_FIELD",
+                    format!("`{key}` is required when `governor_enabled` is true"),
+                );
+            }
+        }
+        if mode != Some(Mode::Hard) {
+            cx.error(
+                &format!("{path}.governor_enabled"),
+                "CONFLICT",
+                "the governor applies to hard limits only",
+            );
+        }
+        match (capacity, refill) {
+            (Some(capacity), Some(refill_per_ms)) => Some(Governor {
+                capacity,
+                refill_per_ms,
+            }),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let ewma_alpha = match cx.number(m, "ewma_alpha", path) {
+        None => 0.2,
+        Some(a) if a >= Decimal::ZERO && a <= Decimal::ONE => number::to_f64(a),
+        Some(a) => {
+            cx.error(
+                &format!("{path}.ewma_alpha"),
+                "INVALID_VALUE",
+                format!("`{a}` must be between 0 and 1"),
+            );
+            0.2
+        }
+    };
     let grants_apply = cx.boolean(m, "grants_apply", path, true);
     let reset = cx.reset(m, path);
     let (credit, mode) = (credit?, mode?);
@@ -846,6 +900,8 @@ fn limit(cx: &mut Ctx, v: &Value, path: &str, credits: &NameMap<Credit>) -> Opti
         hard_trailing,
         grants_apply,
         reset,
+        governor,
+        ewma_alpha,
         record: m.clone(),
     })
 }

@@ -1,0 +1,404 @@
+//! Reservations (`reserve`, `settle`, `release`, `held`) and learned estimates (`observe`,
+//! `estimate`), reference §2.7 and §2.9.
+//!
+//! A hold sets room aside on a meter for a call whose size is known only when it finishes: it
+//! counts against hard limits until it is settled, released or expires. `settle` meters the real
+//! size (past hard limits, as the reference does) and can keep part of the hold while a response
+//! streams (`final: false`).
+
+use super::{CallOptions, Limitr, require_amount, require_id};
+use crate::customer::Customer;
+use crate::decision::{self, Request};
+use crate::error::{Error, Result};
+use crate::estimate::{Estimate, segment_key};
+use crate::meter::{Hold, Meter};
+use crate::number::{self, Decimal};
+use crate::store::Store;
+use crate::time::Timestamp;
+use serde_json::{Map, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Options of `reserve`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReserveOptions {
+    /// Units to hold; `None`: the learned estimate at `quantile`, else the limit's increment.
+    pub value: Option<Decimal>,
+    /// Hold lifetime in ms (default: the policy's `hold_ttl`).
+    pub ttl: Option<i64>,
+    /// Quantile of the estimate to hold (default 0.9).
+    pub quantile: Option<f64>,
+    /// The call's size basis (e.g. input tokens) for per-basis estimates.
+    pub basis: Option<f64>,
+    /// Estimate segment (e.g. the model).
+    pub segment: Option<String>,
+    /// Expected provider cost, in runes.
+    pub overhead: Option<Decimal>,
+    /// Event data the basis and segment may be read from.
+    pub event_data: Option<Value>,
+}
+
+/// An estimate answer: `{value, overhead, samples, source, scope}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstimateAnswer {
+    /// Predicted units at the quantile.
+    pub value: Decimal,
+    /// Predicted provider cost, in runes.
+    pub overhead: Decimal,
+    /// Samples behind it.
+    pub samples: u64,
+    /// `local` or `cloud`.
+    pub source: String,
+    /// `customer` (the customer's own) or `policy` (everyone's).
+    pub scope: &'static str,
+}
+
+impl EstimateAnswer {
+    /// As a value.
+    pub fn record(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("value".into(), number::to_value(self.value));
+        m.insert("overhead".into(), number::to_value(self.overhead));
+        m.insert("samples".into(), Value::from(self.samples));
+        m.insert("source".into(), Value::String(self.source.clone()));
+        m.insert("scope".into(), Value::String(self.scope.into()));
+        Value::Object(m)
+    }
+}
+
+static HOLD_SEQ: AtomicU64 = AtomicU64::new(1);
+
+fn hold_id(now: Timestamp) -> Box<str> {
+    let seq = HOLD_SEQ.fetch_add(1, Ordering::Relaxed);
+    format!("hold_{:010x}{:06x}", now.max(0), seq & 0xff_ffff).into()
+}
+
+/// Settles a hold inside the owner's lock: removes it, or (not `last`) reduces it by `value`.
+pub(crate) fn settle_hold(
+    c: &mut Customer,
+    entitlement: &str,
+    hold: &str,
+    value: Decimal,
+    last: bool,
+) -> Option<Hold> {
+    let m = c
+        .meters
+        .iter_mut()
+        .find(|m| &*m.entitlement == entitlement)?;
+    let x = m.extra.as_mut()?;
+    let i = x.holds.iter().position(|h| &*h.id == hold)?;
+    let h = x.holds.get_mut(i)?;
+    if last || value >= h.value {
+        return Some(x.holds.remove(i));
+    }
+    let found = h.clone();
+    h.value -= value.max(Decimal::ZERO);
+    Some(found)
+}
+
+fn text_field(data: Option<&Value>, field: Option<&String>) -> Option<String> {
+    let v = data?.get(field?)?;
+    v.as_str()
+        .map(String::from)
+        .or_else(|| v.as_f64().map(|f| f.to_string()))
+}
+
+fn basis_field(data: Option<&Value>, field: Option<&String>) -> Option<f64> {
+    data?.get(field?)?.as_f64()
+}
+
+impl<S: Store> Limitr<S> {
+    /// Holds room on an entitlement for a call of unknown size. Returns the hold id, or `None`
+    /// when the room is not there (or the size is not positive, or there is no limit).
+    pub fn reserve(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        options: &ReserveOptions,
+    ) -> Result<Option<String>> {
+        require_id("customer", customer)?;
+        require_id("entitlement", entitlement)?;
+        if let Some(v) = options.value {
+            require_amount("value", v)?;
+        }
+        let now = self.now();
+        let quantile = options.quantile.unwrap_or(0.9);
+        if !(0.0..=1.0).contains(&quantile) {
+            return Err(Error::invalid(
+                "quantile",
+                format!("`{quantile}` must be between 0 and 1"),
+            ));
+        }
+        let ttl = options.ttl.unwrap_or(self.policy.hold_ttl);
+        let data = options.event_data.as_ref();
+        let prediction = match options.value {
+            Some(_) => None,
+            None => self.estimate_with(
+                customer,
+                entitlement,
+                quantile,
+                options.basis,
+                options.segment.as_deref(),
+                data,
+            )?,
+        };
+        let outcome = self.on_target(customer, entitlement, |plan, ent, owner| {
+            let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now)?;
+            let credit = self
+                .policy
+                .credits
+                .get_index(limit.credit_index)
+                .map(|(_, c)| c)?;
+            let raw = options
+                .value
+                .or(prediction.as_ref().map(|p| p.value))
+                .unwrap_or(limit.increment);
+            let value = credit.units.cast(raw);
+            if value <= Decimal::ZERO {
+                return None;
+            }
+            let req = Request {
+                entitlement,
+                value,
+                overhead: None,
+                event_data: data,
+                events: false,
+                force: false,
+            };
+            let fits = decision::evaluate(&self.policy, plan, ent, owner, &req, now, false)
+                .ok()?
+                .allowed;
+            if !fits {
+                return None;
+            }
+            let overhead = options
+                .overhead
+                .or(prediction.as_ref().map(|p| p.overhead))
+                .unwrap_or_else(|| credit.overhead_of(value, data));
+            let id = hold_id(now);
+            let hold = Hold {
+                id: id.clone(),
+                value,
+                overhead,
+                expires: now.saturating_add(ttl.max(0)),
+                basis: options
+                    .basis
+                    .or_else(|| basis_field(data, ent.estimate_basis.as_ref())),
+                segment: options
+                    .segment
+                    .clone()
+                    .or_else(|| text_field(data, ent.estimate_segment.as_ref())),
+            };
+            let meter = match owner.meters.iter().position(|m| m.entitlement == ent.name) {
+                Some(i) => owner.meters.get_mut(i)?,
+                None => {
+                    owner
+                        .meters
+                        .push(Meter::new(ent.name.clone(), limit.credit.clone(), now));
+                    owner.meters.last_mut()?
+                }
+            };
+            let x = meter.extra.get_or_insert_with(Box::default);
+            x.holds.retain(|h| h.live(now));
+            x.holds.push(hold);
+            Some(id.to_string())
+        });
+        Ok(outcome.ok().flatten())
+    }
+
+    /// Meters the real size of a reserved call and removes its hold (`last = false` keeps the rest
+    /// of the hold for a response still streaming). The call is metered past hard limits, as the
+    /// reference does; an unknown or expired hold is fine. Learns the estimate from it.
+    pub fn settle(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        hold: &str,
+        value: Decimal,
+        last: bool,
+        options: &CallOptions,
+    ) -> Result<bool> {
+        require_id("hold", hold)?;
+        let held = self.hold_info(customer, entitlement, hold);
+        let allowed = self
+            .call(customer, entitlement, value, options, Some((hold, last)))?
+            .unwrap_or(false);
+        if allowed && value > Decimal::ZERO {
+            let (basis, segment) = held.map_or((None, None), |h| (h.basis, h.segment));
+            let overhead = options.overhead;
+            let _ = self.observe(
+                customer,
+                entitlement,
+                value,
+                overhead,
+                basis,
+                segment.as_deref(),
+                options.event_data.as_ref(),
+            );
+        }
+        Ok(allowed)
+    }
+
+    fn hold_info(&self, customer: &str, entitlement: &str, hold: &str) -> Option<Hold> {
+        self.on_target(customer, entitlement, |_, ent, owner| {
+            owner
+                .meter(&ent.name)?
+                .extra
+                .as_ref()?
+                .holds
+                .iter()
+                .find(|h| &*h.id == hold)
+                .cloned()
+        })
+        .ok()
+        .flatten()
+    }
+
+    /// Drops a hold without metering; true if it was there.
+    pub fn release(&self, customer: &str, entitlement: &str, hold: &str) -> Result<bool> {
+        require_id("customer", customer)?;
+        require_id("entitlement", entitlement)?;
+        Ok(self
+            .on_target(customer, entitlement, |_, ent, owner| {
+                settle_hold(owner, &ent.name, hold, Decimal::ZERO, true).is_some()
+            })
+            .unwrap_or(false))
+    }
+
+    /// Units held by unexpired holds on an entitlement.
+    pub fn held(&self, customer: &str, entitlement: &str) -> Result<Option<Decimal>> {
+        require_id("customer", customer)?;
+        require_id("entitlement", entitlement)?;
+        let now = self.now();
+        Ok(self
+            .on_target(customer, entitlement, |_, ent, owner| {
+                owner
+                    .meter(&ent.name)
+                    .map_or(Decimal::ZERO, |m| m.held(now))
+                    .normalize()
+            })
+            .ok())
+    }
+
+    /// Learns the size (and provider cost) of a finished call, for everyone's estimate of the
+    /// entitlement and for the customer's own. Per-basis estimates (entitlements with
+    /// `estimate_basis`) need a positive basis. True when recorded.
+    #[allow(clippy::too_many_arguments, reason = "the observation's fields")]
+    pub fn observe(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        value: Decimal,
+        overhead: Option<Decimal>,
+        basis: Option<f64>,
+        segment: Option<&str>,
+        event_data: Option<&Value>,
+    ) -> Result<bool> {
+        require_id("customer", customer)?;
+        require_id("entitlement", entitlement)?;
+        require_amount("value", value)?;
+        let now = self.now();
+        let result = self.on_target(customer, entitlement, |_, ent, owner| {
+            let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now);
+            let credit = limit
+                .and_then(|l| self.policy.credits.get_index(l.credit_index))
+                .map(|(_, c)| c);
+            let overhead = overhead.unwrap_or_else(|| {
+                credit.map_or(Decimal::ZERO, |c| c.overhead_of(value, event_data))
+            });
+            let per_basis = ent.estimate_basis.is_some();
+            let basis = basis.or_else(|| basis_field(event_data, ent.estimate_basis.as_ref()));
+            let seg = segment
+                .map(String::from)
+                .or_else(|| text_field(event_data, ent.estimate_segment.as_ref()));
+            let key = segment_key(seg.as_deref());
+            let (x, o) = (number::to_f64(value), number::to_f64(overhead));
+            let mut own_ok = false;
+            if let Some(m) = owner.meters.iter_mut().find(|m| m.entitlement == ent.name) {
+                let extra = m.extra.get_or_insert_with(Box::default);
+                let slot = match extra.estimates.iter().position(|(k, _)| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        extra
+                            .estimates
+                            .push((key.clone(), Estimate::default().with_per_basis(per_basis)));
+                        extra.estimates.len() - 1
+                    }
+                };
+                if let Some((_, e)) = extra.estimates.get_mut(slot) {
+                    e.set_per_basis(per_basis);
+                    own_ok = e.observe(x, o, basis, now).is_ok();
+                }
+            }
+            let mut shared = self.estimates.write();
+            let e = shared
+                .entry(format!("{}.{key}", ent.name))
+                .or_insert_with(|| Estimate::default().with_per_basis(per_basis));
+            e.set_per_basis(per_basis);
+            e.observe(x, o, basis, now).is_ok() || own_ok
+        });
+        Ok(result.unwrap_or(false))
+    }
+
+    /// The predicted size and cost of a call at `quantile`: the customer's own estimate once it has
+    /// `estimate_min_samples`, else everyone's; `None` without samples.
+    pub fn estimate(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        quantile: f64,
+        basis: Option<f64>,
+        segment: Option<&str>,
+    ) -> Result<Option<EstimateAnswer>> {
+        self.estimate_with(customer, entitlement, quantile, basis, segment, None)
+    }
+
+    pub(crate) fn estimate_with(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        quantile: f64,
+        basis: Option<f64>,
+        segment: Option<&str>,
+        event_data: Option<&Value>,
+    ) -> Result<Option<EstimateAnswer>> {
+        require_id("customer", customer)?;
+        require_id("entitlement", entitlement)?;
+        let min = self.policy.estimate_min_samples;
+        let answer = self.on_target(customer, entitlement, |_, ent, owner| {
+            let basis = basis.or_else(|| basis_field(event_data, ent.estimate_basis.as_ref()));
+            let seg = segment
+                .map(String::from)
+                .or_else(|| text_field(event_data, ent.estimate_segment.as_ref()));
+            let key = segment_key(seg.as_deref());
+            let own = owner
+                .meter(&ent.name)
+                .and_then(|m| m.extra.as_ref())
+                .and_then(|x| {
+                    x.estimates
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, e)| e.clone())
+                })
+                .filter(|e| e.samples >= min.max(1));
+            let (e, scope) = match own {
+                Some(e) => (e, "customer"),
+                None => (
+                    self.estimates
+                        .read()
+                        .get(&format!("{}.{key}", ent.name))
+                        .cloned()?,
+                    "policy",
+                ),
+            };
+            let p = e.predict(basis, quantile)?;
+            Some(EstimateAnswer {
+                value: p.value,
+                overhead: p.overhead,
+                samples: e.samples,
+                source: e.source.clone(),
+                scope,
+            })
+        });
+        Ok(answer.ok().flatten())
+    }
+}
