@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the WASM engine and the npm package's WASM entries:
-#   1. cargo (profile wasm-release) → limitr_wasm.wasm. By default the hot path (limitr-core,
-#      limitr-wasm, rust_decimal, hashbrown) is built for speed and every other crate for size
-#      (~2.3M sync allow/s, ~410 KB gzipped); LIMITR_WASM_OPT=size builds everything for size
-#      (~350 KB gzipped, about half the speed).
+#   1. cargo (profile wasm-release) → limitr_wasm.wasm. By default limitr-wasm, rust_decimal and
+#      hashbrown are built for speed (opt-level 3), limitr-core with "s" (O3 there cost ~24 KB
+#      gzipped for no measurable allow/s) and every other crate with "z": ~2.0M sync allow/s,
+#      ~462 KB gzipped; LIMITR_WASM_OPT=size builds everything with "z" (~415 KB, ~1.3M/s).
+#      The YAML parser (serde-saphyr's deserializer) alone is ~160 KB of the gzipped size.
 #   2. wasm-bindgen --target web → bindings/wasm/pkg-web/ (loads with initSync({ module }))
 #   3. wasm-opt -Oz from npm binaryen@132 (Debian's binaryen breaks the output) when installed
 #   4. esbuild bundles → npm/dist/wasm/{edge,browser,node}.js + limitr_wasm_bg.wasm
@@ -12,9 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 opt=(--config 'profile.wasm-release.opt-level="z"')
 if [ "${LIMITR_WASM_OPT:-speed}" != size ]; then
-  for crate in limitr-core limitr-wasm rust_decimal hashbrown; do
+  for crate in limitr-wasm rust_decimal hashbrown; do
     opt+=(--config "profile.wasm-release.package.$crate.opt-level=3")
   done
+  opt+=(--config 'profile.wasm-release.package.limitr-core.opt-level="s"')
 fi
 cargo build --profile wasm-release --target wasm32-unknown-unknown -p limitr-wasm "${opt[@]}"
 pkg=bindings/wasm/pkg-web
