@@ -42,6 +42,15 @@ async def run_async(now: int) -> List[Optional[float]]:
         await policy.create_customer("bob", "enterprise")
     except limitr.UnknownPlanError as e:
         assert e.code == "UNKNOWN_PLAN"
+    await policy.create_customer("cy")
+    hold: Optional[str] = await policy.reserve("cy", "chat", 5, ttl=60_000)
+    if hold is not None:
+        assert await policy.settle("cy", "chat", hold, 2, final=False, event={"model": "sonnet"})
+        assert await policy.release("cy", "chat", hold)
+    guess: Optional[Dict[str, Any]] = await policy.estimate("cy", "chat", quantile=0.5)
+    assert guess is not None and guess["samples"] == 1
+    margin: Dict[str, Any] = await policy.plan_margin("free", {"chat": {"value": 120, "overhead": Decimal(1)}})
+    assert "entitlements" in margin
     text: str = policy.doc.stringify("yaml")
     again = LimitrSync(text, "yaml", now=lambda: now)
     resets: Optional[int] = again.resets("ada", "chat")

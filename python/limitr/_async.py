@@ -17,6 +17,7 @@ Handler = Callable[[str, Dict[str, Any]], object]
 Clock = Callable[[], float]
 EventArg = Union[bool, Mapping[str, Any]]
 Ids = Union[List[str], Tuple[str, ...]]
+Usage = Union[Number, Mapping[str, Optional[Number]]]
 
 __all__ = ["Limitr"]
 
@@ -164,7 +165,7 @@ class Limitr:
         overhead: Optional[Number] = None,
     ) -> Any:
         """Whether ``allow`` would pass, changing nothing. With ``detail=True``, a dict
-        ``{allowed, reason, remaining, resets}``."""
+        ``{allowed, reason, remaining, resets, retry_after}``."""
         return self._check(customer, entitlement, value, detail=detail, overhead=overhead)
 
     async def increment(
@@ -212,6 +213,123 @@ class Limitr:
     async def resets(self, customer: str, entitlement: str) -> Optional[int]:
         """When the entitlement next resets (epoch ms), or None."""
         return self._sync.resets(customer, entitlement)
+
+    # ---- reservations and estimates ---------------------------------------------------------
+
+    async def reserve(
+        self,
+        customer: str,
+        entitlement: str,
+        value: Optional[Number] = None,
+        *,
+        ttl: Optional[int] = None,
+        quantile: Optional[float] = None,
+        basis: Optional[float] = None,
+        segment: Optional[str] = None,
+        overhead: Optional[Number] = None,
+        event: Optional[Mapping[str, Any]] = None,
+    ) -> Optional[str]:
+        """Holds room for a call of unknown size; returns the hold id, or None when there is no room.
+
+        ``value``: units to hold (None: the learned estimate at ``quantile`` for ``basis`` and
+        ``segment``, else the limit's increment). ``ttl``: hold lifetime in ms. ``overhead``:
+        expected provider cost in runes. ``event``: event data (basis and segment may be read
+        from it).
+        """
+        return self._sync.reserve(
+            customer,
+            entitlement,
+            value,
+            ttl=ttl,
+            quantile=quantile,
+            basis=basis,
+            segment=segment,
+            overhead=overhead,
+            event=event,
+        )
+
+    async def settle(
+        self,
+        customer: str,
+        entitlement: str,
+        hold: str,
+        value: Number = 0,
+        *,
+        final: bool = True,
+        event: EventArg = True,
+        overhead: Optional[Number] = None,
+    ) -> bool:
+        """Meters the real size of a reserved call and removes its hold; ``final=False`` keeps
+        the rest of the hold (a response still streaming). Learns the estimate from it."""
+        return self._sync.settle(customer, entitlement, hold, value, final=final, event=event, overhead=overhead)
+
+    async def release(self, customer: str, entitlement: str, hold: str) -> bool:
+        """Drops a hold without metering; True if it was there."""
+        return self._sync.release(customer, entitlement, hold)
+
+    async def held(self, customer: str, entitlement: str) -> Optional[float]:
+        """Units held by unexpired holds; None when unknown."""
+        return self._sync.held(customer, entitlement)
+
+    async def observe(
+        self,
+        customer: str,
+        entitlement: str,
+        value: Number,
+        *,
+        overhead: Optional[Number] = None,
+        basis: Optional[float] = None,
+        segment: Optional[str] = None,
+        event: Optional[Mapping[str, Any]] = None,
+    ) -> bool:
+        """Learns the size (and provider cost) of a finished call; True when recorded."""
+        return self._sync.observe(
+            customer, entitlement, value, overhead=overhead, basis=basis, segment=segment, event=event
+        )
+
+    async def estimate(
+        self,
+        customer: str,
+        entitlement: str,
+        *,
+        quantile: float = 0.9,
+        basis: Optional[float] = None,
+        segment: Optional[str] = None,
+    ) -> Optional[Record]:
+        """The predicted size and cost of a call at ``quantile``:
+        ``{value, overhead, samples, source, scope}``, or None without samples."""
+        return self._sync.estimate(customer, entitlement, quantile=quantile, basis=basis, segment=segment)
+
+    # ---- trends ----------------------------------------------------------------------------
+
+    async def rate(self, customer: str, entitlement: str, smoothed: bool = False) -> float:
+        """Units per millisecond over the last two changes (``smoothed``: the weighted rate)."""
+        return self._sync.rate(customer, entitlement, smoothed)
+
+    async def acceleration(self, customer: str, entitlement: str) -> float:
+        """Change of the rate over the last three changes; 0 without enough history."""
+        return self._sync.acceleration(customer, entitlement)
+
+    async def projected_exhaustion(
+        self, customer: str, entitlement: str, smoothed: bool = False, grants: bool = True
+    ) -> Optional[int]:
+        """When, at the current rate, the limit runs out (epoch ms); None when not growing."""
+        return self._sync.projected_exhaustion(customer, entitlement, smoothed, grants)
+
+    async def allowance(self, customer: str, entitlement: str, grants: bool = True) -> Optional[float]:
+        """What may be used right now: ``remaining``, or less under the rate governor."""
+        return self._sync.allowance(customer, entitlement, grants)
+
+    # ---- margins ---------------------------------------------------------------------------
+
+    async def customer_margin(self, customer: str) -> Optional[Record]:
+        """A customer's margin this period: ``{revenue, cost, margin, entitlements}``, or None."""
+        return self._sync.customer_margin(customer)
+
+    async def plan_margin(self, plan: str, usage: Mapping[str, Usage], scaled: bool = True) -> Record:
+        """A plan's margin for hypothetical ``usage`` (``{entitlement: value | {value, overhead,
+        limit}}``); ``scaled`` counts rolling periods per plan period."""
+        return self._sync.plan_margin(plan, usage, scaled)
 
     # ---- grants and exchange ---------------------------------------------------------------
 

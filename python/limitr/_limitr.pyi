@@ -6,6 +6,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union, f
 _Number = Union[int, float, Decimal]
 _Record = Dict[str, Any]
 _Ids = Union[List[str], Tuple[str, ...]]
+_Usage = Union[_Number, Mapping[str, Optional[_Number]]]
 
 __all__ = ["LimitrSync", "Doc", "CODES", "__version__"]
 
@@ -112,6 +113,60 @@ class LimitrSync:
     ) -> Optional[float]: ...
     def limit(self, id: str, entitlement: str, *, grants: bool = True) -> Optional[float]: ...
     def resets(self, customer: str, entitlement: str) -> Optional[int]: ...
+    def reserve(
+        self,
+        customer: str,
+        entitlement: str,
+        value: Optional[_Number] = None,
+        *,
+        ttl: Optional[int] = None,
+        quantile: Optional[float] = None,
+        basis: Optional[float] = None,
+        segment: Optional[str] = None,
+        overhead: Optional[_Number] = None,
+        event: Optional[Mapping[str, Any]] = None,
+    ) -> Optional[str]: ...
+    def settle(
+        self,
+        customer: str,
+        entitlement: str,
+        hold: str,
+        value: _Number = 0,
+        *,
+        final: bool = True,
+        event: Union[bool, Mapping[str, Any]] = True,
+        overhead: Optional[_Number] = None,
+    ) -> bool: ...
+    def release(self, customer: str, entitlement: str, hold: str) -> bool: ...
+    def held(self, customer: str, entitlement: str) -> Optional[float]: ...
+    def observe(
+        self,
+        customer: str,
+        entitlement: str,
+        value: _Number,
+        *,
+        overhead: Optional[_Number] = None,
+        basis: Optional[float] = None,
+        segment: Optional[str] = None,
+        event: Optional[Mapping[str, Any]] = None,
+    ) -> bool: ...
+    def estimate(
+        self,
+        customer: str,
+        entitlement: str,
+        *,
+        quantile: float = 0.9,
+        basis: Optional[float] = None,
+        segment: Optional[str] = None,
+    ) -> Optional[_Record]: ...
+    def rate(self, customer: str, entitlement: str, smoothed: bool = False) -> float: ...
+    def acceleration(self, customer: str, entitlement: str) -> float: ...
+    def projected_exhaustion(
+        self, customer: str, entitlement: str, smoothed: bool = False, grants: bool = True
+    ) -> Optional[int]: ...
+    def allowance(self, customer: str, entitlement: str, grants: bool = True) -> Optional[float]: ...
+    def customer_margin(self, customer: str) -> Optional[_Record]: ...
+    def plan_margin(self, plan: str, usage: Mapping[str, _Usage], scaled: bool = True) -> _Record: ...
     def apply_customer_topup(self, customer: str, topup: str) -> bool: ...
     def remaining_credit(self, customer: str, credit: str) -> Optional[float]: ...
     def credit_exchange(self, from_: str, to: str = "rune", value: _Number = 1) -> Optional[float]: ...

@@ -189,6 +189,7 @@ async def test_dict_policy_and_every_call() -> None:
         "reason": "limit",
         "remaining": 100,
         "resets": T0 + DAY,
+        "retry_after": None,
     }
     assert (await policy.check("ghost", "chat", detail=True))["reason"] == "unknown-customer"
     assert await policy.allow("ada", "chat", 60)

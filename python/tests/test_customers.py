@@ -133,6 +133,7 @@ async def test_scope_through_refs() -> None:
         "reason": "scope",
         "remaining": None,
         "resets": None,
+        "retry_after": None,
     }
     assert p.sync.allow("loner", "seats", 1) is False
 

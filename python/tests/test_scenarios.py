@@ -78,6 +78,35 @@ def call(engine: Any, op: str, a: Dict[str, Any]) -> Any:
     """The op's call on either class (a value, or an awaitable for ``Limitr``)."""
     c, e = a.get("customer"), a.get("entitlement")
     value = a.get("value", 0)
+    opts = {"event": a.get("event_data", True), "overhead": a.get("overhead")}
+    if op == "reserve":
+        keys = ("ttl", "quantile", "basis", "segment", "overhead")
+        extra = {k: a[k] for k in keys if k in a}
+        return engine.reserve(c, e, a.get("value"), event=a.get("event_data"), **extra)
+    if op == "settle":
+        return engine.settle(c, e, a.get("hold"), value, final=a.get("final", True), **opts)
+    if op == "release":
+        return engine.release(c, e, a.get("hold"))
+    if op == "held":
+        return engine.held(c, e)
+    if op == "observe":
+        extra = {k: a[k] for k in ("overhead", "basis", "segment") if k in a}
+        return engine.observe(c, e, value, event=a.get("event_data"), **extra)
+    if op == "estimate":
+        extra = {k: a[k] for k in ("basis", "segment") if k in a}
+        return engine.estimate(c, e, quantile=a.get("quantile", 0.9), **extra)
+    if op == "rate":
+        return engine.rate(c, e, a.get("smoothed", False))
+    if op == "acceleration":
+        return engine.acceleration(c, e)
+    if op == "projected_exhaustion":
+        return engine.projected_exhaustion(c, e, a.get("smoothed", False), a.get("grants", True))
+    if op == "allowance":
+        return engine.allowance(c, e, a.get("grants", True))
+    if op == "customer_margin":
+        return engine.customer_margin(c)
+    if op == "plan_margin":
+        return engine.plan_margin(a["plan"], a.get("usage", {}), a.get("scaled", True))
     if op == "create_customer":
         extra = {k: a[k] for k in ("type", "label", "refs", "alt_ids", "metadata") if k in a}
         return engine.create_customer(a["id"], a.get("plan"), **extra)
@@ -96,16 +125,18 @@ def call(engine: Any, op: str, a: Dict[str, Any]) -> Any:
     if op == "set_customer_plan":
         return engine.set_customer_plan(a["id"], a["plan"], reset_meters=a.get("reset_meters", False))
     if op == "allow":
-        return engine.allow(c, e, value, event=a.get("event_data", True), overhead=a.get("overhead"))
+        return engine.allow(c, e, value, **opts)
     if op == "check":
         return engine.check(c, e, value)
     if op == "check_detail":
         return engine.check(c, e, value, detail=True)
-    if op in ("increment", "decrement", "resets", "apply_customer_topup", "remaining_credit"):
+    if op in ("increment", "decrement"):
+        return getattr(engine, op)(c, e, **opts)
+    if op in ("resets", "apply_customer_topup", "remaining_credit"):
         second = {"apply_customer_topup": "topup", "remaining_credit": "credit"}.get(op, "entitlement")
         return getattr(engine, op)(c, a[second])
     if op == "set":
-        return engine.set(c, e, a["value"])
+        return engine.set(c, e, a["value"], **opts)
     if op in ("value", "remaining"):
         return getattr(engine, op)(c, e, a.get("percent", False), grants=a.get("grants", True))
     if op == "limit":
@@ -148,6 +179,7 @@ async def replay(path: Path, mode: str) -> None:
     events: List[Tuple[str, Dict[str, Any]]] = []
     record = lambda key, value: events.append((key, value))  # noqa: E731
     engine.add_handler("recorder", record)
+    saved: Dict[str, Any] = {}  # hold ids saved by `"as": name`, used as "$name" in later args
 
     for n, step in enumerate(s["steps"]):
         op, where = step["op"], f"{path.name} step {n} ({step['op']})"
@@ -164,18 +196,27 @@ async def replay(path: Path, mode: str) -> None:
             continue
         events.clear()
         expect = step.get("expect")
+        args = {
+            k: saved.get(v[1:]) if isinstance(v, str) and v.startswith("$") else v
+            for k, v in step.get("args", {}).items()
+        }
         if isinstance(expect, dict) and set(expect) == {"error"}:
             before = engine.doc.record()
             with pytest.raises(LimitrError) as info:
-                got = call(engine, op, step.get("args", {}))
+                got = call(engine, op, args)
                 if inspect.isawaitable(got):
                     await got
             assert info.value.code == expect["error"], f"{where}: {info.value}"
             assert engine.doc.record() == before, f"{where}: the failed call changed the document"
         else:
-            got = call(engine, op, step.get("args", {}))
+            got = call(engine, op, args)
             if inspect.isawaitable(got):
                 got = await got
+            if op == "reserve":
+                if "as" in step and got is not None:
+                    saved[step["as"]] = got
+                # the id is random-looking: `true` for "a hold was made", `null` for none
+                got = None if got is None else True
             if "expect" in step:
                 try:
                     if op == "customer" and expect is not None:

@@ -7,11 +7,12 @@
 use crate::convert::{self, amount_or, opt_quantity};
 use crate::error::{check, invalid};
 use crate::events::{PyClock, PyHandler};
+use limitr_core::margin::Usage;
 use limitr_core::number::Decimal;
-use limitr_core::{CallOptions, Format, Limitr, NewCustomer};
+use limitr_core::{CallOptions, Format, Limitr, NewCustomer, ReserveOptions};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::types::{PyDict, PyList, PyMapping, PyString};
 use serde_json::Map;
 use std::sync::Arc;
 
@@ -47,6 +48,72 @@ fn options(
         o.overhead = Some(convert::amount(v, "overhead")?);
     }
     Ok(o)
+}
+
+fn opt_amount(v: Option<&Bound<'_, PyAny>>, name: &'static str) -> PyResult<Option<Decimal>> {
+    match v.filter(|v| !v.is_none()) {
+        Some(v) => convert::amount(v, name).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Event data (`dict`) or None.
+fn event_data(event: Option<&Bound<'_, PyAny>>) -> PyResult<Option<serde_json::Value>> {
+    match event.filter(|e| !e.is_none()) {
+        Some(e) if e.is_instance_of::<PyDict>() => convert::from_py(e, "event").map(Some),
+        Some(_) => Err(PyTypeError::new_err(
+            "event: expected dict (event data) or None",
+        )),
+        None => Ok(None),
+    }
+}
+
+/// `plan_margin` usage: a mapping `{entitlement: value | {"value", "overhead", "limit"}}`.
+fn plan_usage(usage: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Usage)>> {
+    let usage = usage.cast::<PyMapping>().map_err(|_| {
+        PyTypeError::new_err(
+            "usage: expected a dict {entitlement: value | {value, overhead, limit}}",
+        )
+    })?;
+    let mut out = Vec::new();
+    for item in usage.items()?.iter() {
+        let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+        let name = k
+            .cast::<PyString>()
+            .map_err(|_| PyTypeError::new_err("usage: keys must be str (entitlement names)"))?
+            .to_cow()?
+            .into_owned();
+        let u = if let Ok(m) = v.cast::<PyMapping>() {
+            let mut u = Usage {
+                value: Decimal::ZERO,
+                overhead: None,
+                limit: None,
+            };
+            for field in m.items()?.iter() {
+                let (key, x): (Bound<'_, PyAny>, Bound<'_, PyAny>) = field.extract()?;
+                match key.extract::<String>().as_deref() {
+                    Ok("value") => u.value = amount_or(Some(&x), "value", Decimal::ZERO)?,
+                    Ok("overhead") => u.overhead = opt_amount(Some(&x), "overhead")?,
+                    Ok("limit") => u.limit = opt_amount(Some(&x), "limit")?,
+                    _ => {
+                        return Err(PyTypeError::new_err(format!(
+                            "usage.{name}: unexpected key {}, expected value, overhead or limit",
+                            key.repr()?
+                        )));
+                    }
+                }
+            }
+            u
+        } else {
+            Usage {
+                value: convert::amount(&v, "value")?,
+                overhead: None,
+                limit: None,
+            }
+        };
+        out.push((name, u));
+    }
+    Ok(out)
 }
 
 fn format(py: Python<'_>, name: &str) -> PyResult<Format> {
@@ -251,7 +318,7 @@ impl LimitrSync {
     }
 
     /// Whether `allow` would pass, changing nothing. `detail=True` returns
-    /// `{allowed, reason, remaining, resets}`.
+    /// `{allowed, reason, remaining, resets, retry_after}`.
     #[pyo3(
         signature = (customer, entitlement, value = None, *, detail = false, overhead = None),
         text_signature = "($self, customer, entitlement, value=0, *, detail=False, overhead=None)"
@@ -285,6 +352,7 @@ impl LimitrSync {
         out.set_item("reason", d.reason.as_str())?;
         out.set_item("remaining", opt_quantity(py, d.remaining)?)?;
         out.set_item("resets", d.resets)?;
+        out.set_item("retry_after", d.retry_after)?;
         Ok(out.into_any())
     }
 
@@ -423,6 +491,226 @@ impl LimitrSync {
         }
         let value = amount_or(value, "value", Decimal::ONE)?;
         opt_quantity(py, self.inner.credit_exchange(from_, &to, value))
+    }
+
+    /// Holds room for a call of unknown size: `value` units, or the learned estimate at
+    /// `quantile` (for `basis`/`segment`). Returns the hold id, or None when there is no room.
+    /// `ttl`: hold lifetime in ms; `overhead`: expected provider cost; `event`: event data.
+    #[pyo3(
+        signature = (customer, entitlement, value = None, *, ttl = None, quantile = None, basis = None, segment = None, overhead = None, event = None),
+        text_signature = "($self, customer, entitlement, value=None, *, ttl=None, quantile=None, basis=None, segment=None, overhead=None, event=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn reserve(
+        &self,
+        py: Python<'_>,
+        customer: &str,
+        entitlement: &str,
+        value: Option<&Bound<'_, PyAny>>,
+        ttl: Option<i64>,
+        quantile: Option<f64>,
+        basis: Option<f64>,
+        segment: Option<String>,
+        overhead: Option<&Bound<'_, PyAny>>,
+        event: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<String>> {
+        let o = ReserveOptions {
+            value: opt_amount(value, "value")?,
+            ttl,
+            quantile,
+            basis,
+            segment,
+            overhead: opt_amount(overhead, "overhead")?,
+            event_data: event_data(event)?,
+        };
+        check(py, self.inner.reserve(customer, entitlement, &o))
+    }
+
+    /// Meters the real size of a reserved call and removes its hold (`final=False` keeps the
+    /// rest of the hold, for a response still streaming). An unknown or expired hold is fine.
+    #[pyo3(
+        signature = (customer, entitlement, hold, value = None, *, r#final = true, event = None, overhead = None),
+        text_signature = "($self, customer, entitlement, hold, value=0, *, final=True, event=True, overhead=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn settle(
+        &self,
+        py: Python<'_>,
+        customer: &str,
+        entitlement: &str,
+        hold: &str,
+        value: Option<&Bound<'_, PyAny>>,
+        r#final: bool,
+        event: Option<&Bound<'_, PyAny>>,
+        overhead: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let value = amount_or(value, "value", Decimal::ZERO)?;
+        let o = options(event, overhead)?;
+        check(
+            py,
+            self.inner
+                .settle(customer, entitlement, hold, value, r#final, &o),
+        )
+    }
+
+    /// Drops a hold without metering; True if it was there.
+    fn release(
+        &self,
+        py: Python<'_>,
+        customer: &str,
+        entitlement: &str,
+        hold: &str,
+    ) -> PyResult<bool> {
+        check(py, self.inner.release(customer, entitlement, hold))
+    }
+
+    /// Units held by unexpired holds; None when unknown.
+    fn held<'py>(
+        &self,
+        py: Python<'py>,
+        customer: &str,
+        entitlement: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = check(py, self.inner.held(customer, entitlement))?;
+        opt_quantity(py, v)
+    }
+
+    /// Learns the size (and provider cost) of a finished call; True when recorded.
+    #[pyo3(
+        signature = (customer, entitlement, value, *, overhead = None, basis = None, segment = None, event = None),
+        text_signature = "($self, customer, entitlement, value, *, overhead=None, basis=None, segment=None, event=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        &self,
+        py: Python<'_>,
+        customer: &str,
+        entitlement: &str,
+        value: &Bound<'_, PyAny>,
+        overhead: Option<&Bound<'_, PyAny>>,
+        basis: Option<f64>,
+        segment: Option<&str>,
+        event: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let value = convert::amount(value, "value")?;
+        let overhead = opt_amount(overhead, "overhead")?;
+        let data = event_data(event)?;
+        check(
+            py,
+            self.inner.observe(
+                customer,
+                entitlement,
+                value,
+                overhead,
+                basis,
+                segment,
+                data.as_ref(),
+            ),
+        )
+    }
+
+    /// The predicted size and cost of a call at `quantile`:
+    /// `{value, overhead, samples, source, scope}`, or None without samples.
+    #[pyo3(
+        signature = (customer, entitlement, *, quantile = 0.9, basis = None, segment = None),
+        text_signature = "($self, customer, entitlement, *, quantile=0.9, basis=None, segment=None)"
+    )]
+    fn estimate<'py>(
+        &self,
+        py: Python<'py>,
+        customer: &str,
+        entitlement: &str,
+        quantile: f64,
+        basis: Option<f64>,
+        segment: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = check(
+            py,
+            self.inner
+                .estimate(customer, entitlement, quantile, basis, segment),
+        )?;
+        match a {
+            Some(a) => convert::to_py(py, &a.record()),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// Units per millisecond over the last two changes (`smoothed`: the weighted rate).
+    #[pyo3(signature = (customer, entitlement, smoothed = false))]
+    fn rate<'py>(
+        &self,
+        py: Python<'py>,
+        customer: &str,
+        entitlement: &str,
+        smoothed: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = check(py, self.inner.rate(customer, entitlement, smoothed))?;
+        convert::quantity(py, v)
+    }
+
+    /// Change of the rate over the last three changes.
+    fn acceleration<'py>(
+        &self,
+        py: Python<'py>,
+        customer: &str,
+        entitlement: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = check(py, self.inner.acceleration(customer, entitlement))?;
+        convert::quantity(py, v)
+    }
+
+    /// When, at the current rate, the limit runs out (epoch ms), or None.
+    #[pyo3(signature = (customer, entitlement, smoothed = false, grants = true))]
+    fn projected_exhaustion(
+        &self,
+        py: Python<'_>,
+        customer: &str,
+        entitlement: &str,
+        smoothed: bool,
+        grants: bool,
+    ) -> PyResult<Option<i64>> {
+        check(
+            py,
+            self.inner
+                .projected_exhaustion(customer, entitlement, smoothed, grants),
+        )
+    }
+
+    /// What may be used right now (`remaining`, or less under the rate governor); None when
+    /// unknown or unlimited.
+    #[pyo3(signature = (customer, entitlement, grants = true))]
+    fn allowance<'py>(
+        &self,
+        py: Python<'py>,
+        customer: &str,
+        entitlement: &str,
+        grants: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let v = check(py, self.inner.allowance(customer, entitlement, grants))?;
+        opt_quantity(py, v)
+    }
+
+    /// A customer's margin this period: `{revenue, cost, margin, entitlements}`, or None.
+    fn customer_margin<'py>(&self, py: Python<'py>, customer: &str) -> PyResult<Bound<'py, PyAny>> {
+        match check(py, self.inner.customer_margin(customer))? {
+            Some(b) => convert::to_py(py, &b.record()),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// A plan's margin for hypothetical `usage` (`{entitlement: value | {value, overhead,
+    /// limit}}`); `scaled`: rolling periods counted per plan period.
+    #[pyo3(signature = (plan, usage, scaled = true))]
+    fn plan_margin<'py>(
+        &self,
+        py: Python<'py>,
+        plan: &str,
+        usage: &Bound<'py, PyAny>,
+        scaled: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let usage = plan_usage(usage)?;
+        let b = check(py, self.inner.plan_margin(plan, &usage, scaled))?;
+        convert::to_py(py, &b.record())
     }
 
     /// Adds (or replaces) handler `name`: `fn(key, value)` gets each event's name and payload
