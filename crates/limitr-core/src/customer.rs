@@ -39,6 +39,8 @@ pub struct Profile {
     pub metadata: Map<String, Value>,
     /// Per-entitlement limit overrides.
     pub overrides: Vec<Override>,
+    /// Spend caps held by this customer.
+    pub caps: Vec<crate::cap::Cap>,
     /// Notification rules already fired, with the meter period they fired in.
     pub notified: Vec<(String, Timestamp)>,
     /// Unknown fields of the record, kept for round trips.
@@ -81,6 +83,11 @@ impl Customer {
             .as_ref()
             .and_then(|p| p.kind.as_deref())
             .unwrap_or("user")
+    }
+
+    /// Whether the customer holds spend caps.
+    pub fn has_caps(&self) -> bool {
+        self.profile.as_ref().is_some_and(|p| !p.caps.is_empty())
     }
 
     /// The customer's references.
@@ -192,7 +199,10 @@ impl Customer {
             .map(|g| (g.id.to_string(), g.record()))
             .collect();
         m.insert("grants".into(), Value::Object(grants));
-        m.insert("caps".into(), Value::Object(Map::new()));
+        let caps: Map<String, Value> = p
+            .map(|p| p.caps.iter().map(|c| (c.id.clone(), c.record())).collect())
+            .unwrap_or_default();
+        m.insert("caps".into(), Value::Object(caps));
         m.insert(
             "metadata".into(),
             Value::Object(p.map(|p| p.metadata.clone()).unwrap_or_default()),
@@ -314,6 +324,16 @@ impl Customer {
                     expires_on,
                 });
             }
+        }
+        for (cid, cv) in m
+            .get("caps")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let cap = crate::cap::Cap::from_record(cid, cv)
+                .ok_or_else(|| err(&format!("caps.{cid}"), "invalid cap"))?;
+            profile.caps.push(cap);
         }
         if let Some(marks) = m.get("notified").and_then(Value::as_object) {
             profile.notified = marks

@@ -80,6 +80,8 @@ pub struct Request<'a> {
     pub events: bool,
     /// Meter past hard limits and skip the gates (used by `settle`).
     pub force: bool,
+    /// Report the call's figures for spend caps.
+    pub cost: bool,
 }
 
 /// An event before the customer record and `remaining` are attached (after commit).
@@ -104,6 +106,22 @@ pub(crate) struct Transition {
     pub drafts: Vec<Draft>,
     /// For a governor denial: ms until enough tokens.
     pub retry_after: Option<i64>,
+    /// What the call costs, for spend caps (set when the request asks for it).
+    pub cost: Option<CostFigures>,
+}
+
+/// A call's figures as spend caps need them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct CostFigures {
+    pub units: Decimal,
+    pub overage: Decimal,
+    /// Units paid by grants (committed calls), or that grants could pay (checks).
+    pub covered: Decimal,
+    pub overhead: Decimal,
+    pub position: Decimal,
+    pub meter_value: Decimal,
+    pub limit: Decimal,
+    pub price_diff: Option<Decimal>,
 }
 
 /// Changes to a meter's history, governor and holds, applied in place (no clone per call).
@@ -166,6 +184,7 @@ impl Transition {
             ops: ExtraOps::default(),
             drafts: Vec::new(),
             retry_after: None,
+            cost: None,
         }
     }
     /// Writes the transition's state into the customer.
@@ -467,6 +486,24 @@ fn metered(
         return Ok(t);
     }
 
+    let cost = req.cost.then(|| CostFigures {
+        units: v,
+        overage: if up {
+            overage.max(Decimal::ZERO)
+        } else {
+            Decimal::ZERO
+        },
+        covered: if up && !own_valid && limit.grants_apply && limit.mode != Mode::Observe {
+            overage.min(balance()).max(Decimal::ZERO)
+        } else {
+            Decimal::ZERO
+        },
+        overhead: overhead_call,
+        position: billable,
+        meter_value: m_val,
+        limit: l,
+        price_diff: policy.price_units(credit, (n - l).max(Decimal::ZERO) - billable, billable),
+    });
     // the grants needed to run a hard limit past its value: the call's overage plus held room
     let need = if held.is_zero() {
         overage
@@ -483,10 +520,13 @@ fn metered(
             (false, true) => Reason::Held,
             (false, false) => Reason::Limit,
         };
-        return Ok(Transition::verdict(allowed, reason));
+        let mut t = Transition::verdict(allowed, reason);
+        t.cost = cost;
+        return Ok(t);
     }
 
     let mut t = Transition::verdict(true, Reason::Ok);
+    t.cost = cost;
     t.slot = slot;
     if slot.is_none() {
         t.fresh = Some((ent_name, limit.credit.clone()));
@@ -531,6 +571,9 @@ fn metered(
                 let uncovered = overage - covered;
                 if uncovered > Decimal::ZERO {
                     overage_event = Some(uncovered);
+                }
+                if let Some(c) = t.cost.as_mut() {
+                    c.covered = covered;
                 }
             }
             if emit {

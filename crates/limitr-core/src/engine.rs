@@ -22,12 +22,14 @@ use parking_lot::RwLock;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+mod caps;
 mod customers;
 mod holds;
 mod metering;
 mod route;
 mod trends;
 
+pub use caps::CapOptions;
 pub use customers::NewCustomer;
 pub use holds::{EstimateAnswer, ReserveOptions};
 
@@ -40,6 +42,9 @@ pub struct CallOptions {
     pub overhead: Option<Decimal>,
     /// Data attached to the call's events as `event_data`.
     pub event_data: Option<Value>,
+    /// Call-scoped spend caps: `(credit or currency, ceiling)`, each starting at 0 for this call
+    /// only (they appear as `tmp-<credit>` in `cap-limit` events).
+    pub caps: Vec<(String, Decimal)>,
 }
 
 impl Default for CallOptions {
@@ -48,6 +53,7 @@ impl Default for CallOptions {
             events: true,
             overhead: None,
             event_data: None,
+            caps: Vec::new(),
         }
     }
 }
@@ -91,6 +97,8 @@ pub struct Limitr<S: Store = MemoryStore> {
     handlers: Handlers,
     /// Alternative id → primary id.
     alt_ids: RwLock<hashbrown::HashMap<String, String>>,
+    /// Whether any customer holds a spend cap (calls skip the cap path until one does).
+    any_caps: std::sync::atomic::AtomicBool,
     /// Everyone's learned estimates, by `<entitlement>.<segment>`.
     estimates: RwLock<hashbrown::HashMap<String, crate::estimate::Estimate>>,
 }
@@ -196,6 +204,7 @@ impl<S: Store> Limitr<S> {
                 }
             }
         }
+        let any_caps = loaded.iter().any(Customer::has_caps);
         for c in loaded {
             for alt in c.profile.iter().flat_map(|p| p.alt_ids.iter()) {
                 alt_ids.insert(alt.clone(), c.id.to_string());
@@ -209,6 +218,7 @@ impl<S: Store> Limitr<S> {
             handlers: Handlers::default(),
             alt_ids: RwLock::new(alt_ids),
             estimates: RwLock::new(estimates),
+            any_caps: std::sync::atomic::AtomicBool::new(any_caps),
         })
     }
 

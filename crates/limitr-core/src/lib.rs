@@ -25,6 +25,7 @@
 //! assert!(policy.allow("u1", "chat", Decimal::from(90_000)).unwrap());
 //! ```
 
+pub mod cap;
 pub mod customer;
 pub mod decision;
 pub mod engine;
@@ -45,7 +46,9 @@ pub mod time;
 
 pub use customer::{Customer, Override, Profile};
 pub use decision::{CheckDetail, Reason};
-pub use engine::{CallOptions, EstimateAnswer, Limitr, LoadOptions, NewCustomer, ReserveOptions};
+pub use engine::{
+    CallOptions, CapOptions, EstimateAnswer, Limitr, LoadOptions, NewCustomer, ReserveOptions,
+};
 pub use error::{Error, Result};
 pub use events::{Event, Handler, Handlers};
 pub use exchange::{Exchange, GrantStrategy};

@@ -16,6 +16,10 @@ pub trait Store: Send + Sync {
     fn read<R>(&self, id: &str, f: impl FnOnce(&Customer) -> R) -> Option<R>;
     /// Runs `f` on a customer under its lock; what `f` leaves is what is stored.
     fn update<R>(&self, id: &str, f: impl FnOnce(&mut Customer) -> R) -> Option<R>;
+    /// Runs `f` on several customers at once, each locked (in a global order, so concurrent calls
+    /// cannot deadlock). `ids` may repeat; `f` gets each distinct customer once, in sorted id order.
+    /// `None` when one of them does not exist.
+    fn update_many<R>(&self, ids: &[&str], f: impl FnOnce(&mut [&mut Customer]) -> R) -> Option<R>;
     /// Inserts a customer, or runs `existing` on the stored one when the id is taken. Atomic.
     fn upsert<R>(&self, customer: Customer, existing: impl FnOnce(&mut Customer) -> R)
     -> Option<R>;

@@ -80,3 +80,55 @@ fn a_held_customer_does_not_block_another() {
         assert_eq!(answer, Ok(true), "b waited on a's lock");
     });
 }
+
+#[test]
+fn eight_threads_reserve_and_settle_without_overspending() {
+    let doc = r#"{"policy": {"credits": {"tok": {}}, "plans": {"p": {"default": true, "entitlements": {
+      "chat": {"limit": {"credit": "tok", "value": 10000}}}}}}}"#;
+    let p = Arc::new(
+        Limitr::from_json(doc)
+            .unwrap()
+            .with_clock(Arc::new(ManualClock::new(0))),
+    );
+    p.create_customer("c", None).unwrap();
+    let opts = limitr_core::ReserveOptions {
+        value: Some(Decimal::from(10)),
+        ..Default::default()
+    };
+    let handles: Vec<_> = (0..8)
+        .map(|i| {
+            let p = p.clone();
+            let opts = opts.clone();
+            std::thread::spawn(move || {
+                let mut settled = Decimal::ZERO;
+                for _ in 0..400 {
+                    if let Some(hold) = p.reserve("c", "chat", &opts).unwrap() {
+                        // settle at or below the held size (i-dependent), never above
+                        let real = Decimal::from(5 + (i % 6));
+                        assert!(
+                            p.settle(
+                                "c",
+                                "chat",
+                                &hold,
+                                real,
+                                true,
+                                &limitr_core::CallOptions::default()
+                            )
+                            .unwrap()
+                        );
+                        settled += real;
+                    }
+                }
+                settled
+            })
+        })
+        .collect();
+    let total: Decimal = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    let value = p.value("c", "chat", false, true).unwrap().unwrap();
+    assert_eq!(value, total, "no lost update");
+    assert!(
+        value <= Decimal::from(10000),
+        "holds kept the meter within the limit: {value}"
+    );
+    assert_eq!(p.held("c", "chat").unwrap(), Some(Decimal::ZERO));
+}

@@ -10,7 +10,7 @@
 use limitr_core::margin::Usage;
 use limitr_core::number::{self, Decimal};
 use limitr_core::{
-    CallOptions, Error, Event, Format, Limitr, ManualClock, NewCustomer, ReserveOptions,
+    CallOptions, CapOptions, Error, Event, Format, Limitr, ManualClock, NewCustomer, ReserveOptions,
 };
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -145,6 +145,11 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
         events: true,
         overhead: args.get("overhead").and_then(number::from_value),
         event_data: args.get("event_data").cloned(),
+        caps: args
+            .get("caps")
+            .and_then(Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), dec(Some(v)))).collect())
+            .unwrap_or_default(),
     };
     let plan = args.get("plan").and_then(Value::as_str);
     Ok(Some(match s(st, "op") {
@@ -294,6 +299,49 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
             s(&args, "entitlement"),
             b(&args, "grants", true),
         )?),
+        "add_customer_cap" => {
+            let list = |key: &str| {
+                args.get(key).and_then(Value::as_array).map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+            };
+            let flag = |key: &str| b(&args, key, false);
+            let text = |key: &str| {
+                args.get(key)
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), String::from))
+            };
+            let o = CapOptions {
+                cap_id: args.get("cap_id").and_then(Value::as_str).map(String::from),
+                credit: args.get("credit").and_then(Value::as_str).map(String::from),
+                exchangeable: args.get("exchangeable").and_then(Value::as_bool),
+                ignore_grants: flag("ignore_grants"),
+                overage_only: flag("overage_only"),
+                observe_only: flag("observe_only"),
+                overhead_cost: flag("overhead_cost"),
+                follow_decrements: flag("follow_decrements"),
+                hard_trailing: flag("hard_trailing"),
+                shared: flag("shared"),
+                shared_with: list("shared_with"),
+                scope: list("scope"),
+                resets: flag("resets"),
+                reset_inc: text("reset_inc"),
+                reset_sch: text("reset_sch"),
+                expires_on: args.get("expires_on").and_then(Value::as_i64),
+            };
+            e.add_customer_cap(s(&args, "id"), dec(args.get("value")), &o)?
+                .unwrap_or(Value::Null)
+        }
+        "customer_cap" => e
+            .customer_cap(s(&args, "id"), s(&args, "cap_id"))
+            .unwrap_or(Value::Null),
+        "reset_customer_cap" => {
+            Value::Bool(e.reset_customer_cap(s(&args, "id"), s(&args, "cap_id"))?)
+        }
+        "remove_customer_cap" => {
+            Value::Bool(e.remove_customer_cap(s(&args, "id"), s(&args, "cap_id"))?)
+        }
         "ensure_plan_subscription" => Value::Bool(e.ensure_plan_subscription(s(&args, "id"))?),
         "ensure_customer" => Value::Bool(e.ensure_customer(s(&args, "id"), plan)?),
         "remove_customer" => Value::Bool(e.remove_customer(s(&args, "id"))?),

@@ -163,6 +163,7 @@ impl<S: Store> Limitr<S> {
                 event_data: data,
                 events: false,
                 force: false,
+                cost: false,
             };
             let fits = decision::evaluate(&self.policy, plan, ent, owner, &req, now, false)
                 .ok()?

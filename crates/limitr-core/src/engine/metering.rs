@@ -56,7 +56,13 @@ impl<S: Store> Limitr<S> {
             event_data: options.event_data.as_ref(),
             events: self.emitting(options.events),
             force: settle.is_some(),
+            cost: false,
         };
+        let capped =
+            !options.caps.is_empty() || self.any_caps.load(std::sync::atomic::Ordering::Acquire);
+        if capped {
+            return self.call_capped(customer, entitlement, &req, options, settle, now);
+        }
         let outcome = self.on_target(customer, entitlement, |plan, ent, owner| {
             if let Some((hold, last)) = settle {
                 super::holds::settle_hold(owner, &ent.name, hold, value, last);
@@ -105,7 +111,11 @@ impl<S: Store> Limitr<S> {
             event_data: None,
             events: false,
             force: false,
+            cost: false,
         };
+        if self.any_caps.load(std::sync::atomic::Ordering::Acquire) {
+            return self.verdict_capped(customer, entitlement, &req, now);
+        }
         match self.on_target(customer, entitlement, |plan, ent, owner| {
             decision::evaluate(&self.policy, plan, ent, owner, &req, now, false)
                 .map(|t| (t.allowed, t.reason, t.retry_after))
@@ -342,7 +352,7 @@ impl<S: Store> Limitr<S> {
 
     /// Appends the notification rules that fire for this call's meter events, and marks them
     /// fired for the meter's period (rules are evaluated when events are built).
-    fn notifications(
+    pub(crate) fn notifications(
         &self,
         drafts: &mut Vec<Draft>,
         owner: &mut crate::Customer,

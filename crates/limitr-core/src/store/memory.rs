@@ -36,6 +36,15 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
+    fn shard_index(&self, id: &str) -> usize {
+        #[allow(
+            clippy::cast_possible_truncation,
+            reason = "modulo a small shard count"
+        )]
+        let i = (self.hasher.hash_one(id) % SHARDS as u64) as usize;
+        i
+    }
+
     fn shard(&self, id: &str) -> Option<&Shard> {
         #[allow(
             clippy::cast_possible_truncation,
@@ -57,6 +66,29 @@ impl Store for MemoryStore {
         let shard = self.shard(id)?.read();
         let mut c = shard.get(id)?.lock();
         Some(f(&mut c))
+    }
+
+    fn update_many<R>(&self, ids: &[&str], f: impl FnOnce(&mut [&mut Customer]) -> R) -> Option<R> {
+        let mut ids: Vec<&str> = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut shard_ids: Vec<usize> = ids.iter().map(|id| self.shard_index(id)).collect();
+        shard_ids.sort_unstable();
+        shard_ids.dedup();
+        // shared read locks, recursive so a waiting writer cannot wedge a second one; writers hold
+        // a single shard lock and no customer lock, so no cycle is possible
+        let guards: Vec<(usize, parking_lot::RwLockReadGuard<'_, _>)> = shard_ids
+            .iter()
+            .filter_map(|&i| Some((i, self.shards.get(i)?.read_recursive())))
+            .collect();
+        let mut locked = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let i = self.shard_index(id);
+            let (_, guard) = guards.iter().find(|(g, _)| *g == i)?;
+            locked.push(guard.get(*id)?.lock());
+        }
+        let mut refs: Vec<&mut Customer> = locked.iter_mut().map(|g| &mut ***g).collect();
+        Some(f(&mut refs))
     }
 
     fn upsert<R>(

@@ -1,0 +1,697 @@
+//! Spend caps on customers (`add_customer_cap`, `customer_cap`, `reset_customer_cap`,
+//! `remove_customer_cap`) and the metering path that enforces them: the caller's own caps, shared
+//! caps of customers its refs reach, and call-scoped caps, all locked together with the meter's
+//! owner so a cap is never passed by concurrent calls.
+
+use super::{CallOptions, Limitr, require_amount, require_id};
+use crate::cap::{CallCost, Cap};
+use crate::customer::Customer;
+use crate::decision::{self, Draft, Reason, Request};
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::exchange::RUNE;
+use crate::number::{self, Decimal};
+use crate::policy::duration::parse_duration_ms;
+use crate::policy::plan::{Entitlement, Plan};
+use crate::policy::reset::{ResetRule, Schedule};
+use crate::store::Store;
+use crate::time::Timestamp;
+use serde_json::{Map, Value};
+use std::sync::atomic::Ordering;
+
+/// Options of `add_customer_cap` (reference §1.10). Everything is optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CapOptions {
+    /// Id of the cap (default `cap_<n>`).
+    pub cap_id: Option<String>,
+    /// Currency or credit of the ceiling (default `rune`).
+    pub credit: Option<String>,
+    /// Count other credits through the exchange (default: true for `rune` or a currency, false
+    /// for a named credit).
+    pub exchangeable: Option<bool>,
+    /// Units paid by grants do not count.
+    pub ignore_grants: bool,
+    /// Only units past the plan limit count.
+    pub overage_only: bool,
+    /// Never deny; only accumulate and fire thresholds.
+    pub observe_only: bool,
+    /// Count provider overhead instead of list value.
+    pub overhead_cost: bool,
+    /// Decrements move the cap down.
+    pub follow_decrements: bool,
+    /// Allow while below the ceiling before the call.
+    pub hard_trailing: bool,
+    /// Apply to calls by customers whose refs reach the holder.
+    pub shared: bool,
+    /// Caller types a shared cap applies to.
+    pub shared_with: Option<Vec<String>>,
+    /// Entitlements it applies to.
+    pub scope: Option<Vec<String>>,
+    /// Reset the consumption periodically (30 days unless `reset_inc`/`reset_sch`).
+    pub resets: bool,
+    /// Rolling period (`30days`, `1day`, ms as text).
+    pub reset_inc: Option<String>,
+    /// Calendar schedule (`monthly:1`, …).
+    pub reset_sch: Option<String>,
+    /// When it stops applying (epoch ms).
+    pub expires_on: Option<Timestamp>,
+}
+
+fn event(name: &'static str, payload: Value) -> Event {
+    Event { name, payload }
+}
+
+/// Who a capped call involves.
+struct Parties<'p> {
+    plan: &'p Plan,
+    ent: &'p Entitlement,
+    caller: String,
+    kind: String,
+    owner: String,
+    holders: Vec<String>,
+}
+
+impl<S: Store> Limitr<S> {
+    /// Adds a spend cap to a customer. Returns its record; `None` for an unknown customer or a
+    /// taken cap id. A credit that is neither `rune`, a credit nor an exchange currency, or both
+    /// `reset_inc` and `reset_sch`, is an `INVALID_ARGUMENT` error.
+    pub fn add_customer_cap(
+        &self,
+        id: &str,
+        value: Decimal,
+        options: &CapOptions,
+    ) -> Result<Option<Value>> {
+        require_id("id", id)?;
+        require_amount("value", value)?;
+        let now = self.now();
+        let credit = options.credit.clone().unwrap_or_else(|| RUNE.to_string());
+        let is_credit = self.policy.credit(&credit).is_some();
+        if credit != RUNE && !is_credit && !self.policy.exchange.resolves(&credit) {
+            return Err(Error::invalid(
+                "credit",
+                format!("unknown credit or currency `{credit}`"),
+            ));
+        }
+        if options.reset_inc.is_some() && options.reset_sch.is_some() {
+            return Err(Error::invalid(
+                "reset_sch",
+                "`reset_inc` and `reset_sch` are mutually exclusive",
+            ));
+        }
+        let exchangeable = options.exchangeable.unwrap_or(!is_credit);
+        if exchangeable
+            && matches!(
+                self.policy.credit(&credit).and_then(|c| c.pricing.as_ref()),
+                Some(crate::pricing::Model::Stairstep(_))
+            )
+        {
+            return Err(Error::invalid(
+                "credit",
+                format!("an exchangeable cap cannot be in stairstep-priced `{credit}`"),
+            ));
+        }
+        let reset = if options.resets || options.reset_inc.is_some() || options.reset_sch.is_some()
+        {
+            Some(match (&options.reset_inc, &options.reset_sch) {
+                (Some(inc), _) => {
+                    let ms = parse_duration_ms(inc)
+                        .map_err(|e| Error::invalid("reset_inc", e.to_string()))?;
+                    if ms <= 0 {
+                        return Err(Error::invalid("reset_inc", "must be greater than zero"));
+                    }
+                    ResetRule::Rolling { inc_ms: ms }
+                }
+                (None, Some(sch)) => ResetRule::Calendar(
+                    Schedule::parse(sch).map_err(|e| Error::invalid("reset_sch", e.to_string()))?,
+                ),
+                (None, None) => ResetRule::Rolling {
+                    inc_ms: crate::policy::DEFAULT_RESET_MS,
+                },
+            })
+        } else {
+            None
+        };
+        let Some(primary) = self.primary_id(id) else {
+            return Ok(None);
+        };
+        let record = self.store.update(&primary, |c| {
+            let p = c.profile_mut();
+            let cap_id = options.cap_id.clone().unwrap_or_else(|| {
+                let mut n = p.caps.len() + 1;
+                while p.caps.iter().any(|k| k.id == format!("cap_{n}")) {
+                    n += 1;
+                }
+                format!("cap_{n}")
+            });
+            if p.caps.iter().any(|k| k.id == cap_id) {
+                return None;
+            }
+            let cap = Cap {
+                id: cap_id,
+                credit: credit.clone(),
+                value,
+                exchangeable,
+                overage_only: options.overage_only,
+                ignore_grants: options.ignore_grants,
+                observe_only: options.observe_only,
+                overhead_cost: options.overhead_cost,
+                follow_decrements: options.follow_decrements,
+                hard_trailing: options.hard_trailing,
+                shared: options.shared,
+                shared_with: options.shared_with.clone(),
+                scope: options.scope.clone(),
+                meter_value: Decimal::ZERO,
+                created_on: now,
+                started: now,
+                reset,
+                expires_on: options.expires_on,
+            };
+            let rec = cap.record();
+            p.caps.push(cap);
+            Some((rec, c.record()))
+        });
+        let Some(Some((cap, customer))) = record else {
+            return Ok(None);
+        };
+        self.any_caps.store(true, Ordering::Release);
+        if self.emitting(true) {
+            let mut p = Map::new();
+            p.insert("customer".into(), customer);
+            p.insert("cap".into(), cap.clone());
+            self.handlers
+                .dispatch(&[event("customer-cap-added", Value::Object(p))]);
+        }
+        Ok(Some(cap))
+    }
+
+    /// A cap's record, as it is now (`None`: no such customer or cap, or it expired).
+    pub fn customer_cap(&self, id: &str, cap_id: &str) -> Option<Value> {
+        let now = self.now();
+        let primary = self.primary_id(id)?;
+        self.store
+            .read(&primary, |c| {
+                let cap = c
+                    .profile
+                    .as_ref()?
+                    .caps
+                    .iter()
+                    .find(|k| k.id == cap_id && k.live(now))?;
+                Some(cap.rolled(now).unwrap_or_else(|| cap.clone()).record())
+            })
+            .flatten()
+    }
+
+    /// Zeroes a cap's consumption and starts a new period; true if the cap exists.
+    pub fn reset_customer_cap(&self, id: &str, cap_id: &str) -> Result<bool> {
+        require_id("id", id)?;
+        let now = self.now();
+        let Some(primary) = self.primary_id(id) else {
+            return Ok(false);
+        };
+        let done = self.store.update(&primary, |c| {
+            let cap = c
+                .profile
+                .as_mut()?
+                .caps
+                .iter_mut()
+                .find(|k| k.id == cap_id)?;
+            cap.meter_value = Decimal::ZERO;
+            cap.started = now;
+            let rec = cap.record();
+            Some((rec, c.record()))
+        });
+        let Some(Some((cap, customer))) = done else {
+            return Ok(false);
+        };
+        if self.emitting(true) {
+            let mut p = Map::new();
+            p.insert("customer".into(), customer);
+            p.insert("cap".into(), cap);
+            self.handlers
+                .dispatch(&[event("customer-cap-reset", Value::Object(p))]);
+        }
+        Ok(true)
+    }
+
+    /// Removes a cap; true if it existed.
+    pub fn remove_customer_cap(&self, id: &str, cap_id: &str) -> Result<bool> {
+        require_id("id", id)?;
+        let Some(primary) = self.primary_id(id) else {
+            return Ok(false);
+        };
+        let done = self.store.update(&primary, |c| {
+            let p = c.profile.as_mut()?;
+            let before = p.caps.len();
+            p.caps.retain(|k| k.id != cap_id);
+            (p.caps.len() != before).then(|| c.record())
+        });
+        let Some(Some(customer)) = done else {
+            return Ok(false);
+        };
+        if self.emitting(true) {
+            let mut p = Map::new();
+            p.insert("customer".into(), customer);
+            p.insert("id".into(), Value::String(cap_id.into()));
+            self.handlers
+                .dispatch(&[event("customer-cap-removed", Value::Object(p))]);
+        }
+        Ok(true)
+    }
+
+    /// All customers reachable through refs from `start` (breadth first, excluding it).
+    fn reachable(&self, start: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut seen: hashbrown::HashSet<String> = hashbrown::HashSet::new();
+        seen.insert(start.to_string());
+        let mut queue: std::collections::VecDeque<String> = self
+            .store
+            .read(start, |c| c.refs().iter().cloned().collect())
+            .unwrap_or_default();
+        while let Some(id) = queue.pop_front() {
+            if seen.len() > 10_000 || !seen.insert(id.clone()) {
+                continue;
+            }
+            if let Some(next) = self.store.read(&id, |c| c.refs().to_vec()) {
+                queue.extend(next);
+                out.push(id);
+            }
+        }
+        out
+    }
+
+    fn parties(&self, caller: &str, entitlement: &str) -> std::result::Result<Parties<'_>, Reason> {
+        let primary = self.primary_id(caller).ok_or(Reason::UnknownCustomer)?;
+        let plan = self.plan_for(&primary).ok_or(Reason::UnknownEntitlement)?;
+        let ent = plan
+            .entitlement(entitlement)
+            .ok_or(Reason::UnknownEntitlement)?;
+        let kind = self
+            .store
+            .read(&primary, |c| c.kind().to_string())
+            .ok_or(Reason::UnknownCustomer)?;
+        let owner = match ent.scope.as_deref() {
+            Some(scope) if scope != kind => self
+                .walk_refs(&primary, |c| (c.kind() == scope).then(|| c.id.to_string()))
+                .ok_or(Reason::Scope)?,
+            _ => primary.clone(),
+        };
+        let holders: Vec<String> = self
+            .reachable(&primary)
+            .into_iter()
+            .filter(|id| {
+                self.store
+                    .read(id, |c| {
+                        c.profile.as_ref().is_some_and(|p| {
+                            p.caps.iter().any(|k| {
+                                k.shared && k.shared_with.as_ref().is_none_or(|w| w.contains(&kind))
+                            })
+                        })
+                    })
+                    .unwrap_or(false)
+            })
+            .collect();
+        Ok(Parties {
+            plan,
+            ent,
+            caller: primary,
+            kind,
+            owner,
+            holders,
+        })
+    }
+
+    /// Metering through the cap path (see the module docs). `None`: unknown customer/entitlement.
+    pub(crate) fn call_capped(
+        &self,
+        caller: &str,
+        entitlement: &str,
+        req: &Request<'_>,
+        options: &CallOptions,
+        settle: Option<(&str, bool)>,
+        now: Timestamp,
+    ) -> Result<Option<bool>> {
+        let parties = match self.parties(caller, entitlement) {
+            Ok(p) => p,
+            Err(Reason::Scope) => return Ok(Some(false)),
+            Err(_) => return Ok(None),
+        };
+        let mut ids: Vec<&str> = vec![parties.owner.as_str(), parties.caller.as_str()];
+        ids.extend(parties.holders.iter().map(String::as_str));
+        let temp = self.temp_caps(&options.caps);
+        let outcome = self.store.update_many(&ids, |cs| {
+            self.capped_commit(cs, &parties, req, settle, &temp, now)
+        });
+        let Some(outcome) = outcome else {
+            return Ok(None);
+        };
+        let (allowed, events) = outcome?;
+        self.handlers.dispatch(&events);
+        Ok(Some(allowed))
+    }
+
+    /// `check` through the cap path: the limit's verdict, then the caps' (reason `cap`).
+    pub(crate) fn verdict_capped(
+        &self,
+        caller: &str,
+        entitlement: &str,
+        req: &Request<'_>,
+        now: Timestamp,
+    ) -> Result<(bool, Reason, Option<i64>)> {
+        let parties = match self.parties(caller, entitlement) {
+            Ok(p) => p,
+            Err(reason) => return Ok((false, reason, None)),
+        };
+        let mut ids: Vec<&str> = vec![parties.owner.as_str(), parties.caller.as_str()];
+        ids.extend(parties.holders.iter().map(String::as_str));
+        let outcome = self.store.update_many(&ids, |cs| {
+            tidy_caps(cs, now);
+            let owner = cs.iter().position(|c| *c.id == *parties.owner)?;
+            let mut creq = *req;
+            creq.cost = true;
+            let pre = decision::evaluate(
+                &self.policy,
+                parties.plan,
+                parties.ent,
+                cs.get(owner)?,
+                &creq,
+                now,
+                false,
+            )
+            .ok()?;
+            if !pre.allowed {
+                return Some((false, pre.reason, pre.retry_after));
+            }
+            let blocked = self.blocking_cap(cs, &parties, &pre, &[]).is_some();
+            Some(if blocked {
+                (false, Reason::Cap, None)
+            } else {
+                (true, Reason::Ok, None)
+            })
+        });
+        Ok(outcome
+            .flatten()
+            .unwrap_or((false, Reason::UnknownCustomer, None)))
+    }
+
+    fn temp_caps(&self, caps: &[(String, Decimal)]) -> Vec<Cap> {
+        caps.iter()
+            .map(|(credit, value)| Cap {
+                id: format!("tmp-{credit}"),
+                credit: credit.clone(),
+                value: *value,
+                exchangeable: self.policy.credit(credit).is_none(),
+                overage_only: false,
+                ignore_grants: false,
+                observe_only: false,
+                overhead_cost: false,
+                follow_decrements: false,
+                hard_trailing: false,
+                shared: false,
+                shared_with: None,
+                scope: None,
+                meter_value: Decimal::ZERO,
+                created_on: 0,
+                started: 0,
+                reset: None,
+                expires_on: None,
+            })
+            .collect()
+    }
+
+    /// Applicable caps as (customer index, cap index): the caller's own, and shared ones.
+    fn applicable(
+        &self,
+        cs: &[&mut Customer],
+        parties: &Parties<'_>,
+        credit: &str,
+    ) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for (ci, c) in cs.iter().enumerate() {
+            let own = *c.id == *parties.caller;
+            let Some(p) = c.profile.as_ref() else {
+                continue;
+            };
+            for (ki, k) in p.caps.iter().enumerate() {
+                let shared_ok = k.shared
+                    && k.shared_with
+                        .as_ref()
+                        .is_none_or(|w| w.contains(&parties.kind));
+                if (own || shared_ok) && k.applies(&parties.ent.name, credit, &self.policy.exchange)
+                {
+                    out.push((ci, ki));
+                }
+            }
+        }
+        out
+    }
+
+    fn call_cost<'a>(
+        &self,
+        pre: &decision::Transition,
+        parties: &'a Parties<'_>,
+        credit: &'a str,
+    ) -> CallCost<'a> {
+        let f = pre.cost.unwrap_or_default();
+        CallCost {
+            entitlement: &parties.ent.name,
+            credit,
+            units: f.units,
+            overage: f.overage,
+            covered: f.covered,
+            overhead: f.overhead,
+            position: f.position,
+        }
+    }
+
+    /// The first cap (standing or call-scoped) without room for the call, with its holder index
+    /// (`None` for a call-scoped cap).
+    fn blocking_cap(
+        &self,
+        cs: &[&mut Customer],
+        parties: &Parties<'_>,
+        pre: &decision::Transition,
+        temp: &[Cap],
+    ) -> Option<(Option<usize>, Cap)> {
+        let credit = parties.ent.limit.as_ref().map(|l| l.credit.to_string())?;
+        let cost = self.call_cost(pre, parties, &credit);
+        if cost.units <= Decimal::ZERO {
+            return None;
+        }
+        for (ci, ki) in self.applicable(cs, parties, &credit) {
+            let k = cs.get(ci)?.profile.as_ref()?.caps.get(ki)?;
+            if k.observe_only {
+                continue;
+            }
+            let mut c = cost;
+            if !k.ignore_grants {
+                c.covered = Decimal::ZERO;
+            }
+            if let Some(amount) = k.consumption(&c, &self.policy.exchange)
+                && !k.has_room(amount)
+            {
+                return Some((Some(ci), k.clone()));
+            }
+        }
+        for k in temp
+            .iter()
+            .filter(|k| k.applies(&parties.ent.name, &credit, &self.policy.exchange))
+        {
+            let mut c = cost;
+            c.covered = Decimal::ZERO;
+            if let Some(amount) = k.consumption(&c, &self.policy.exchange)
+                && !k.has_room(amount)
+            {
+                return Some((None, k.clone()));
+            }
+        }
+        None
+    }
+
+    fn capped_commit(
+        &self,
+        cs: &mut [&mut Customer],
+        parties: &Parties<'_>,
+        req: &Request<'_>,
+        settle: Option<(&str, bool)>,
+        temp: &[Cap],
+        now: Timestamp,
+    ) -> Result<(bool, Vec<Event>)> {
+        tidy_caps(cs, now);
+        let owner = cs
+            .iter()
+            .position(|c| *c.id == *parties.owner)
+            .ok_or_else(|| Error::UnknownCustomer(parties.owner.clone()))?;
+        if let (Some((hold, last)), Some(o)) = (settle, cs.get_mut(owner)) {
+            super::holds::settle_hold(o, &parties.ent.name, hold, req.value, last);
+        }
+        let mut creq = *req;
+        creq.cost = true;
+        let Some(o) = cs.get(owner) else {
+            return Ok((false, Vec::new()));
+        };
+        let pre = decision::evaluate(
+            &self.policy,
+            parties.plan,
+            parties.ent,
+            o,
+            &creq,
+            now,
+            false,
+        )?;
+        if pre.allowed
+            && !req.force
+            && let Some((holder, cap)) = self.blocking_cap(cs, parties, &pre, temp)
+        {
+            {
+                let mut events = Vec::new();
+                if req.events {
+                    events.push(self.cap_limit_event(cs, parties, owner, holder, &cap, &pre, req));
+                }
+                return Ok((false, events));
+            }
+        }
+        let Some(o) = cs.get_mut(owner) else {
+            return Ok((false, Vec::new()));
+        };
+        let mut t =
+            decision::evaluate(&self.policy, parties.plan, parties.ent, o, &creq, now, true)?;
+        let mut drafts: Vec<Draft> = std::mem::take(&mut t.drafts);
+        t.apply(o);
+        if !drafts.is_empty() && !self.policy.notifications.is_empty() {
+            self.notifications(&mut drafts, o, parties.ent, now);
+        }
+        let limit = o.limit_for(&parties.ent.name, parties.ent.limit.as_ref(), now);
+        let mut events = self.finish(drafts, o, &parties.ent.name, limit, now);
+        if !t.allowed {
+            return Ok((false, events));
+        }
+        // commit consumption on every applicable cap (observe-only included)
+        let credit = parties
+            .ent
+            .limit
+            .as_ref()
+            .map(|l| l.credit.to_string())
+            .unwrap_or_default();
+        let cost = self.call_cost(&t, parties, &credit);
+        let mut moved: Vec<usize> = Vec::new();
+        for (ci, ki) in self.applicable(cs, parties, &credit) {
+            let Some(k) = cs
+                .get_mut(ci)
+                .and_then(|c| c.profile.as_mut())
+                .and_then(|p| p.caps.get_mut(ki))
+            else {
+                continue;
+            };
+            let mut c = cost;
+            if !k.ignore_grants {
+                c.covered = Decimal::ZERO;
+            }
+            let Some(amount) = k.consumption(&c, &self.policy.exchange) else {
+                continue;
+            };
+            if amount.is_zero() || (amount < Decimal::ZERO && !k.follow_decrements) {
+                continue;
+            }
+            let before = k.meter_value;
+            k.meter_value = k.meter_value.saturating_add(amount);
+            let crossed = before < k.value && k.meter_value >= k.value;
+            let cap_record = k.record();
+            if !moved.contains(&ci) {
+                moved.push(ci);
+            }
+            if crossed && req.events {
+                let mut p = Map::new();
+                p.insert(
+                    "customer".into(),
+                    cs.get(ci).map_or(Value::Null, |c| c.record()),
+                );
+                p.insert("caller".into(), Value::String(parties.caller.clone()));
+                p.insert(
+                    "entitlement".into(),
+                    Value::String(parties.ent.name.to_string()),
+                );
+                p.insert("cap".into(), cap_record);
+                events.push(event("cap-threshold-crossed", Value::Object(p)));
+            }
+        }
+        if req.events {
+            for ci in moved {
+                if let Some(c) = cs.get(ci).filter(|c| *c.id != *parties.owner) {
+                    events.push(event("customer-set", c.record()));
+                }
+            }
+        }
+        Ok((true, events))
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "the event's parts")]
+    fn cap_limit_event(
+        &self,
+        cs: &[&mut Customer],
+        parties: &Parties<'_>,
+        owner: usize,
+        holder: Option<usize>,
+        cap: &Cap,
+        pre: &decision::Transition,
+        req: &Request<'_>,
+    ) -> Event {
+        let f = pre.cost.unwrap_or_default();
+        let holder_record = match holder {
+            Some(i) => cs.get(i).map_or(Value::Null, |c| c.record()),
+            None => cs
+                .iter()
+                .find(|c| *c.id == *parties.caller)
+                .map_or(Value::Null, |c| c.record()),
+        };
+        let overhead_total = cs
+            .get(owner)
+            .and_then(|o| o.meter(&parties.ent.name))
+            .map_or(Decimal::ZERO, |m| m.overhead);
+        let mut meter = Map::new();
+        meter.insert("value".into(), number::to_value(f.meter_value));
+        meter.insert("limit".into(), number::to_value(f.limit));
+        meter.insert("diff".into(), number::to_value(f.units));
+        meter.insert("overhead".into(), number::to_value(overhead_total));
+        meter.insert("overhead_diff".into(), number::to_value(f.overhead));
+        meter.insert(
+            "price_diff".into(),
+            f.price_diff.map_or(Value::Null, number::to_value),
+        );
+        let credit = parties
+            .ent
+            .limit
+            .as_ref()
+            .and_then(|l| self.policy.credit(&l.credit))
+            .map_or(Value::Null, |c| c.record.clone());
+        let mut p = Map::new();
+        p.insert("customer".into(), holder_record);
+        p.insert("caller".into(), Value::String(parties.caller.clone()));
+        p.insert(
+            "entitlement".into(),
+            Value::String(parties.ent.name.to_string()),
+        );
+        p.insert("plan".into(), Value::String(parties.plan.name.to_string()));
+        p.insert("credit".into(), credit);
+        p.insert("cap".into(), cap.record());
+        p.insert("meter".into(), Value::Object(meter));
+        p.insert(
+            "event_data".into(),
+            req.event_data.cloned().unwrap_or(Value::Null),
+        );
+        event("cap-limit", Value::Object(p))
+    }
+}
+
+/// Drops expired caps and rolls periodic ones forward.
+fn tidy_caps(cs: &mut [&mut Customer], now: Timestamp) {
+    for c in cs.iter_mut() {
+        if let Some(p) = c.profile.as_mut() {
+            p.caps.retain(|k| k.live(now));
+            for k in &mut p.caps {
+                if let Some(r) = k.rolled(now) {
+                    *k = r;
+                }
+            }
+        }
+    }
+}
