@@ -23,6 +23,7 @@ fn options(events: bool, overhead: Option<f64>, event_data: Option<String>) -> R
         events,
         overhead: opt_decimal("overhead", overhead)?,
         event_data: event_data.map(|t| json("eventData", &t)).transpose()?,
+        caps: Vec::new(),
     })
 }
 

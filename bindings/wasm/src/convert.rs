@@ -68,6 +68,7 @@ pub fn call_options(
         events,
         overhead: opt_decimal("overhead", overhead)?,
         event_data,
+        caps: Vec::new(),
     })
 }
 
