@@ -135,6 +135,72 @@ class Limitr:
         """Charges the plan's subscription once per period, after the trial; True when it charged."""
         return self._sync.ensure_plan_subscription(id)
 
+    # ---- spend caps ------------------------------------------------------------------------
+
+    async def add_customer_cap(
+        self,
+        id: str,
+        value: Number,
+        *,
+        cap_id: Optional[str] = None,
+        credit: Optional[str] = None,
+        exchangeable: Optional[bool] = None,
+        ignore_grants: bool = False,
+        overage_only: bool = False,
+        observe_only: bool = False,
+        overhead_cost: bool = False,
+        follow_decrements: bool = False,
+        hard_trailing: bool = False,
+        shared: bool = False,
+        shared_with: Optional[Ids] = None,
+        scope: Optional[Ids] = None,
+        resets: bool = False,
+        reset_inc: Optional[Union[str, int]] = None,
+        reset_sch: Optional[str] = None,
+        expires_on: Optional[int] = None,
+    ) -> Optional[Record]:
+        """Adds a spend cap: at most ``value`` of ``credit`` (``rune`` by default, or a currency
+        or credit). Returns the cap's record; None for an unknown customer or a taken ``cap_id``.
+
+        ``exchangeable``: count other credits through the exchange; ``ignore_grants``,
+        ``overage_only``, ``overhead_cost``: what counts; ``observe_only``: never deny;
+        ``shared``/``shared_with``: apply to customers whose refs reach this one; ``scope``: the
+        entitlements it applies to; ``resets``/``reset_inc``/``reset_sch``: periodic reset;
+        ``expires_on``: epoch ms.
+        """
+        return self._sync.add_customer_cap(
+            id,
+            value,
+            cap_id=cap_id,
+            credit=credit,
+            exchangeable=exchangeable,
+            ignore_grants=ignore_grants,
+            overage_only=overage_only,
+            observe_only=observe_only,
+            overhead_cost=overhead_cost,
+            follow_decrements=follow_decrements,
+            hard_trailing=hard_trailing,
+            shared=shared,
+            shared_with=shared_with,
+            scope=scope,
+            resets=resets,
+            reset_inc=reset_inc,
+            reset_sch=reset_sch,
+            expires_on=expires_on,
+        )
+
+    async def customer_cap(self, id: str, cap_id: str) -> Optional[Record]:
+        """A cap's record as it is now; None for no such customer or cap (or an expired cap)."""
+        return self._sync.customer_cap(id, cap_id)
+
+    async def reset_customer_cap(self, id: str, cap_id: str) -> bool:
+        """Zeroes a cap's consumption and starts a new period; True if the cap exists."""
+        return self._sync.reset_customer_cap(id, cap_id)
+
+    async def remove_customer_cap(self, id: str, cap_id: str) -> bool:
+        """Removes a cap; True if it existed."""
+        return self._sync.remove_customer_cap(id, cap_id)
+
     # ---- metering --------------------------------------------------------------------------
 
     async def allow(
@@ -145,15 +211,17 @@ class Limitr:
         *,
         event: EventArg = True,
         overhead: Optional[Number] = None,
+        caps: Optional[Mapping[str, Number]] = None,
     ) -> bool:
         """Meters ``value`` if the policy allows it; False when denied (or unknown).
 
         ``event``: False sends no events; a dict is attached to the events as ``event_data``.
-        ``overhead``: the provider cost of this call in runes.
+        ``overhead``: the provider cost of this call in runes. ``caps``: spend caps for this
+        call only, ``{credit or currency: ceiling}``.
         """
-        if event is True and overhead is None:
+        if event is True and overhead is None and caps is None:
             return self._allow(customer, entitlement, value)
-        return self._allow(customer, entitlement, value, event=event, overhead=overhead)
+        return self._allow(customer, entitlement, value, event=event, overhead=overhead, caps=caps)
 
     async def check(
         self,

@@ -62,6 +62,31 @@ class LimitrSync:
     ) -> bool: ...
     def remove_customer_override(self, id: str, entitlement: str) -> bool: ...
     def ensure_plan_subscription(self, id: str) -> bool: ...
+    def add_customer_cap(
+        self,
+        id: str,
+        value: _Number,
+        *,
+        cap_id: Optional[str] = None,
+        credit: Optional[str] = None,
+        exchangeable: Optional[bool] = None,
+        ignore_grants: bool = False,
+        overage_only: bool = False,
+        observe_only: bool = False,
+        overhead_cost: bool = False,
+        follow_decrements: bool = False,
+        hard_trailing: bool = False,
+        shared: bool = False,
+        shared_with: Optional[_Ids] = None,
+        scope: Optional[_Ids] = None,
+        resets: bool = False,
+        reset_inc: Optional[Union[str, int]] = None,
+        reset_sch: Optional[str] = None,
+        expires_on: Optional[int] = None,
+    ) -> Optional[_Record]: ...
+    def customer_cap(self, id: str, cap_id: str) -> Optional[_Record]: ...
+    def reset_customer_cap(self, id: str, cap_id: str) -> bool: ...
+    def remove_customer_cap(self, id: str, cap_id: str) -> bool: ...
     def allow(
         self,
         customer: str,
@@ -70,6 +95,7 @@ class LimitrSync:
         *,
         event: Union[bool, Mapping[str, Any]] = True,
         overhead: Optional[_Number] = None,
+        caps: Optional[Mapping[str, _Number]] = None,
     ) -> bool: ...
     def check(
         self,

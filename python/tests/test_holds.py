@@ -159,3 +159,32 @@ def test_argument_errors() -> None:
         p.plan_margin("p", {1: 1})  # type: ignore[dict-item]
     detail = p.check("a", "e", 1000, detail=True)
     assert detail["allowed"] is False and detail["retry_after"] is None
+
+
+async def test_customer_caps() -> None:
+    clock = Clock()
+    p = await Limitr.new(policy(), now=clock)
+    await p.create_customer("a")
+    cap = await p.add_customer_cap("a", Decimal("0.002"), cap_id="daily", scope=("e",), resets=True, reset_inc="1day")
+    assert cap is not None and cap["id"] == "daily" and cap["credit"] == "rune"
+    assert await p.add_customer_cap("a", 1, cap_id="daily") is None  # id taken
+    assert await p.add_customer_cap("ghost", 1) is None
+    assert await p.allow("a", "e", 60)  # 60 × 0.00002 = 0.0012 runes
+    assert not await p.allow("a", "e", 60)  # would pass the cap's 0.002
+    got = await p.customer_cap("a", "daily")
+    assert got is not None and got["meter_value"] == pytest.approx(0.0012)
+    assert await p.reset_customer_cap("a", "daily") is True
+    assert await p.allow("a", "e", 30)
+    assert await p.remove_customer_cap("a", "daily") is True
+    assert await p.customer_cap("a", "daily") is None
+    assert await p.remove_customer_cap("a", "daily") is False
+    # call-scoped caps: for this call only
+    assert not await p.allow("a", "chat", 100, caps={"rune": Decimal("0.001")})
+    assert p.sync.allow("a", "chat", 10, caps=MappingProxyType({"rune": 0.001}))
+    with pytest.raises(TypeError):
+        await p.allow("a", "chat", 1, caps=[("rune", 1)])  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        await p.add_customer_cap("a", 1, reset_inc=1.5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError):
+        await p.add_customer_cap("a", 1, credit="nope")
+    assert p.sync.add_customer_cap("a", 1, resets=True, reset_inc=86_400_000) is not None

@@ -125,7 +125,12 @@ def call(engine: Any, op: str, a: Dict[str, Any]) -> Any:
     if op == "set_customer_plan":
         return engine.set_customer_plan(a["id"], a["plan"], reset_meters=a.get("reset_meters", False))
     if op == "allow":
-        return engine.allow(c, e, value, **opts)
+        return engine.allow(c, e, value, caps=a.get("caps"), **opts)
+    if op == "add_customer_cap":
+        extra = {k: v for k, v in a.items() if k not in ("id", "value")}
+        return engine.add_customer_cap(a["id"], a.get("value", 0), **extra)
+    if op in ("customer_cap", "reset_customer_cap", "remove_customer_cap"):
+        return getattr(engine, op)(a["id"], a["cap_id"])
     if op == "check":
         return engine.check(c, e, value)
     if op == "check_detail":

@@ -9,7 +9,7 @@ use crate::error::{check, invalid};
 use crate::events::{PyClock, PyHandler};
 use limitr_core::margin::Usage;
 use limitr_core::number::Decimal;
-use limitr_core::{CallOptions, Format, Limitr, NewCustomer, ReserveOptions};
+use limitr_core::{CallOptions, CapOptions, Format, Limitr, NewCustomer, ReserveOptions};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyMapping, PyString};
@@ -66,6 +66,24 @@ fn event_data(event: Option<&Bound<'_, PyAny>>) -> PyResult<Option<serde_json::V
         )),
         None => Ok(None),
     }
+}
+
+/// Call-scoped caps: a mapping `{credit or currency: ceiling}`.
+fn call_caps(caps: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Decimal)>> {
+    let caps = caps
+        .cast::<PyMapping>()
+        .map_err(|_| PyTypeError::new_err("caps: expected a dict {credit or currency: ceiling}"))?;
+    let mut out = Vec::new();
+    for item in caps.items()?.iter() {
+        let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
+        let credit = k
+            .cast::<PyString>()
+            .map_err(|_| PyTypeError::new_err("caps: keys must be str (credits or currencies)"))?
+            .to_cow()?
+            .into_owned();
+        out.push((credit, convert::amount(&v, "caps")?));
+    }
+    Ok(out)
 }
 
 /// `plan_margin` usage: a mapping `{entitlement: value | {"value", "overhead", "limit"}}`.
@@ -297,12 +315,110 @@ impl LimitrSync {
         check(py, self.inner.ensure_plan_subscription(id))
     }
 
-    /// Meters `value` if the policy allows it. `event`: False to send no events, or a dict of
-    /// event data. `overhead`: provider cost of the call in runes.
+    /// Adds a spend cap to customer `id`: at most `value` of `credit` (`rune` by default, or a
+    /// currency or credit). Returns the cap's record, or None for an unknown customer or a
+    /// taken `cap_id`.
     #[pyo3(
-        signature = (customer, entitlement, value = None, *, event = None, overhead = None),
-        text_signature = "($self, customer, entitlement, value=0, *, event=True, overhead=None)"
+        signature = (id, value, *, cap_id = None, credit = None, exchangeable = None, ignore_grants = false, overage_only = false, observe_only = false, overhead_cost = false, follow_decrements = false, hard_trailing = false, shared = false, shared_with = None, scope = None, resets = false, reset_inc = None, reset_sch = None, expires_on = None),
+        text_signature = "($self, id, value, *, cap_id=None, credit=None, exchangeable=None, ignore_grants=False, overage_only=False, observe_only=False, overhead_cost=False, follow_decrements=False, hard_trailing=False, shared=False, shared_with=None, scope=None, resets=False, reset_inc=None, reset_sch=None, expires_on=None)"
     )]
+    #[allow(clippy::too_many_arguments)]
+    fn add_customer_cap<'py>(
+        &self,
+        py: Python<'py>,
+        id: &str,
+        value: &Bound<'py, PyAny>,
+        cap_id: Option<String>,
+        credit: Option<String>,
+        exchangeable: Option<bool>,
+        ignore_grants: bool,
+        overage_only: bool,
+        observe_only: bool,
+        overhead_cost: bool,
+        follow_decrements: bool,
+        hard_trailing: bool,
+        shared: bool,
+        shared_with: Option<&Bound<'py, PyAny>>,
+        scope: Option<&Bound<'py, PyAny>>,
+        resets: bool,
+        reset_inc: Option<&Bound<'py, PyAny>>,
+        reset_sch: Option<String>,
+        expires_on: Option<i64>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let value = convert::amount(value, "value")?;
+        let list = |v: Option<&Bound<'py, PyAny>>, name| -> PyResult<Option<Vec<String>>> {
+            match v.filter(|v| !v.is_none()) {
+                Some(v) => convert::opt_str_list(Some(v), name).map(Some),
+                None => Ok(None),
+            }
+        };
+        let reset_inc = match reset_inc.filter(|v| !v.is_none()) {
+            Some(v) if v.is_instance_of::<PyString>() => Some(v.extract::<String>()?),
+            Some(v) if v.is_exact_instance_of::<pyo3::types::PyInt>() => {
+                Some(v.extract::<i64>()?.to_string())
+            }
+            Some(_) => {
+                return Err(PyTypeError::new_err(
+                    "reset_inc: expected str (`30days`) or int (milliseconds)",
+                ));
+            }
+            None => None,
+        };
+        let o = CapOptions {
+            cap_id,
+            credit,
+            exchangeable,
+            ignore_grants,
+            overage_only,
+            observe_only,
+            overhead_cost,
+            follow_decrements,
+            hard_trailing,
+            shared,
+            shared_with: list(shared_with, "shared_with")?,
+            scope: list(scope, "scope")?,
+            resets,
+            reset_inc,
+            reset_sch,
+            expires_on,
+        };
+        match check(py, self.inner.add_customer_cap(id, value, &o))? {
+            Some(r) => convert::to_py(py, &r),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// A cap's record as it is now; None for no such customer or cap, or an expired cap.
+    fn customer_cap<'py>(
+        &self,
+        py: Python<'py>,
+        id: &str,
+        cap_id: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match self.inner.customer_cap(id, cap_id) {
+            Some(r) => convert::to_py(py, &r),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// Zeroes a cap's consumption and starts a new period; True if the cap exists.
+    fn reset_customer_cap(&self, py: Python<'_>, id: &str, cap_id: &str) -> PyResult<bool> {
+        check(py, self.inner.reset_customer_cap(id, cap_id))
+    }
+
+    /// Removes a cap; True if it existed.
+    fn remove_customer_cap(&self, py: Python<'_>, id: &str, cap_id: &str) -> PyResult<bool> {
+        check(py, self.inner.remove_customer_cap(id, cap_id))
+    }
+
+    /// Meters `value` if the policy allows it. `event`: False to send no events, or a dict of
+    /// event data. `overhead`: provider cost of the call in runes. `caps`: spend caps for this
+    /// call only, `{credit or currency: ceiling}`.
+    #[pyo3(
+        signature = (customer, entitlement, value = None, *, event = None, overhead = None, caps = None),
+        text_signature = "($self, customer, entitlement, value=0, *, event=True, overhead=None, caps=None)"
+    )]
+    #[allow(clippy::too_many_arguments)]
     fn allow(
         &self,
         py: Python<'_>,
@@ -311,9 +427,13 @@ impl LimitrSync {
         value: Option<&Bound<'_, PyAny>>,
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
+        caps: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
         let value = amount_or(value, "value", Decimal::ZERO)?;
-        let o = options(event, overhead)?;
+        let mut o = options(event, overhead)?;
+        if let Some(caps) = caps.filter(|c| !c.is_none()) {
+            o.caps = call_caps(caps)?;
+        }
         check(py, self.inner.allow_with(customer, entitlement, value, &o))
     }
 
