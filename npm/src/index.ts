@@ -72,7 +72,143 @@ export interface CheckDetail {
   remaining: number | null;
   /** When the limit next resets (epoch ms), or null. */
   resets: number | null;
+  /** For a `rate` (governor) denial: milliseconds until enough tokens refill; else null. */
+  retry_after: number | null;
 }
+
+/**
+ * Call-scoped spend caps: `{ credit: ceiling }` (`rune`, a currency or a credit). The call is denied
+ * when its own cost in that credit would pass the ceiling; nothing is stored.
+ */
+export type CallCaps = Record<string, number>;
+
+/** Options of {@link Limitr.allow} (its 6th argument; everything before it is unchanged). */
+export interface AllowOptions {
+  /** Call-scoped caps, e.g. `{ rune: 1.0 }`. */
+  caps?: CallCaps;
+}
+
+/** Options of {@link Limitr.settle} (its 7th argument). */
+export interface SettleOptions {
+  /**
+   * `false`: a partial settle, for a response still streaming: meters `value` and keeps the rest of
+   * the hold (reduced by `value`) for later settles. Default `true`: the hold is removed.
+   */
+  final?: boolean;
+  /** Call-scoped caps, as for `allow`. */
+  caps?: CallCaps;
+}
+
+/**
+ * Options of {@link Limitr.addCustomerCap}, snake_case as in the reference and in the cap's record.
+ * Every field is optional.
+ */
+export interface CapOptions {
+  /** Id of the cap (default `cap_<n>`). */
+  cap_id?: string;
+  /** Currency or credit of the ceiling (default `rune`). */
+  credit?: string;
+  /** Count other credits through the exchange (default: true for `rune` or a currency, false for a named credit). */
+  exchangeable?: boolean;
+  /** Units paid by grants do not count. */
+  ignore_grants?: boolean;
+  /** Only units past the plan limit count. */
+  overage_only?: boolean;
+  /** Never deny; only accumulate and fire thresholds. */
+  observe_only?: boolean;
+  /** Count provider overhead instead of list value. */
+  overhead_cost?: boolean;
+  /** Decrements move the cap down. */
+  follow_decrements?: boolean;
+  /** Allow while below the ceiling before the call (deny once crossed). */
+  hard_trailing?: boolean;
+  /** Also apply to calls by customers whose refs reach the holder. */
+  shared?: boolean;
+  /** Caller types a shared cap applies to. */
+  shared_with?: string[];
+  /** Entitlements it applies to (default: all). */
+  scope?: string[];
+  /** Reset the consumption periodically (30 days unless `reset_inc`/`reset_sch`). */
+  resets?: boolean;
+  /** Rolling period (`30days`, `1day`, or ms). */
+  reset_inc?: string | number;
+  /** Calendar schedule (`monthly:1`, …). */
+  reset_sch?: string;
+  /** When it stops applying (epoch ms). */
+  expires_on?: number;
+}
+
+/** A spend cap, as `addCustomerCap`/`customerCap` return it (and `customer().caps` holds it). */
+export interface CapRecord {
+  id: string;
+  credit: string;
+  value: number;
+  /** Consumption so far, in the cap's credit. */
+  meter_value: number;
+  [field: string]: unknown;
+}
+
+/** Options of {@link Limitr.reserve}. */
+export interface ReserveOptions {
+  /** Units to hold; default: the learned estimate at `quantile`, else the limit's increment. */
+  value?: number;
+  /** Hold lifetime in ms (default: the policy's `hold_ttl`). */
+  ttl?: number;
+  /** Quantile of the estimate to hold (default 0.9). */
+  quantile?: number;
+  /** The call's size basis (e.g. input tokens) for per-basis estimates. */
+  basis?: number;
+  /** Estimate segment (e.g. the model). */
+  segment?: string;
+  /** Expected provider cost, in runes. */
+  overhead?: number;
+  /** Event data the basis and segment may be read from (`estimate_basis`/`estimate_segment`). */
+  context?: object;
+}
+
+/** Options of {@link Limitr.estimate}. */
+export interface EstimateOptions {
+  /** Quantile to predict (default 0.9). */
+  quantile?: number;
+  basis?: number;
+  segment?: string;
+}
+
+/** Options of {@link Limitr.observe}. */
+export interface ObserveOptions {
+  /** Provider cost of the call in runes (default: from the credit's overhead rates). */
+  overhead?: number;
+  basis?: number;
+  segment?: string;
+  /** Event data the basis and segment may be read from. */
+  context?: object;
+}
+
+/** A learned prediction of a call's size and cost. */
+export interface Estimate {
+  value: number;
+  overhead: number;
+  samples: number;
+  /** `local` or `cloud`. */
+  source: string;
+  /** `customer` (the customer's own samples) or `policy` (everyone's). */
+  scope: 'customer' | 'policy';
+}
+
+/** Revenue against provider cost; `margin` is null when there is no revenue. */
+export interface Margin {
+  revenue: number;
+  cost: number;
+  margin: number | null;
+}
+
+/** A margin in total and per entitlement. */
+export interface MarginBreakdown extends Margin {
+  entitlements: Record<string, Margin>;
+}
+
+/** Hypothetical usage of an entitlement for {@link Limitr.planMargin}: units, or units with cost and limit. */
+export type MarginUsage = number | { value: number; overhead?: number; limit?: number };
 
 /** A meter of a customer's entitlement. */
 export interface MeterRecord {
@@ -160,6 +296,30 @@ function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return `string \`${v.length > 40 ? v.slice(0, 40) + '…' : v}\``;
   return typeof v;
+}
+
+/** The `event` argument of a metering call: `[events, eventData JSON or null]`. */
+function eventArg(event: unknown): [boolean, string | null] {
+  if (event === true) return [true, null];
+  if (event === false) return [false, null];
+  if (typeof event === 'object' && event !== null) return [true, JSON.stringify(event)];
+  throw invalidArgument('event', `expected a boolean or an object, got ${describe(event)}`);
+}
+
+/** Call-scoped caps as JSON, or null. */
+function capsArg(caps: unknown): string | null {
+  if (caps === undefined || caps === null) return null;
+  for (const [k, v] of Object.entries(obj('caps', caps))) num(`caps.${k}`, v);
+  return JSON.stringify(caps);
+}
+
+/** An options object as JSON, or null. */
+function optionsArg(name: string, v: unknown): string | null {
+  return v === undefined || v === null ? null : JSON.stringify(obj(name, v));
+}
+
+function parsed<T>(text: string | null): T | undefined {
+  return text === null ? undefined : (JSON.parse(text) as T);
 }
 
 function orUndefined<T>(v: T | null): T | undefined {
@@ -483,27 +643,33 @@ export class Limitr {
   /**
    * Meters `value` on an entitlement if the policy allows it (`value = 0`: an entitlement check).
    * `event`: `false` sends no events; an object is attached to the events as `event_data`.
-   * `overhead`: the call's provider cost in runes. False for unknown customers/entitlements.
+   * `overhead`: the call's provider cost in runes. `options.caps`: call-scoped caps
+   * (`{ caps: { rune: 1.0 } }`: deny if this call alone costs more than 1 rune).
+   * False for unknown customers/entitlements.
    */
-  allowSync(customer: string, entitlement: string, value = 0, event: boolean | object = true, overhead?: number): boolean {
+  allowSync(
+    customer: string,
+    entitlement: string,
+    value = 0,
+    event: boolean | object = true,
+    overhead?: number,
+    options?: AllowOptions,
+  ): boolean {
     if (typeof customer !== 'string') str('customer', customer);
     if (typeof entitlement !== 'string') str('entitlement', entitlement);
     if (typeof value !== 'number') num('value', value);
     let events = true;
     let data: string | null = null;
-    if (event !== true) {
-      if (event === false) events = false;
-      else if (typeof event === 'object' && event !== null) data = JSON.stringify(event);
-      else throw invalidArgument('event', `expected a boolean or an object, got ${describe(event)}`);
-    }
+    if (event !== true) [events, data] = eventArg(event);
     const o = overhead === undefined ? null : optNum('overhead', overhead);
+    const caps = options == null ? null : capsArg((obj('options', options) as AllowOptions).caps);
     let r: boolean;
     try {
       if (this.now !== undefined) this.n.setNow(this.h, num('now()', this.now()));
       r =
-        o === null && data === null
+        o === null && data === null && caps === null
           ? this.n.allow(this.h, customer, entitlement, value, events)
-          : this.n.allow(this.h, customer, entitlement, value, events, o, data);
+          : this.n.allow(this.h, customer, entitlement, value, events, o, data, caps);
     } catch (e) {
       throw fromNative(e);
     }
@@ -511,8 +677,15 @@ export class Limitr {
     return r;
   }
 
-  async allow(customer: string, entitlement: string, value = 0, event: boolean | object = true, overhead?: number): Promise<boolean> {
-    return this.allowSync(customer, entitlement, value, event, overhead);
+  async allow(
+    customer: string,
+    entitlement: string,
+    value = 0,
+    event: boolean | object = true,
+    overhead?: number,
+    options?: AllowOptions,
+  ): Promise<boolean> {
+    return this.allowSync(customer, entitlement, value, event, overhead, options);
   }
 
   /** Whether `allow` would pass, changing nothing; `{ detail: true }` explains why. */
@@ -660,6 +833,259 @@ export class Limitr {
   }
   async creditExchange(from: string, to = 'rune', value = 1): Promise<number | undefined> {
     return this.creditExchangeSync(from, to, value);
+  }
+
+  // ---- spend caps -------------------------------------------------------------------------
+
+  /**
+   * Adds a spend cap of `value` (in `options.credit`, default `rune`) to a customer and returns its
+   * record; `undefined` for an unknown customer or a taken `cap_id`. A denial by a cap sends a
+   * `meter-cap-limit`-style event through the handlers, like any other denial.
+   */
+  addCustomerCapSync(id: string, value: number, options?: CapOptions): CapRecord | undefined {
+    const c = str('id', id);
+    const v = num('value', value);
+    const o = optionsArg('options', options);
+    const r = this.call(() => this.n.addCustomerCap(this.h, c, v, o));
+    this.deliver();
+    return parsed<CapRecord>(r);
+  }
+
+  /** A cap's record as it is now, or `undefined` (no such customer or cap, or it expired). */
+  customerCapSync(id: string, capId: string): CapRecord | undefined {
+    const c = str('id', id);
+    const k = str('capId', capId);
+    return parsed<CapRecord>(this.call(() => this.n.customerCap(this.h, c, k)));
+  }
+
+  /** Zeroes a cap's consumption and starts a new period; true if the cap exists. */
+  resetCustomerCapSync(id: string, capId: string): boolean {
+    const c = str('id', id);
+    const k = str('capId', capId);
+    const r = this.call(() => this.n.resetCustomerCap(this.h, c, k));
+    this.deliver();
+    return r;
+  }
+
+  /** Removes a cap; true if it existed. */
+  removeCustomerCapSync(id: string, capId: string): boolean {
+    const c = str('id', id);
+    const k = str('capId', capId);
+    const r = this.call(() => this.n.removeCustomerCap(this.h, c, k));
+    this.deliver();
+    return r;
+  }
+
+  async addCustomerCap(id: string, value: number, options?: CapOptions): Promise<CapRecord | undefined> {
+    return this.addCustomerCapSync(id, value, options);
+  }
+  async customerCap(id: string, capId: string): Promise<CapRecord | undefined> {
+    return this.customerCapSync(id, capId);
+  }
+  async resetCustomerCap(id: string, capId: string): Promise<boolean> {
+    return this.resetCustomerCapSync(id, capId);
+  }
+  async removeCustomerCap(id: string, capId: string): Promise<boolean> {
+    return this.removeCustomerCapSync(id, capId);
+  }
+
+  // ---- reservations and estimates ---------------------------------------------------------
+
+  /**
+   * Holds room on an entitlement for a call whose size is known only when it finishes (it counts
+   * against hard limits until settled, released or expired). Returns the hold id, or `undefined`
+   * when the room is not there.
+   */
+  reserveSync(customer: string, entitlement: string, options?: ReserveOptions): string | undefined {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const o = optionsArg('options', options);
+    const r = this.call(() => this.n.reserve(this.h, c, e, o));
+    this.deliver();
+    return orUndefined(r);
+  }
+
+  /**
+   * Meters the real size `value` of a reserved call (past hard limits) and removes its hold; an
+   * unknown or expired hold is fine. `event` and `overhead` as for `allow`.
+   * `{ final: false }` settles part of a streaming response and keeps the rest of the hold.
+   * (The reference's `basis`/`segment` arguments are not needed: the hold remembers them.)
+   */
+  settleSync(
+    customer: string,
+    entitlement: string,
+    holdId: string,
+    value: number,
+    event: boolean | object = true,
+    overhead?: number,
+    options?: SettleOptions,
+  ): boolean {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const hold = str('holdId', holdId);
+    const v = num('value', value);
+    const [events, data] = eventArg(event);
+    const o = optNum('overhead', overhead);
+    const opts = options === undefined || options === null ? {} : (obj('options', options) as SettleOptions);
+    const last = opts.final === undefined ? true : bool('options.final', opts.final);
+    const caps = capsArg(opts.caps);
+    const r = this.call(() => this.n.settle(this.h, c, e, hold, v, last, events, o, data, caps));
+    this.deliver();
+    return r;
+  }
+
+  /** Drops a hold without metering; true if it was there. */
+  releaseSync(customer: string, entitlement: string, holdId: string): boolean {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const hold = str('holdId', holdId);
+    const r = this.call(() => this.n.release(this.h, c, e, hold));
+    this.deliver();
+    return r;
+  }
+
+  /** Units held by unexpired holds on an entitlement. */
+  heldSync(customer: string, entitlement: string): number | undefined {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    return orUndefined(this.call(() => this.n.held(this.h, c, e)));
+  }
+
+  /** Learns the size (and provider cost) of a finished call for the estimates; true when recorded. */
+  observeSync(customer: string, entitlement: string, value: number, options?: ObserveOptions): boolean {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const v = num('value', value);
+    const o = options === undefined || options === null ? {} : (obj('options', options) as ObserveOptions);
+    const overhead = optNum('options.overhead', o.overhead);
+    const basis = optNum('options.basis', o.basis);
+    const segment = optStr('options.segment', o.segment);
+    const context = optionsArg('options.context', o.context);
+    const r = this.call(() => this.n.observe(this.h, c, e, v, overhead, basis, segment, context));
+    this.deliver();
+    return r;
+  }
+
+  /** The predicted size and cost of a call, or `undefined` without samples. */
+  estimateSync(customer: string, entitlement: string, options?: EstimateOptions): Estimate | undefined {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const o = options === undefined || options === null ? {} : (obj('options', options) as EstimateOptions);
+    const q = o.quantile === undefined ? 0.9 : num('options.quantile', o.quantile);
+    const basis = optNum('options.basis', o.basis);
+    const segment = optStr('options.segment', o.segment);
+    return parsed<Estimate>(this.call(() => this.n.estimate(this.h, c, e, q, basis, segment)));
+  }
+
+  async reserve(customer: string, entitlement: string, options?: ReserveOptions): Promise<string | undefined> {
+    return this.reserveSync(customer, entitlement, options);
+  }
+  async settle(
+    customer: string,
+    entitlement: string,
+    holdId: string,
+    value: number,
+    event: boolean | object = true,
+    overhead?: number,
+    options?: SettleOptions,
+  ): Promise<boolean> {
+    return this.settleSync(customer, entitlement, holdId, value, event, overhead, options);
+  }
+  async release(customer: string, entitlement: string, holdId: string): Promise<boolean> {
+    return this.releaseSync(customer, entitlement, holdId);
+  }
+  async held(customer: string, entitlement: string): Promise<number | undefined> {
+    return this.heldSync(customer, entitlement);
+  }
+  async observe(customer: string, entitlement: string, value: number, options?: ObserveOptions): Promise<boolean> {
+    return this.observeSync(customer, entitlement, value, options);
+  }
+  async estimate(customer: string, entitlement: string, options?: EstimateOptions): Promise<Estimate | undefined> {
+    return this.estimateSync(customer, entitlement, options);
+  }
+
+  // ---- trends -----------------------------------------------------------------------------
+
+  /** Units per millisecond over the last two changes (`smoothed`: exponentially weighted); 0 without history. */
+  rateSync(customer: string, entitlement: string, smoothed = false): number {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const sm = bool('smoothed', smoothed);
+    return this.call(() => this.n.rate(this.h, c, e, sm));
+  }
+
+  /** Change of the rate over the last three changes; 0 without history. */
+  accelerationSync(customer: string, entitlement: string): number {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    return this.call(() => this.n.acceleration(this.h, c, e));
+  }
+
+  /** When, at the current rate, the limit runs out (epoch ms), or `undefined` (not growing, nothing left). */
+  projectedExhaustionSync(customer: string, entitlement: string, smoothed = false, grants = true): number | undefined {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const sm = bool('smoothed', smoothed);
+    const g = bool('grants', grants);
+    return orUndefined(this.call(() => this.n.projectedExhaustion(this.h, c, e, sm, g)));
+  }
+
+  /** What may be used right now: `remaining`, or less while a rate governor's bucket holds fewer tokens. */
+  allowanceSync(customer: string, entitlement: string, grants = true): number | undefined {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const g = bool('grants', grants);
+    return orUndefined(this.call(() => this.n.allowance(this.h, c, e, g)));
+  }
+
+  async rate(customer: string, entitlement: string, smoothed = false): Promise<number> {
+    return this.rateSync(customer, entitlement, smoothed);
+  }
+  async acceleration(customer: string, entitlement: string): Promise<number> {
+    return this.accelerationSync(customer, entitlement);
+  }
+  async projectedExhaustion(customer: string, entitlement: string, smoothed = false, grants = true): Promise<number | undefined> {
+    return this.projectedExhaustionSync(customer, entitlement, smoothed, grants);
+  }
+  async allowance(customer: string, entitlement: string, grants = true): Promise<number | undefined> {
+    return this.allowanceSync(customer, entitlement, grants);
+  }
+
+  // ---- margins ----------------------------------------------------------------------------
+
+  /**
+   * A customer's margin this period: list price of usage past each limit against the recorded
+   * provider overhead; `undefined` for an unknown customer. (The reference's `customerMarginSnapshot`.)
+   */
+  customerMarginSync(customer: string): MarginBreakdown | undefined {
+    const c = str('customer', customer);
+    return parsed<MarginBreakdown>(this.call(() => this.n.customerMargin(this.h, c)));
+  }
+
+  /**
+   * A plan's margin for hypothetical usage per entitlement (`scaled`: rolling limits counted per plan
+   * period). An unknown plan rejects with `UNKNOWN_PLAN`. (The reference's `marginSnapshot`.)
+   */
+  planMarginSync(plan: string, usage: Record<string, MarginUsage>, scaled = true): MarginBreakdown {
+    const p = str('plan', plan);
+    const u = JSON.stringify(obj('usage', usage));
+    const sc = bool('scaled', scaled);
+    return JSON.parse(this.call(() => this.n.planMargin(this.h, p, u, sc))) as MarginBreakdown;
+  }
+
+  async customerMargin(customer: string): Promise<MarginBreakdown | undefined> {
+    return this.customerMarginSync(customer);
+  }
+  async planMargin(plan: string, usage: Record<string, MarginUsage>, scaled = true): Promise<MarginBreakdown> {
+    return this.planMarginSync(plan, usage, scaled);
+  }
+  /** Alias of {@link Limitr.customerMargin} (reference name). */
+  async customerMarginSnapshot(customer: string): Promise<MarginBreakdown | undefined> {
+    return this.customerMarginSync(customer);
+  }
+  /** Alias of {@link Limitr.planMargin} (reference name). */
+  async marginSnapshot(plan: string, usage: Record<string, MarginUsage>, scaled = true): Promise<MarginBreakdown> {
+    return this.planMarginSync(plan, usage, scaled);
   }
 
   // ---- the document -----------------------------------------------------------------------

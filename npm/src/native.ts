@@ -38,7 +38,10 @@ export interface NativeBackend {
   customers(h: Handle): string;
   removeCustomer(h: Handle, id: string): boolean;
   setCustomerPlan(h: Handle, id: string, plan: string, resetMeters: boolean): boolean;
-  /** `overhead` and `eventData` may be left out (the common case: fewer arguments to convert). */
+  /**
+   * `overhead`, `eventData` and `caps` (JSON `{credit: ceiling}`, call-scoped caps) may be left out
+   * (the common case: fewer arguments to convert).
+   */
   allow(
     h: Handle,
     customer: string,
@@ -47,6 +50,7 @@ export interface NativeBackend {
     events: boolean,
     overhead?: number | null,
     eventData?: string | null,
+    caps?: string | null,
   ): boolean;
   check(h: Handle, customer: string, entitlement: string, value: number): boolean;
   checkDetail(h: Handle, customer: string, entitlement: string, value: number, overhead: number | null): string;
@@ -60,6 +64,46 @@ export interface NativeBackend {
   applyCustomerTopup(h: Handle, customer: string, topup: string): boolean;
   remainingCredit(h: Handle, customer: string, credit: string): number | null;
   creditExchange(h: Handle, from: string, to: string, value: number): number | null;
+  // caps (`options`: JSON of snake_case cap options) and margins (JSON records)
+  addCustomerCap(h: Handle, id: string, value: number, options: string | null): string | null;
+  customerCap(h: Handle, id: string, capId: string): string | null;
+  resetCustomerCap(h: Handle, id: string, capId: string): boolean;
+  removeCustomerCap(h: Handle, id: string, capId: string): boolean;
+  customerMargin(h: Handle, customer: string): string | null;
+  /** `usage`: JSON `{entitlement: value | {value, overhead?, limit?}}`. */
+  planMargin(h: Handle, plan: string, usage: string, scaled: boolean): string;
+  // reservations, estimates, trends
+  /** `options`: JSON `{value?, ttl?, quantile?, basis?, segment?, overhead?, context?}` or null. */
+  reserve(h: Handle, customer: string, entitlement: string, options: string | null): string | null;
+  settle(
+    h: Handle,
+    customer: string,
+    entitlement: string,
+    hold: string,
+    value: number,
+    last: boolean,
+    events: boolean,
+    overhead: number | null,
+    eventData: string | null,
+    caps: string | null,
+  ): boolean;
+  release(h: Handle, customer: string, entitlement: string, hold: string): boolean;
+  held(h: Handle, customer: string, entitlement: string): number | null;
+  observe(
+    h: Handle,
+    customer: string,
+    entitlement: string,
+    value: number,
+    overhead: number | null,
+    basis: number | null,
+    segment: string | null,
+    eventData: string | null,
+  ): boolean;
+  estimate(h: Handle, customer: string, entitlement: string, quantile: number, basis: number | null, segment: string | null): string | null;
+  rate(h: Handle, customer: string, entitlement: string, smoothed: boolean): number;
+  acceleration(h: Handle, customer: string, entitlement: string): number;
+  projectedExhaustion(h: Handle, customer: string, entitlement: string, smoothed: boolean, grants: boolean): number | null;
+  allowance(h: Handle, customer: string, entitlement: string, grants: boolean): number | null;
   record(h: Handle): string;
   stringify(h: Handle, format: string): string;
   lint(h: Handle): string;

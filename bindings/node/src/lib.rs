@@ -5,8 +5,10 @@
 //! null; objects cross as JSON text. It converts types and maps errors (see `error.rs`); every rule lives in the core.
 //! The TypeScript face and the contract of each function are in `npm/src/native.ts`.
 
+pub mod caps;
 mod convert;
 mod error;
+pub mod holds;
 mod key;
 mod limitr;
 mod registry;
@@ -18,12 +20,18 @@ use limitr::Engine;
 use limitr_core::{CallOptions, Error, Format, Limitr};
 use napi_derive::napi;
 
-fn options(events: bool, overhead: Option<f64>, event_data: Option<String>) -> Result<CallOptions> {
+/// The options of a metering call; `caps`: JSON `{credit: ceiling}` of call-scoped caps, or null.
+pub(crate) fn options(
+    events: bool,
+    overhead: Option<f64>,
+    event_data: Option<String>,
+    caps: Option<String>,
+) -> Result<CallOptions> {
     Ok(CallOptions {
         events,
         overhead: opt_decimal("overhead", overhead)?,
         event_data: event_data.map(|t| json("eventData", &t)).transpose()?,
-        caps: Vec::new(),
+        caps: convert::call_caps(caps.as_deref())?,
     })
 }
 
@@ -152,9 +160,11 @@ pub fn set_customer_plan(h: u32, id: String, plan: String, reset_meters: bool) -
     })
 }
 
-/// Meters `value` if allowed, with an optional provider cost (`overhead`) and event data (JSON
-/// text). The face leaves the two out in the common case (cheaper to convert).
+/// Meters `value` if allowed, with an optional provider cost (`overhead`), event data (JSON
+/// text) and call-scoped caps (JSON `{credit: ceiling}`). The face leaves the three out in the
+/// common case (cheaper to convert).
 #[napi]
+#[allow(clippy::too_many_arguments, reason = "one primitive per call option")]
 pub fn allow(
     h: u32,
     #[napi(ts_arg_type = "string")] customer: Key,
@@ -163,10 +173,11 @@ pub fn allow(
     events: bool,
     overhead: Option<f64>,
     event_data: Option<String>,
+    caps: Option<String>,
 ) -> Result<bool> {
     registry::with(h, |e| {
         let value = decimal("value", value)?;
-        let opts = options(events, overhead, event_data)?;
+        let opts = options(events, overhead, event_data, caps)?;
         e.core
             .allow_with(&customer, &entitlement, value, &opts)
             .js()
@@ -188,7 +199,7 @@ pub fn check(
     })
 }
 
-/// `check` with `{allowed, reason, remaining, resets}` as JSON.
+/// `check` with `{allowed, reason, remaining, resets, retry_after}` as JSON.
 #[napi]
 pub fn check_detail(
     h: u32,
@@ -209,6 +220,7 @@ pub fn check_detail(
         "reason": d.reason.as_str(),
         "remaining": d.remaining.map(limitr_core::number::to_value),
         "resets": d.resets,
+        "retry_after": d.retry_after,
     })
     .to_string())
 }
@@ -217,7 +229,7 @@ pub fn check_detail(
 #[napi]
 pub fn increment(h: u32, customer: String, entitlement: String, events: bool) -> Result<bool> {
     registry::with(h, |e| {
-        let opts = options(events, None, None)?;
+        let opts = options(events, None, None, None)?;
         e.core.increment(&customer, &entitlement, &opts).js()
     })
 }
@@ -226,7 +238,7 @@ pub fn increment(h: u32, customer: String, entitlement: String, events: bool) ->
 #[napi]
 pub fn decrement(h: u32, customer: String, entitlement: String, events: bool) -> Result<bool> {
     registry::with(h, |e| {
-        let opts = options(events, None, None)?;
+        let opts = options(events, None, None, None)?;
         e.core.decrement(&customer, &entitlement, &opts).js()
     })
 }
@@ -241,7 +253,7 @@ pub fn set(
     events: bool,
 ) -> Result<bool> {
     registry::with(h, |e| {
-        let opts = options(events, None, None)?;
+        let opts = options(events, None, None, None)?;
         e.core
             .set(&customer, &entitlement, decimal("value", value)?, &opts)
             .js()

@@ -18,6 +18,7 @@ interface Step {
   events?: { name: string; payload?: Json }[];
   ms?: number;
   now?: number;
+  as?: string;
   format?: string;
 }
 interface Scenario {
@@ -78,7 +79,8 @@ async function load(s: Scenario, clock: Clock): Promise<Limitr> {
   return Limitr.new(s.policy as object, 'json', { now: clock.now }); // a JS object policy
 }
 
-async function call(p: Limitr, op: string, a: Record<string, any>): Promise<unknown> {
+/** `saved`: hold ids saved by `reserve` steps with `"as": name` (used as `"$name"` in later args). */
+async function call(p: Limitr, op: string, a: Record<string, any>, saved: Record<string, string>, saveAs?: string): Promise<unknown> {
   switch (op) {
     case 'create_customer': return p.createCustomer(a.id, a.plan, a.type, a.label, a.refs, a.alt_ids, a.metadata).then(() => undefined);
     case 'create_customer_override': return p.createCustomerOverride(a.id, a.entitlement, a.fields ?? {}, a.expires_on);
@@ -88,7 +90,30 @@ async function call(p: Limitr, op: string, a: Record<string, any>): Promise<unkn
     case 'ensure_customer': return p.ensureCustomer(a.id, a.plan);
     case 'remove_customer': return p.removeCustomer(a.id);
     case 'set_customer_plan': return p.setCustomerPlan(a.id, a.plan, a.reset_meters ?? false);
-    case 'allow': return p.allow(a.customer, a.entitlement, a.value ?? 0, a.event_data ?? true, a.overhead);
+    case 'allow': return p.allow(a.customer, a.entitlement, a.value ?? 0, a.event_data ?? true, a.overhead, a.caps ? { caps: a.caps } : undefined);
+    case 'add_customer_cap': {
+      const { id, value, ...options } = a;
+      return p.addCustomerCap(id, value ?? 0, options);
+    }
+    case 'customer_cap': return p.customerCap(a.id, a.cap_id);
+    case 'reset_customer_cap': return p.resetCustomerCap(a.id, a.cap_id);
+    case 'remove_customer_cap': return p.removeCustomerCap(a.id, a.cap_id);
+    case 'customer_margin': return p.customerMargin(a.customer);
+    case 'plan_margin': return p.planMargin(a.plan, a.usage ?? {}, a.scaled ?? true);
+    case 'reserve': {
+      const hold = await p.reserve(a.customer, a.entitlement, { value: a.value, ttl: a.ttl, quantile: a.quantile, basis: a.basis, segment: a.segment, overhead: a.overhead, context: a.event_data });
+      if (saveAs !== undefined && hold !== undefined) saved[saveAs] = hold;
+      return hold === undefined ? null : true; // the id is random-looking: true for "a hold was made"
+    }
+    case 'settle': return p.settle(a.customer, a.entitlement, a.hold, a.value ?? 0, a.event_data ?? true, a.overhead, { final: a.final ?? true, caps: a.caps });
+    case 'release': return p.release(a.customer, a.entitlement, a.hold);
+    case 'held': return p.held(a.customer, a.entitlement);
+    case 'observe': return p.observe(a.customer, a.entitlement, a.value ?? 0, { overhead: a.overhead, basis: a.basis, segment: a.segment, context: a.event_data });
+    case 'estimate': return p.estimate(a.customer, a.entitlement, { quantile: a.quantile, basis: a.basis, segment: a.segment });
+    case 'rate': return p.rate(a.customer, a.entitlement, a.smoothed ?? false);
+    case 'acceleration': return p.acceleration(a.customer, a.entitlement);
+    case 'projected_exhaustion': return p.projectedExhaustion(a.customer, a.entitlement, a.smoothed ?? false, a.grants ?? true);
+    case 'allowance': return p.allowance(a.customer, a.entitlement, a.grants ?? true);
     case 'check': return p.check(a.customer, a.entitlement, a.value ?? 0);
     case 'check_detail': return p.check(a.customer, a.entitlement, a.value ?? 0, { detail: true });
     case 'increment': return p.increment(a.customer, a.entitlement);
@@ -125,6 +150,7 @@ for (const file of files) {
       return;
     }
     let policy = await load(s, clock);
+    const saved: Record<string, string> = {};
     let events: { name: string; payload: unknown }[] = [];
     const recorder = (key: string, value: string) => void events.push({ name: key, payload: JSON.parse(value) });
     await policy.addHandler('recorder', recorder);
@@ -142,7 +168,10 @@ for (const file of files) {
       const expectError = step.expect !== null && typeof step.expect === 'object' && !Array.isArray(step.expect) && 'error' in step.expect && Object.keys(step.expect).length === 1;
       let result: unknown;
       try {
-        result = await call(policy, step.op, step.args ?? {});
+        const args = Object.fromEntries(
+          Object.entries(step.args ?? {}).map(([k, v]) => [k, typeof v === 'string' && v.startsWith('$') ? saved[v.slice(1)] ?? null : v]),
+        );
+        result = await call(policy, step.op, args, saved, step.as);
       } catch (e) {
         if (expectError && e instanceof LimitrError) {
           assert.equal(e.code, (step.expect as any).error, `${where}: ${e.message}`);
