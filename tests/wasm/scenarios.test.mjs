@@ -57,8 +57,11 @@ function mismatch(actual, expected, path = '$') {
   return actual === expected ? null : `${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`;
 }
 
-async function run(p, step, clock) {
-  const a = step.args ?? {};
+/** `saved`: hold ids saved by `reserve` steps with `"as": name`, substituted for `"$name"` args. */
+async function run(p, step, clock, saved) {
+  const a = Object.fromEntries(
+    Object.entries(step.args ?? {}).map(([k, v]) => [k, typeof v === 'string' && v.startsWith('$') ? saved[v.slice(1)] ?? null : v]),
+  );
   const n = (x) => (x === undefined ? null : x);
   switch (step.op) {
     case 'create_customer': return p.createCustomer(a.id, a.plan, a.type, a.label, a.refs, a.alt_ids, a.metadata).then(() => undefined);
@@ -69,7 +72,30 @@ async function run(p, step, clock) {
     case 'ensure_customer': return p.ensureCustomer(a.id, a.plan);
     case 'remove_customer': return p.removeCustomer(a.id);
     case 'set_customer_plan': return p.setCustomerPlan(a.id, a.plan, a.reset_meters ?? false);
-    case 'allow': return p.allow(a.customer, a.entitlement, a.value ?? 0, a.event_data ?? true, a.overhead);
+    case 'allow': return p.allow(a.customer, a.entitlement, a.value ?? 0, a.event_data ?? true, a.overhead, a.caps ? { caps: a.caps } : undefined);
+    case 'add_customer_cap': {
+      const { id, value, ...options } = a;
+      return n(await p.addCustomerCap(id, value ?? 0, options));
+    }
+    case 'customer_cap': return n(await p.customerCap(a.id, a.cap_id));
+    case 'reset_customer_cap': return p.resetCustomerCap(a.id, a.cap_id);
+    case 'remove_customer_cap': return p.removeCustomerCap(a.id, a.cap_id);
+    case 'customer_margin': return n(await p.customerMargin(a.customer));
+    case 'plan_margin': return p.planMargin(a.plan, a.usage ?? {}, a.scaled ?? true);
+    case 'reserve': {
+      const hold = await p.reserve(a.customer, a.entitlement, { value: a.value, ttl: a.ttl, quantile: a.quantile, basis: a.basis, segment: a.segment, overhead: a.overhead, context: a.event_data });
+      if (step.as !== undefined && hold !== undefined) saved[step.as] = hold;
+      return hold === undefined ? null : true; // the id is random-looking: true for "a hold was made"
+    }
+    case 'settle': return p.settle(a.customer, a.entitlement, a.hold, a.value ?? 0, a.event_data ?? true, a.overhead, { final: a.final ?? true, caps: a.caps });
+    case 'release': return p.release(a.customer, a.entitlement, a.hold);
+    case 'held': return n(await p.held(a.customer, a.entitlement));
+    case 'observe': return p.observe(a.customer, a.entitlement, a.value ?? 0, { overhead: a.overhead, basis: a.basis, segment: a.segment, context: a.event_data });
+    case 'estimate': return n(await p.estimate(a.customer, a.entitlement, { quantile: a.quantile, basis: a.basis, segment: a.segment }));
+    case 'rate': return p.rate(a.customer, a.entitlement, a.smoothed ?? false);
+    case 'acceleration': return p.acceleration(a.customer, a.entitlement);
+    case 'projected_exhaustion': return n(await p.projectedExhaustion(a.customer, a.entitlement, a.smoothed ?? false, a.grants ?? true));
+    case 'allowance': return n(await p.allowance(a.customer, a.entitlement, a.grants ?? true));
     case 'check': return p.check(a.customer, a.entitlement, a.value ?? 0);
     case 'check_detail': return p.check(a.customer, a.entitlement, a.value ?? 0, { detail: true });
     case 'increment': return p.increment(a.customer, a.entitlement);
@@ -104,6 +130,7 @@ for (const file of files) {
       }
       return;
     }
+    const saved = {};
     const events = [];
     const record = (name, payload) => void events.push({ name, payload: JSON.parse(payload) });
     let p = await Limitr.new(text, format, options);
@@ -118,7 +145,7 @@ for (const file of files) {
       }
       let result;
       try {
-        result = await run(p, step, clock);
+        result = await run(p, step, clock, saved);
       } catch (err) {
         if (step.expect && typeof step.expect === 'object' && 'error' in step.expect) {
           assert.equal(err.code, step.expect.error, `${where}: ${err.message}`);

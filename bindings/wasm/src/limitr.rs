@@ -158,8 +158,10 @@ pub fn set_customer_plan(
 
 // ---- metering ------------------------------------------------------------------------------
 
-/// Meters `value` if the policy allows it: events on/off, overhead (runes), event data (JSON).
+/// Meters `value` if the policy allows it: events on/off, overhead (runes), event data (JSON),
+/// call-scoped caps (JSON `{credit: ceiling}`).
 #[wasm_bindgen]
+#[allow(clippy::too_many_arguments, reason = "one primitive per call option")]
 pub fn allow(
     h: &WasmLimitr,
     customer: &str,
@@ -168,12 +170,13 @@ pub fn allow(
     events: bool,
     overhead: Option<f64>,
     event_data: Option<String>,
+    caps: Option<String>,
 ) -> JsResult<bool> {
     let value = decimal("value", value)?;
-    if events && overhead.is_none() && event_data.is_none() {
+    if events && overhead.is_none() && event_data.is_none() && caps.is_none() {
         return js(h.inner.allow(customer, entitlement, value));
     }
-    let options = call_options(events, overhead, event_data)?;
+    let options = call_options(events, overhead, event_data, caps)?;
     js(h.inner.allow_with(customer, entitlement, value, &options))
 }
 
@@ -184,7 +187,7 @@ pub fn check(h: &WasmLimitr, customer: &str, entitlement: &str, value: f64) -> J
         .check(customer, entitlement, decimal("value", value)?))
 }
 
-/// `{allowed, reason, remaining, resets}` as JSON.
+/// `{allowed, reason, remaining, resets, retry_after}` as JSON.
 #[wasm_bindgen(js_name = checkDetail)]
 pub fn check_detail(
     h: &WasmLimitr,
@@ -204,6 +207,10 @@ pub fn check_detail(
         d.remaining.map_or(Value::Null, to_value),
     );
     o.insert("resets".into(), d.resets.map_or(Value::Null, Value::from));
+    o.insert(
+        "retry_after".into(),
+        d.retry_after.map_or(Value::Null, Value::from),
+    );
     Ok(Value::Object(o).to_string())
 }
 
@@ -215,7 +222,7 @@ pub fn increment(
     entitlement: &str,
     events: bool,
 ) -> JsResult<bool> {
-    let options = call_options(events, None, None)?;
+    let options = call_options(events, None, None, None)?;
     js(h.inner.increment(customer, entitlement, &options))
 }
 
@@ -227,7 +234,7 @@ pub fn decrement(
     entitlement: &str,
     events: bool,
 ) -> JsResult<bool> {
-    let options = call_options(events, None, None)?;
+    let options = call_options(events, None, None, None)?;
     js(h.inner.decrement(customer, entitlement, &options))
 }
 
@@ -240,7 +247,7 @@ pub fn set(
     value: f64,
     events: bool,
 ) -> JsResult<bool> {
-    let options = call_options(events, None, None)?;
+    let options = call_options(events, None, None, None)?;
     let value = decimal("value", value)?;
     js(h.inner.set(customer, entitlement, value, &options))
 }
@@ -306,6 +313,208 @@ pub fn remaining_credit(h: &WasmLimitr, customer: &str, credit: &str) -> JsResul
 pub fn credit_exchange(h: &WasmLimitr, from: &str, to: &str, value: f64) -> JsResult<JsValue> {
     let value = decimal("value", value)?;
     Ok(number_or_null(h.inner.credit_exchange(from, to, value)))
+}
+
+// ---- spend caps and margins ---------------------------------------------------------------
+
+/// Adds a spend cap of `value` to a customer (`options`: JSON of snake_case cap options, or null);
+/// its record as JSON, or `null` (unknown customer, taken cap id).
+#[wasm_bindgen(js_name = addCustomerCap)]
+pub fn add_customer_cap(
+    h: &WasmLimitr,
+    id: &str,
+    value: f64,
+    options: Option<String>,
+) -> JsResult<JsValue> {
+    let value = decimal("value", value)?;
+    let options = convert::cap_options(options.as_deref())?;
+    Ok(json_or_null(js(h
+        .inner
+        .add_customer_cap(id, value, &options))?))
+}
+
+/// A cap's record as JSON, or `null`.
+#[wasm_bindgen(js_name = customerCap)]
+pub fn customer_cap(h: &WasmLimitr, id: &str, cap_id: &str) -> JsValue {
+    json_or_null(h.inner.customer_cap(id, cap_id))
+}
+
+/// Zeroes a cap's consumption; true if the cap exists.
+#[wasm_bindgen(js_name = resetCustomerCap)]
+pub fn reset_customer_cap(h: &WasmLimitr, id: &str, cap_id: &str) -> JsResult<bool> {
+    js(h.inner.reset_customer_cap(id, cap_id))
+}
+
+/// Removes a cap; true if it existed.
+#[wasm_bindgen(js_name = removeCustomerCap)]
+pub fn remove_customer_cap(h: &WasmLimitr, id: &str, cap_id: &str) -> JsResult<bool> {
+    js(h.inner.remove_customer_cap(id, cap_id))
+}
+
+/// A customer's margin this period as JSON, or `null`.
+#[wasm_bindgen(js_name = customerMargin)]
+pub fn customer_margin(h: &WasmLimitr, customer: &str) -> JsResult<JsValue> {
+    Ok(json_or_null(
+        js(h.inner.customer_margin(customer))?.map(|b| b.record()),
+    ))
+}
+
+/// A plan's margin for hypothetical usage (JSON `{entitlement: value | {value, overhead?,
+/// limit?}}`), as JSON.
+#[wasm_bindgen(js_name = planMargin)]
+pub fn plan_margin(h: &WasmLimitr, plan: &str, usage: &str, scaled: bool) -> JsResult<String> {
+    let usage = convert::usage(usage)?;
+    Ok(js(h.inner.plan_margin(plan, &usage, scaled))?
+        .record()
+        .to_string())
+}
+
+// ---- reservations, estimates, trends -------------------------------------------------------
+
+/// Holds room for a call of unknown size (`options`: JSON `{value?, ttl?, quantile?, basis?,
+/// segment?, overhead?, context?}` or null); the hold id, or `null`.
+#[wasm_bindgen]
+pub fn reserve(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    options: Option<String>,
+) -> JsResult<Option<String>> {
+    let options = convert::reserve_options(options.as_deref())?;
+    js(h.inner.reserve(customer, entitlement, &options))
+}
+
+/// Meters the real size of a reserved call and removes its hold (`last = false` keeps the rest).
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments, reason = "one primitive per call option")]
+pub fn settle(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    hold: &str,
+    value: f64,
+    last: bool,
+    events: bool,
+    overhead: Option<f64>,
+    event_data: Option<String>,
+    caps: Option<String>,
+) -> JsResult<bool> {
+    let value = decimal("value", value)?;
+    let options = call_options(events, overhead, event_data, caps)?;
+    js(h.inner
+        .settle(customer, entitlement, hold, value, last, &options))
+}
+
+/// Drops a hold without metering; true if it was there.
+#[wasm_bindgen]
+pub fn release(h: &WasmLimitr, customer: &str, entitlement: &str, hold: &str) -> JsResult<bool> {
+    js(h.inner.release(customer, entitlement, hold))
+}
+
+/// Units held by unexpired holds, or `null`.
+#[wasm_bindgen]
+pub fn held(h: &WasmLimitr, customer: &str, entitlement: &str) -> JsResult<JsValue> {
+    Ok(number_or_null(js(h.inner.held(customer, entitlement))?))
+}
+
+/// Learns the size (and provider cost) of a finished call (`eventData`: JSON or null).
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments, reason = "the observation's fields")]
+pub fn observe(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    value: f64,
+    overhead: Option<f64>,
+    basis: Option<f64>,
+    segment: Option<String>,
+    event_data: Option<String>,
+) -> JsResult<bool> {
+    let value = decimal("value", value)?;
+    let overhead = convert::opt_decimal("overhead", overhead)?;
+    let data = event_data
+        .map(|t| convert::json("context", &t))
+        .transpose()?;
+    js(h.inner.observe(
+        customer,
+        entitlement,
+        value,
+        overhead,
+        basis,
+        segment.as_deref(),
+        data.as_ref(),
+    ))
+}
+
+/// The predicted size and cost of a call as JSON, or `null` without samples.
+#[wasm_bindgen]
+pub fn estimate(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    quantile: f64,
+    basis: Option<f64>,
+    segment: Option<String>,
+) -> JsResult<JsValue> {
+    let a = js(h
+        .inner
+        .estimate(customer, entitlement, quantile, basis, segment.as_deref()))?;
+    Ok(json_or_null(a.map(|a| a.record())))
+}
+
+/// Units per millisecond (`smoothed`: the exponentially weighted rate).
+#[wasm_bindgen]
+pub fn rate(h: &WasmLimitr, customer: &str, entitlement: &str, smoothed: bool) -> JsResult<f64> {
+    Ok(limitr_core::number::to_f64(js(h.inner.rate(
+        customer,
+        entitlement,
+        smoothed,
+    ))?))
+}
+
+/// Change of the rate over the last three changes.
+#[wasm_bindgen]
+pub fn acceleration(h: &WasmLimitr, customer: &str, entitlement: &str) -> JsResult<f64> {
+    Ok(limitr_core::number::to_f64(js(h
+        .inner
+        .acceleration(customer, entitlement))?))
+}
+
+/// When, at the current rate, the limit runs out (epoch ms), or `null`.
+#[wasm_bindgen(js_name = projectedExhaustion)]
+pub fn projected_exhaustion(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    smoothed: bool,
+    grants: bool,
+) -> JsResult<JsValue> {
+    Ok(time_or_null(js(h.inner.projected_exhaustion(
+        customer,
+        entitlement,
+        smoothed,
+        grants,
+    ))?))
+}
+
+/// What may be used right now (`remaining`, or less under a rate governor), or `null`.
+#[wasm_bindgen]
+pub fn allowance(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    grants: bool,
+) -> JsResult<JsValue> {
+    Ok(number_or_null(js(h.inner.allowance(
+        customer,
+        entitlement,
+        grants,
+    ))?))
+}
+
+/// A JSON value as text, `None` as `null`.
+fn json_or_null(v: Option<Value>) -> JsValue {
+    v.map_or(JsValue::NULL, |v| JsValue::from_str(&v.to_string()))
 }
 
 // ---- the document --------------------------------------------------------------------------
