@@ -198,7 +198,7 @@ test('the now option moves a daily reset', async () => {
   assert.equal(await p.allow('user_starter', 'ai-chat-input', 1), false);
   assert.equal(await p.resets('user_starter', 'ai-chat-input'), T0 + 5_000 + DAY);
   const detail = await p.check('user_starter', 'ai-chat-input', 1, { detail: true });
-  assert.deepEqual(detail, { allowed: false, reason: 'limit', remaining: 0, resets: T0 + 5_000 + DAY });
+  assert.deepEqual(detail, { allowed: false, reason: 'limit', remaining: 0, resets: T0 + 5_000 + DAY, retry_after: null });
   now += DAY; // the boundary itself still belongs to the old period
   assert.equal(await p.allow('user_starter', 'ai-chat-input', 1), false);
   now += 1;
