@@ -162,6 +162,64 @@ fn benches(c: &mut Criterion) {
     c.bench_function("allow/soft-overage-drawing-a-grant", |b| {
         b.iter(|| g.allow("granted", "ai-chat-input", one).unwrap())
     });
+
+    // a grant drawn through the exchange on every call (the quick start's ai-token grant)
+    let x = engine(QUICKSTART);
+    x.create_customer("x", Some("growth")).unwrap();
+    for _ in 0..3 {
+        x.apply_customer_topup("x", "ai-token-small").unwrap(); // 30 ai-tokens last 7.5M calls
+    }
+    x.allow("x", "ai-chat-input", Decimal::from(700_000))
+        .unwrap();
+    c.bench_function("allow/grant-through-exchange", |b| {
+        b.iter(|| x.allow("x", "ai-chat-input", one).unwrap())
+    });
+
+    let tiered = engine(
+        r#"{"policy": {"credits": {"img": {"pricing_model": "tiered", "tiers": [
+          {"up_to": 100, "price": {"amount": 0.04}}, {"up_to": 1000, "price": {"amount": 0.02}}, {"price": {"amount": 0.01}}]}},
+          "plans": {"p": {"default": true, "entitlements": {"images": {"limit": {"credit": "img", "mode": "soft", "value": 1e15}}}}}}}"#,
+    );
+    tiered.create_customer("t", None).unwrap();
+    c.bench_function("allow/tiered-credit", |b| {
+        b.iter(|| tiered.allow("t", "images", one).unwrap())
+    });
+
+    let capped = engine(
+        r#"{"policy": {"credits": {"tok": {"price": {"amount": 0.000004}}},
+          "plans": {"p": {"default": true, "entitlements": {"chat": {"limit": {"credit": "tok", "value": 1e15,
+            "governor_enabled": true, "governor_capacity": 1e15, "governor_refill_rate": 1}}}}}}}"#,
+    );
+    capped.create_customer("k", None).unwrap();
+    for (id, credit) in [("spend", "rune"), ("tokens", "tok")] {
+        let o = limitr_core::CapOptions {
+            cap_id: Some(id.into()),
+            credit: Some(credit.into()),
+            ..Default::default()
+        };
+        capped
+            .add_customer_cap("k", Decimal::from(1_000_000_000_000i64), &o)
+            .unwrap();
+    }
+    c.bench_function("allow/two-caps-and-a-governor", |b| {
+        b.iter(|| capped.allow("k", "chat", one).unwrap())
+    });
+
+    let holds = engine(QUICKSTART);
+    holds.create_customer("h", Some("growth")).unwrap();
+    let ro = limitr_core::ReserveOptions {
+        value: Some(Decimal::from(100)),
+        ..Default::default()
+    };
+    let co = limitr_core::CallOptions::default();
+    c.bench_function("reserve+settle", |b| {
+        b.iter(|| {
+            let id = holds.reserve("h", "ai-chat-output", &ro).unwrap().unwrap();
+            holds
+                .settle("h", "ai-chat-output", &id, one, true, &co)
+                .unwrap()
+        })
+    });
 }
 
 criterion_group! {

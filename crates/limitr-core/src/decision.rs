@@ -502,7 +502,11 @@ fn metered(
         position: billable,
         meter_value: m_val,
         limit: l,
-        price_diff: policy.price_units(credit, (n - l).max(Decimal::ZERO) - billable, billable),
+        price_diff: if req.events {
+            policy.price_units(credit, (n - l).max(Decimal::ZERO) - billable, billable)
+        } else {
+            None
+        },
     });
     // the grants needed to run a hard limit past its value: the call's overage plus held room
     let need = if held.is_zero() {

@@ -330,6 +330,30 @@ impl<S: Store> Limitr<S> {
         settle: Option<(&str, bool)>,
         now: Timestamp,
     ) -> Result<Option<bool>> {
+        let temp = self.temp_caps(&options.caps);
+        // fast path: a caller with its own plan, no refs and an unscoped entitlement involves
+        // nobody else: one lock
+        let single = self.store.update(caller, |c| {
+            let plan = decision::own_plan(&self.policy, c)?;
+            let ent = plan.entitlement(entitlement)?;
+            if !c.refs().is_empty() || ent.scope.as_deref().is_some_and(|s| s != c.kind()) {
+                return None;
+            }
+            let parties = Parties {
+                plan,
+                ent,
+                caller: c.id.to_string(),
+                kind: c.kind().to_string(),
+                owner: c.id.to_string(),
+                holders: Vec::new(),
+            };
+            Some(self.capped_commit(&mut [c], &parties, req, settle, &temp, now))
+        });
+        if let Some(Some(outcome)) = single {
+            let (allowed, events) = outcome?;
+            self.handlers.dispatch(&events);
+            return Ok(Some(allowed));
+        }
         let parties = match self.parties(caller, entitlement) {
             Ok(p) => p,
             Err(Reason::Scope) => return Ok(Some(false)),
@@ -337,7 +361,6 @@ impl<S: Store> Limitr<S> {
         };
         let mut ids: Vec<&str> = vec![parties.owner.as_str(), parties.caller.as_str()];
         ids.extend(parties.holders.iter().map(String::as_str));
-        let temp = self.temp_caps(&options.caps);
         let outcome = self.store.update_many(&ids, |cs| {
             self.capped_commit(cs, &parties, req, settle, &temp, now)
         });
@@ -394,6 +417,9 @@ impl<S: Store> Limitr<S> {
     }
 
     fn temp_caps(&self, caps: &[(String, Decimal)]) -> Vec<Cap> {
+        if caps.is_empty() {
+            return Vec::new();
+        }
         caps.iter()
             .map(|(credit, value)| Cap {
                 id: format!("tmp-{credit}"),
@@ -529,32 +555,22 @@ impl<S: Store> Limitr<S> {
         let Some(o) = cs.get(owner) else {
             return Ok((false, Vec::new()));
         };
-        let pre = decision::evaluate(
-            &self.policy,
-            parties.plan,
-            parties.ent,
-            o,
-            &creq,
-            now,
-            false,
-        )?;
-        if pre.allowed
+        // the commit transition is pure until applied: gate the caps on its own figures
+        let mut t =
+            decision::evaluate(&self.policy, parties.plan, parties.ent, o, &creq, now, true)?;
+        if t.allowed
             && !req.force
-            && let Some((holder, cap)) = self.blocking_cap(cs, parties, &pre, temp)
+            && let Some((holder, cap)) = self.blocking_cap(cs, parties, &t, temp)
         {
-            {
-                let mut events = Vec::new();
-                if req.events {
-                    events.push(self.cap_limit_event(cs, parties, owner, holder, &cap, &pre, req));
-                }
-                return Ok((false, events));
+            let mut events = Vec::new();
+            if req.events {
+                events.push(self.cap_limit_event(cs, parties, owner, holder, &cap, &t, req));
             }
+            return Ok((false, events));
         }
         let Some(o) = cs.get_mut(owner) else {
             return Ok((false, Vec::new()));
         };
-        let mut t =
-            decision::evaluate(&self.policy, parties.plan, parties.ent, o, &creq, now, true)?;
         let mut drafts: Vec<Draft> = std::mem::take(&mut t.drafts);
         t.apply(o);
         if !drafts.is_empty() && !self.policy.notifications.is_empty() {
