@@ -153,6 +153,11 @@ impl Exchange {
         if from == to {
             return Some(v);
         }
+        if to == RUNE {
+            return self
+                .to_runes_at(v, from, from_offset)
+                .map(|d| d.normalize());
+        }
         self.from_runes_at(self.to_runes_at(v, from, from_offset)?, to, to_offset)
             .map(|d| d.normalize())
     }

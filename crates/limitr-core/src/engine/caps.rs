@@ -16,6 +16,7 @@ use crate::policy::plan::{Entitlement, Plan};
 use crate::policy::reset::{ResetRule, Schedule};
 use crate::store::Store;
 use crate::time::Timestamp;
+use compact_str::CompactString;
 use serde_json::{Map, Value};
 use std::sync::atomic::Ordering;
 
@@ -65,9 +66,9 @@ fn event(name: &'static str, payload: Value) -> Event {
 struct Parties<'p> {
     plan: &'p Plan,
     ent: &'p Entitlement,
-    caller: String,
-    kind: String,
-    owner: String,
+    caller: CompactString,
+    kind: CompactString,
+    owner: CompactString,
     holders: Vec<String>,
 }
 
@@ -313,9 +314,9 @@ impl<S: Store> Limitr<S> {
         Ok(Parties {
             plan,
             ent,
-            caller: primary,
-            kind,
-            owner,
+            caller: primary.into(),
+            kind: kind.into(),
+            owner: owner.into(),
             holders,
         })
     }
@@ -342,9 +343,9 @@ impl<S: Store> Limitr<S> {
             let parties = Parties {
                 plan,
                 ent,
-                caller: c.id.to_string(),
-                kind: c.kind().to_string(),
-                owner: c.id.to_string(),
+                caller: CompactString::from(&*c.id),
+                kind: CompactString::from(c.kind()),
+                owner: CompactString::from(&*c.id),
                 holders: Vec::new(),
             };
             Some(self.capped_commit(&mut [c], &parties, req, settle, &temp, now))
@@ -461,7 +462,7 @@ impl<S: Store> Limitr<S> {
                 let shared_ok = k.shared
                     && k.shared_with
                         .as_ref()
-                        .is_none_or(|w| w.contains(&parties.kind));
+                        .is_none_or(|w| w.iter().any(|k| *k == *parties.kind));
                 if (own || shared_ok) && k.applies(&parties.ent.name, credit, &self.policy.exchange)
                 {
                     out.push((ci, ki));
@@ -498,7 +499,7 @@ impl<S: Store> Limitr<S> {
         pre: &decision::Transition,
         temp: &[Cap],
     ) -> Option<(Option<usize>, Cap)> {
-        let credit = parties.ent.limit.as_ref().map(|l| l.credit.to_string())?;
+        let credit = parties.ent.limit.as_ref().map(|l| l.credit.clone())?;
         let cost = self.call_cost(pre, parties, &credit);
         if cost.units <= Decimal::ZERO {
             return None;
@@ -546,7 +547,7 @@ impl<S: Store> Limitr<S> {
         let owner = cs
             .iter()
             .position(|c| *c.id == *parties.owner)
-            .ok_or_else(|| Error::UnknownCustomer(parties.owner.clone()))?;
+            .ok_or_else(|| Error::UnknownCustomer(parties.owner.to_string()))?;
         if let (Some((hold, last)), Some(o)) = (settle, cs.get_mut(owner)) {
             super::holds::settle_hold(o, &parties.ent.name, hold, req.value, last);
         }
@@ -586,7 +587,7 @@ impl<S: Store> Limitr<S> {
             .ent
             .limit
             .as_ref()
-            .map(|l| l.credit.to_string())
+            .map(|l| l.credit.clone())
             .unwrap_or_default();
         let cost = self.call_cost(&t, parties, &credit);
         let mut moved: Vec<usize> = Vec::new();
@@ -611,17 +612,17 @@ impl<S: Store> Limitr<S> {
             let before = k.meter_value;
             k.meter_value = k.meter_value.saturating_add(amount);
             let crossed = before < k.value && k.meter_value >= k.value;
-            let cap_record = k.record();
+            let cap_record = (crossed && req.events).then(|| k.record());
             if !moved.contains(&ci) {
                 moved.push(ci);
             }
-            if crossed && req.events {
+            if let Some(cap_record) = cap_record {
                 let mut p = Map::new();
                 p.insert(
                     "customer".into(),
                     cs.get(ci).map_or(Value::Null, |c| c.record()),
                 );
-                p.insert("caller".into(), Value::String(parties.caller.clone()));
+                p.insert("caller".into(), Value::String(parties.caller.to_string()));
                 p.insert(
                     "entitlement".into(),
                     Value::String(parties.ent.name.to_string()),
@@ -681,7 +682,7 @@ impl<S: Store> Limitr<S> {
             .map_or(Value::Null, |c| c.record.clone());
         let mut p = Map::new();
         p.insert("customer".into(), holder_record);
-        p.insert("caller".into(), Value::String(parties.caller.clone()));
+        p.insert("caller".into(), Value::String(parties.caller.to_string()));
         p.insert(
             "entitlement".into(),
             Value::String(parties.ent.name.to_string()),
