@@ -141,6 +141,21 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
         }
     }
     let e = &run.engine;
+    // amounts written with units ("500MB") are read through the engine
+    if let (Some(Value::String(text)), Some(c), Some(ent)) = (
+        args.get("value").cloned(),
+        args.get("customer")
+            .and_then(Value::as_str)
+            .map(String::from),
+        args.get("entitlement")
+            .and_then(Value::as_str)
+            .map(String::from),
+    ) {
+        let q = e.quantity(&c, &ent, &text)?;
+        if let Some(obj) = args.as_object_mut() {
+            obj.insert("value".into(), number::to_value(q));
+        }
+    }
     let opts = CallOptions {
         events: true,
         overhead: args.get("overhead").and_then(number::from_value),

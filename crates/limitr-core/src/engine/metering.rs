@@ -408,4 +408,27 @@ impl<S: Store> Limitr<S> {
             drafts.push(Draft { name, fields });
         }
     }
+
+    /// Reads an amount written as text for an entitlement: a number in its credit's units, or, for
+    /// credits kept in a size or time unit, a number with a unit (`"500MB"`, `"1GB"`, `"-3MB"`,
+    /// `"10MiB"`), converted and cast. For an unknown customer or entitlement a plain number is read
+    /// as is and anything else counts as 0 (the call is refused anyway). Bad text is
+    /// `INVALID_ARGUMENT`.
+    pub fn quantity(&self, customer: &str, entitlement: &str, text: &str) -> Result<Decimal> {
+        let now = self.now();
+        let units = self
+            .on_target(customer, entitlement, |_, ent, owner| {
+                let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now)?;
+                self.policy
+                    .credits
+                    .get_index(limit.credit_index)
+                    .map(|(_, c)| c.units)
+            })
+            .ok()
+            .flatten();
+        match units {
+            Some(u) => u.amount(text).map_err(|m| Error::invalid("value", m)),
+            None => Ok(crate::number::parse_decimal(text).unwrap_or_default()),
+        }
+    }
 }

@@ -11,6 +11,8 @@ pub enum Units {
     Float,
     /// Truncate toward zero, per call (`"int"`): 120000 / 2.2 → 54545.
     Int,
+    /// A size or time unit (`"MB"`, `"s"`): amounts are kept in it; text such as `"2GB"` converts.
+    Measure(super::measure::Measure),
 }
 
 impl Units {
@@ -23,9 +25,22 @@ impl Units {
     /// ```
     pub fn cast(self, v: Decimal) -> Decimal {
         match self {
-            Units::Float => v,
+            Units::Float | Units::Measure(_) => v,
             Units::Int => v.trunc(),
         }
+    }
+}
+
+impl Units {
+    /// Reads an amount written as text: a number (in these units), or for measured credits a
+    /// number with a unit (`"500MB"`, `"1GB"`, `"-3MB"`), converted; then cast.
+    pub fn amount(self, text: &str) -> Result<Decimal, String> {
+        let v = match self {
+            Units::Measure(m) => super::measure::convert(text, m)?,
+            _ => crate::number::parse_decimal(text)
+                .ok_or_else(|| format!("`{text}` is not a number"))?,
+        };
+        Ok(self.cast(v))
     }
 }
 

@@ -4,6 +4,7 @@ pub mod credit;
 pub mod duration;
 pub mod format;
 pub mod issue;
+pub mod measure;
 pub mod plan;
 pub mod reset;
 mod validate;

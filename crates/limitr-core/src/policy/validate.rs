@@ -378,11 +378,14 @@ fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> NameMap<Credit> {
         let units = match cx.string(m, "stof_units", &path).as_deref() {
             None | Some("float") => Units::Float,
             Some("int") => Units::Int,
+            Some(other) if super::measure::measure(other).is_some() => {
+                super::measure::measure(other).map_or(Units::Float, Units::Measure)
+            }
             Some(other) => {
                 cx.error(
                     &format!("{path}.stof_units"),
                     "INVALID_VALUE",
-                    format!("unsupported units `{other}` (use `int` or `float`)"),
+                    format!("unsupported units `{other}` (use `int`, `float`, a size such as `MB` or a time such as `s`)"),
                 );
                 Units::Float
             }
@@ -832,9 +835,40 @@ fn limit(cx: &mut Ctx, v: &Value, path: &str, credits: &NameMap<Credit>) -> Opti
             None
         }
     };
-    let value = cx.non_negative(m, "value", path).unwrap_or_default();
-    let increment = cx.number(m, "increment", path).unwrap_or(Decimal::ONE);
-    let minimum = cx.number(m, "minimum", path);
+    // measured credits take values with units (`"2GB"` on an `MB` credit)
+    let measured = |cx: &mut Ctx, key: &str| -> Option<Option<Decimal>> {
+        let (Some(Units::Measure(unit)), Some(Value::String(text))) =
+            (credit.map(|c| c.units), m.get(key))
+        else {
+            return None;
+        };
+        Some(match super::measure::convert(text, unit) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                cx.error(&format!("{path}.{key}"), "INVALID_NUMBER", e);
+                None
+            }
+        })
+    };
+    let value = match measured(cx, "value") {
+        Some(v) => v.unwrap_or_default(),
+        None => cx.non_negative(m, "value", path).unwrap_or_default(),
+    };
+    if value.is_sign_negative() && !value.is_zero() {
+        cx.error(
+            &format!("{path}.value"),
+            "INVALID_VALUE",
+            format!("must not be negative, found `{value}`"),
+        );
+    }
+    let increment = match measured(cx, "increment") {
+        Some(v) => v.unwrap_or(Decimal::ONE),
+        None => cx.number(m, "increment", path).unwrap_or(Decimal::ONE),
+    };
+    let minimum = match measured(cx, "minimum") {
+        Some(v) => v,
+        None => cx.number(m, "minimum", path),
+    };
     let hard_trailing = cx.boolean(m, "hard_trailing", path, false);
     if hard_trailing && mode != Some(Mode::Hard) {
         cx.error(
