@@ -200,3 +200,53 @@ proptest! {
         }
     }
 }
+
+const CONSERVE: &str = r#"{"policy": {
+  "credits": {"tok": {}},
+  "exchange": {"gold": {"value": 2, "currency": "rune"}, "silver": {"value": 0.3, "currency": "rune"},
+               "tok": {"value": 0.001, "currency": "rune"}},
+  "plans": {"p": {"default": true, "entitlements": {"e": {"limit": {"credit": "tok", "mode": "soft", "value": 100}}},
+    "topups": {"gold": {"credit": "gold", "value": 1}, "silver": {"credit": "silver", "value": 7}, "tok": {"credit": "tok", "value": 500}}}}}}"#;
+
+fn rune_value(p: &Limitr) -> Decimal {
+    let rate = |c: &str| match c {
+        "gold" => Decimal::from(2),
+        "silver" => Decimal::new(3, 1),
+        _ => Decimal::new(1, 3),
+    };
+    p.customer("c")
+        .unwrap()
+        .grants
+        .iter()
+        .map(|g| g.value * rate(&g.credit))
+        .sum()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Grant draws conserve value through the exchange table: what the grants lose, in runes, is
+    /// what the covered units are worth.
+    #[test]
+    fn grant_draws_conserve_value(topups in prop::collection::vec(0usize..3, 1..6), calls in prop::collection::vec(1i64..3000, 1..12)) {
+        let p = Limitr::from_json(CONSERVE).unwrap().with_clock(Arc::new(ManualClock::new(0)));
+        p.create_customer("c", None).unwrap();
+        for t in topups {
+            p.apply_customer_topup("c", ["gold", "silver", "tok"][t]).unwrap();
+        }
+        for v in calls {
+            let before_value = p.value("c", "e", false, true).unwrap().unwrap();
+            let before = rune_value(&p);
+            p.allow("c", "e", Decimal::from(v)).unwrap();
+            let after = rune_value(&p);
+            let past_before = (before_value - Decimal::from(100)).max(Decimal::ZERO);
+            let past_after = (before_value + Decimal::from(v) - Decimal::from(100)).max(Decimal::ZERO);
+            let overage_runes = (past_after - past_before) * Decimal::new(1, 3);
+            let drawn = before - after;
+            prop_assert!(drawn >= Decimal::ZERO);
+            // the grants pay for the overage, up to what they held
+            let expected = overage_runes.min(before);
+            prop_assert!((drawn - expected).abs() <= Decimal::new(1, 18), "drew {} for {} of overage (had {})", drawn, overage_runes, before);
+        }
+    }
+}
