@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -15,7 +15,11 @@ const NPM = join(ROOT, 'npm');
 const QS = join(__dirname, 'quickstart');
 const BUN = join(ROOT, 'node_modules/.bin/bun');
 const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const QUICKSTART = readFileSync(join(ROOT, '../shared/quickstart.txt'), 'utf-8');
+// The quick start's source lives in ../shared (beside the checkout on our machines and in CI). The
+// verbatim check needs it; everything else compares against the in-repo *.expected.txt files, so
+// the suite still runs (minus that one check) where ../shared is absent.
+const QUICKSTART_PATH = join(ROOT, '../shared/quickstart.txt');
+const QUICKSTART = existsSync(QUICKSTART_PATH) ? readFileSync(QUICKSTART_PATH, 'utf-8') : undefined;
 const SCRIPTS = readdirSync(QS).filter((f) => f.endsWith('.ts')).sort();
 
 let work: string;
@@ -95,16 +99,19 @@ before(() => {
 
 after(() => rmSync(work, { recursive: true, force: true }));
 
-test('the quick start scripts are verbatim copies of the quick start', () => {
+test('the quick start scripts are verbatim copies of the quick start', {
+  skip: QUICKSTART === undefined ? `${QUICKSTART_PATH} is not present` : false,
+}, () => {
+  const source = QUICKSTART ?? '';
   for (const s of SCRIPTS) {
     let text = readFileSync(join(QS, s), 'utf-8');
     if (s.startsWith('4-')) {
       // the wrapper around the fragment is marked; the fragment itself must be verbatim
       text = text.split('// ---- quick start, verbatim ----\n')[1]!.split('// ---- end')[0]!;
-      for (const part of text.split('\n\nconst obj')) assert.ok(QUICKSTART.includes(part.trim()), s);
+      for (const part of text.split('\n\nconst obj')) assert.ok(source.includes(part.trim()), s);
       continue;
     }
-    assert.ok(QUICKSTART.includes(text.trim()), `${s} is not verbatim`);
+    assert.ok(source.includes(text.trim()), `${s} is not verbatim`);
   }
 });
 
