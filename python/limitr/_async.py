@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
 from ._limitr import Doc, LimitrSync
 
 Number = Union[int, float, Decimal]
+Amount = Union[int, float, Decimal, str]
 Record = Dict[str, Any]
 Handler = Callable[[str, Dict[str, Any]], object]
 Clock = Callable[[], float]
@@ -207,13 +208,16 @@ class Limitr:
         self,
         customer: str,
         entitlement: str,
-        value: Number = 0,
+        value: Amount = 0,
         *,
         event: EventArg = True,
         overhead: Optional[Number] = None,
         caps: Optional[Mapping[str, Number]] = None,
     ) -> bool:
         """Meters ``value`` if the policy allows it; False when denied (or unknown).
+
+        ``value``: a number, or text the engine reads for this entitlement (``"500MB"``,
+        ``"1.5min"`` for credits kept in a size or time unit; a bad unit is INVALID_ARGUMENT).
 
         ``event``: False sends no events; a dict is attached to the events as ``event_data``.
         ``overhead``: the provider cost of this call in runes. ``caps``: spend caps for this
@@ -227,7 +231,7 @@ class Limitr:
         self,
         customer: str,
         entitlement: str,
-        value: Number = 0,
+        value: Amount = 0,
         *,
         detail: bool = False,
         overhead: Optional[Number] = None,
@@ -252,7 +256,7 @@ class Limitr:
         self,
         customer: str,
         entitlement: str,
-        value: Number,
+        value: Amount,
         *,
         event: EventArg = True,
         overhead: Optional[Number] = None,
@@ -288,7 +292,7 @@ class Limitr:
         self,
         customer: str,
         entitlement: str,
-        value: Optional[Number] = None,
+        value: Optional[Amount] = None,
         *,
         ttl: Optional[int] = None,
         quantile: Optional[float] = None,
@@ -321,7 +325,7 @@ class Limitr:
         customer: str,
         entitlement: str,
         hold: str,
-        value: Number = 0,
+        value: Amount = 0,
         *,
         final: bool = True,
         event: EventArg = True,
@@ -343,7 +347,7 @@ class Limitr:
         self,
         customer: str,
         entitlement: str,
-        value: Number,
+        value: Amount,
         *,
         overhead: Optional[Number] = None,
         basis: Optional[float] = None,

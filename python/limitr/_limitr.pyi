@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union, final
 
 _Number = Union[int, float, Decimal]
+_Amount = Union[int, float, Decimal, str]
 _Record = Dict[str, Any]
 _Ids = Union[List[str], Tuple[str, ...]]
 _Usage = Union[_Number, Mapping[str, Optional[_Number]]]
@@ -91,7 +92,7 @@ class LimitrSync:
         self,
         customer: str,
         entitlement: str,
-        value: _Number = 0,
+        value: _Amount = 0,
         *,
         event: Union[bool, Mapping[str, Any]] = True,
         overhead: Optional[_Number] = None,
@@ -101,7 +102,7 @@ class LimitrSync:
         self,
         customer: str,
         entitlement: str,
-        value: _Number = 0,
+        value: _Amount = 0,
         *,
         detail: bool = False,
         overhead: Optional[_Number] = None,
@@ -126,7 +127,7 @@ class LimitrSync:
         self,
         customer: str,
         entitlement: str,
-        value: _Number,
+        value: _Amount,
         *,
         event: Union[bool, Mapping[str, Any]] = True,
         overhead: Optional[_Number] = None,
@@ -143,7 +144,7 @@ class LimitrSync:
         self,
         customer: str,
         entitlement: str,
-        value: Optional[_Number] = None,
+        value: Optional[_Amount] = None,
         *,
         ttl: Optional[int] = None,
         quantile: Optional[float] = None,
@@ -157,7 +158,7 @@ class LimitrSync:
         customer: str,
         entitlement: str,
         hold: str,
-        value: _Number = 0,
+        value: _Amount = 0,
         *,
         final: bool = True,
         event: Union[bool, Mapping[str, Any]] = True,
@@ -169,7 +170,7 @@ class LimitrSync:
         self,
         customer: str,
         entitlement: str,
-        value: _Number,
+        value: _Amount,
         *,
         overhead: Optional[_Number] = None,
         basis: Optional[float] = None,

@@ -133,8 +133,8 @@ async def test_unknown_plan_topup_and_overflow() -> None:
 async def test_wrong_argument_types_raise_type_error() -> None:
     policy = await Limitr.new(small_policy())
     await policy.create_customer("ada")
-    with pytest.raises(TypeError, match="value: expected int, float or decimal.Decimal, got str"):
-        await policy.allow("ada", "chat", "10")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="value: expected int, float or decimal.Decimal, got list"):
+        await policy.allow("ada", "chat", [10])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="got bool"):
         await policy.allow("ada", "chat", True)
     with pytest.raises(TypeError):
@@ -168,6 +168,55 @@ async def test_numbers_int_float_decimal() -> None:
     assert await policy.remaining("ada", "chat", True) == 98
     assert await policy.value("ada", "flag", True) is None
     assert await policy.value("nobody", "chat") is None
+
+
+def size_policy() -> Dict[str, Any]:
+    return {
+        "policy": {
+            "credits": {"mb": {"stof_units": "MB"}, "sec": {"stof_units": "s"}},
+            "plans": {
+                "paid": {
+                    "default": True,
+                    "entitlements": {
+                        "usage": {"limit": {"credit": "mb", "value": "2GB"}},
+                        "time": {"limit": {"credit": "sec", "value": "1hr"}},
+                    },
+                }
+            },
+        }
+    }
+
+
+async def test_amounts_with_units_are_read_in_the_credits_unit() -> None:
+    policy = await Limitr.new(size_policy(), now=lambda: T0)
+    await policy.create_customer("c")
+    assert await policy.allow("c", "usage", "500MB")
+    assert await policy.allow("c", "usage", "1GB")
+    assert await policy.value("c", "usage") == 1500
+    assert not await policy.check("c", "usage", "1GB")
+    assert policy.sync.allow("c", "usage", "-3MB")
+    assert policy.sync.allow("c", "usage", "10MiB")
+    assert await policy.value("c", "usage") == pytest.approx(1507.48576)
+    assert await policy.set("c", "time", "1.5min")
+    assert await policy.value("c", "time") == 90
+    hold = await policy.reserve("c", "time", "1min")
+    assert hold is not None and await policy.held("c", "time") == 60
+    assert await policy.settle("c", "time", hold, "30s")
+    assert await policy.value("c", "time") == 120
+    assert await policy.observe("c", "time", "2min")
+    assert await policy.allow("c", "usage", 1)  # numbers as before
+
+
+async def test_a_bad_unit_is_invalid_argument_and_changes_nothing() -> None:
+    policy = await Limitr.new(size_policy(), now=lambda: T0)
+    await policy.create_customer("c")
+    for bad in ("3 parsecs", "5s"):
+        with pytest.raises(limitr.InvalidArgumentError) as info:
+            await policy.allow("c", "usage", bad)
+        assert info.value.code == "INVALID_ARGUMENT"
+        with pytest.raises(limitr.InvalidArgumentError):
+            policy.sync.allow("c", "usage", bad)
+    assert await policy.value("c", "usage") == 0
 
 
 # ---- the API surface -------------------------------------------------------------------------

@@ -150,7 +150,7 @@ def test_argument_errors() -> None:
     with pytest.raises(TypeError):
         p.reserve("a", "e", 1, event=True)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        p.observe("a", "e", "1")  # type: ignore[arg-type]
+        p.observe("a", "e", [1])  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         p.plan_margin("p", {"chat": {"value": 1, "price": 2}})  # type: ignore[dict-item]
     with pytest.raises(TypeError):

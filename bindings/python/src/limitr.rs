@@ -50,6 +50,25 @@ fn options(
     Ok(o)
 }
 
+/// An amount argument of a metering call: a number (as in [`convert::amount`]), or text the core
+/// reads for this entitlement (`"500MB"`, `"1.5min"`: [`Limitr::quantity`]); None → `default`.
+fn amount_for(
+    py: Python<'_>,
+    engine: &Limitr,
+    customer: &str,
+    entitlement: &str,
+    v: Option<&Bound<'_, PyAny>>,
+    default: Decimal,
+) -> PyResult<Decimal> {
+    match v {
+        Some(v) if v.is_instance_of::<PyString>() => {
+            let text = v.cast::<PyString>()?.to_cow()?;
+            check(py, engine.quantity(customer, entitlement, &text))
+        }
+        _ => amount_or(v, "value", default),
+    }
+}
+
 fn opt_amount(v: Option<&Bound<'_, PyAny>>, name: &'static str) -> PyResult<Option<Decimal>> {
     match v.filter(|v| !v.is_none()) {
         Some(v) => convert::amount(v, name).map(Some),
@@ -429,7 +448,7 @@ impl LimitrSync {
         overhead: Option<&Bound<'_, PyAny>>,
         caps: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let value = amount_or(value, "value", Decimal::ZERO)?;
+        let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
         let mut o = options(event, overhead)?;
         if let Some(caps) = caps.filter(|c| !c.is_none()) {
             o.caps = call_caps(caps)?;
@@ -452,7 +471,7 @@ impl LimitrSync {
         detail: bool,
         overhead: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let value = amount_or(value, "value", Decimal::ZERO)?;
+        let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
         let overhead = match overhead.filter(|v| !v.is_none()) {
             Some(v) => Some(convert::amount(v, "overhead")?),
             None => None,
@@ -524,7 +543,14 @@ impl LimitrSync {
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let value = convert::amount(value, "value")?;
+        let value = amount_for(
+            py,
+            &self.inner,
+            customer,
+            entitlement,
+            Some(value),
+            Decimal::ZERO,
+        )?;
         let o = options(event, overhead)?;
         check(py, self.inner.set(customer, entitlement, value, &o))
     }
@@ -635,7 +661,17 @@ impl LimitrSync {
         event: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Option<String>> {
         let o = ReserveOptions {
-            value: opt_amount(value, "value")?,
+            value: match value.filter(|v| !v.is_none()) {
+                Some(v) => Some(amount_for(
+                    py,
+                    &self.inner,
+                    customer,
+                    entitlement,
+                    Some(v),
+                    Decimal::ZERO,
+                )?),
+                None => None,
+            },
             ttl,
             quantile,
             basis,
@@ -664,7 +700,7 @@ impl LimitrSync {
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let value = amount_or(value, "value", Decimal::ZERO)?;
+        let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
         let o = options(event, overhead)?;
         check(
             py,
@@ -712,7 +748,14 @@ impl LimitrSync {
         segment: Option<&str>,
         event: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let value = convert::amount(value, "value")?;
+        let value = amount_for(
+            py,
+            &self.inner,
+            customer,
+            entitlement,
+            Some(value),
+            Decimal::ZERO,
+        )?;
         let overhead = opt_amount(overhead, "overhead")?;
         let data = event_data(event)?;
         check(
