@@ -150,8 +150,8 @@ export interface CapRecord {
 
 /** Options of {@link Limitr.reserve}. */
 export interface ReserveOptions {
-  /** Units to hold; default: the learned estimate at `quantile`, else the limit's increment. */
-  value?: number;
+  /** Units to hold (a number, or text with a unit: `"500MB"`); default: the learned estimate at `quantile`, else the limit's increment. */
+  value?: Amount;
   /** Hold lifetime in ms (default: the policy's `hold_ttl`). */
   ttl?: number;
   /** Quantile of the estimate to hold (default 0.9). */
@@ -208,6 +208,13 @@ export interface MarginBreakdown extends Margin {
 }
 
 /** Hypothetical usage of an entitlement for {@link Limitr.planMargin}: units, or units with cost and limit. */
+/**
+ * An amount: a number in the unit of the entitlement's credit, or text with a unit for credits kept
+ * in a size or time unit (`"500MB"`, `"1GB"`, `"10MiB"`, `"1.5min"`), converted by the engine; a bad
+ * or mismatched unit is `INVALID_ARGUMENT`.
+ */
+export type Amount = number | string;
+
 export type MarginUsage = number | { value: number; overhead?: number; limit?: number };
 
 /** A meter of a customer's entitlement. */
@@ -267,6 +274,12 @@ function optStr(name: string, v: unknown): string | null {
 
 function num(name: string, v: unknown): number {
   if (typeof v !== 'number') throw invalidArgument(name, `expected a number, got ${describe(v)}`);
+  return v;
+}
+
+/** An amount: a number, or text with a unit (`"500MB"`) that the engine reads. */
+function amountArg(name: string, v: unknown): number | string {
+  if (typeof v !== 'number' && typeof v !== 'string') throw invalidArgument(name, `expected a number or a string, got ${describe(v)}`);
   return v;
 }
 
@@ -400,6 +413,14 @@ export class Limitr {
     } catch (e) {
       throw fromNative(e);
     }
+  }
+
+  /**
+   * `value` as a number for the backend: numbers as they are, text (`"500MB"`, `"1.5min"`) read by
+   * the engine in the unit of the entitlement's credit. Runs inside `call` (after the clock is set).
+   */
+  private amount(customer: string, entitlement: string, value: number | string): number {
+    return typeof value === 'number' ? value : this.n.quantity(this.h, customer, entitlement, value);
   }
 
   /** Delivers the events queued by the last call to the JS handlers, in registration order. */
@@ -650,14 +671,14 @@ export class Limitr {
   allowSync(
     customer: string,
     entitlement: string,
-    value = 0,
+    value: Amount = 0,
     event: boolean | object = true,
     overhead?: number,
     options?: AllowOptions,
   ): boolean {
     if (typeof customer !== 'string') str('customer', customer);
     if (typeof entitlement !== 'string') str('entitlement', entitlement);
-    if (typeof value !== 'number') num('value', value);
+    if (typeof value !== 'number') amountArg('value', value);
     let events = true;
     let data: string | null = null;
     if (event !== true) [events, data] = eventArg(event);
@@ -666,10 +687,11 @@ export class Limitr {
     let r: boolean;
     try {
       if (this.now !== undefined) this.n.setNow(this.h, num('now()', this.now()));
+      const v = typeof value === 'number' ? value : this.n.quantity(this.h, customer, entitlement, value);
       r =
         o === null && data === null && caps === null
-          ? this.n.allow(this.h, customer, entitlement, value, events)
-          : this.n.allow(this.h, customer, entitlement, value, events, o, data, caps);
+          ? this.n.allow(this.h, customer, entitlement, v, events)
+          : this.n.allow(this.h, customer, entitlement, v, events, o, data, caps);
     } catch (e) {
       throw fromNative(e);
     }
@@ -680,7 +702,7 @@ export class Limitr {
   async allow(
     customer: string,
     entitlement: string,
-    value = 0,
+    value: Amount = 0,
     event: boolean | object = true,
     overhead?: number,
     options?: AllowOptions,
@@ -689,24 +711,24 @@ export class Limitr {
   }
 
   /** Whether `allow` would pass, changing nothing; `{ detail: true }` explains why. */
-  checkSync(customer: string, entitlement: string, value?: number, options?: CheckOptions & { detail?: false }): boolean;
-  checkSync(customer: string, entitlement: string, value: number | undefined, options: CheckOptions & { detail: true }): CheckDetail;
-  checkSync(customer: string, entitlement: string, value = 0, options: CheckOptions = {}): boolean | CheckDetail {
+  checkSync(customer: string, entitlement: string, value?: Amount, options?: CheckOptions & { detail?: false }): boolean;
+  checkSync(customer: string, entitlement: string, value: Amount | undefined, options: CheckOptions & { detail: true }): CheckDetail;
+  checkSync(customer: string, entitlement: string, value: Amount = 0, options: CheckOptions = {}): boolean | CheckDetail {
     const c = str('customer', customer);
     const e = str('entitlement', entitlement);
-    const v = num('value', value);
+    const v = amountArg('value', value);
     if (options === null || typeof options !== 'object') throw invalidArgument('options', 'expected an object');
     const o = optNum('overhead', options.overhead);
     if (options.detail) {
-      return JSON.parse(this.call(() => this.n.checkDetail(this.h, c, e, v, o))) as CheckDetail;
+      return JSON.parse(this.call(() => this.n.checkDetail(this.h, c, e, this.amount(c, e, v), o))) as CheckDetail;
     }
-    if (o !== null) return (JSON.parse(this.call(() => this.n.checkDetail(this.h, c, e, v, o))) as CheckDetail).allowed;
-    return this.call(() => this.n.check(this.h, c, e, v));
+    if (o !== null) return (JSON.parse(this.call(() => this.n.checkDetail(this.h, c, e, this.amount(c, e, v), o))) as CheckDetail).allowed;
+    return this.call(() => this.n.check(this.h, c, e, this.amount(c, e, v)));
   }
 
-  check(customer: string, entitlement: string, value?: number, options?: CheckOptions & { detail?: false }): Promise<boolean>;
-  check(customer: string, entitlement: string, value: number | undefined, options: CheckOptions & { detail: true }): Promise<CheckDetail>;
-  async check(customer: string, entitlement: string, value = 0, options: CheckOptions = {}): Promise<boolean | CheckDetail> {
+  check(customer: string, entitlement: string, value?: Amount, options?: CheckOptions & { detail?: false }): Promise<boolean>;
+  check(customer: string, entitlement: string, value: Amount | undefined, options: CheckOptions & { detail: true }): Promise<CheckDetail>;
+  async check(customer: string, entitlement: string, value: Amount = 0, options: CheckOptions = {}): Promise<boolean | CheckDetail> {
     return this.checkSync(customer, entitlement, value, options as CheckOptions & { detail: true });
   }
 
@@ -731,12 +753,12 @@ export class Limitr {
   }
 
   /** Sets the meter to `value` (meters the difference, with the rules of `allow`). */
-  setSync(customer: string, entitlement: string, value: number, event = true): boolean {
+  setSync(customer: string, entitlement: string, value: Amount, event = true): boolean {
     const c = str('customer', customer);
     const e = str('entitlement', entitlement);
-    const v = num('value', value);
+    const v = amountArg('value', value);
     const ev = bool('event', event);
-    const r = this.call(() => this.n.set(this.h, c, e, v, ev));
+    const r = this.call(() => this.n.set(this.h, c, e, this.amount(c, e, v), ev));
     this.deliver();
     return r;
   }
@@ -747,7 +769,7 @@ export class Limitr {
   async decrement(customer: string, entitlement: string, event = true): Promise<boolean> {
     return this.decrementSync(customer, entitlement, event);
   }
-  async set(customer: string, entitlement: string, value: number, event = true): Promise<boolean> {
+  async set(customer: string, entitlement: string, value: Amount, event = true): Promise<boolean> {
     return this.setSync(customer, entitlement, value, event);
   }
 
@@ -899,7 +921,12 @@ export class Limitr {
   reserveSync(customer: string, entitlement: string, options?: ReserveOptions): string | undefined {
     const c = str('customer', customer);
     const e = str('entitlement', entitlement);
-    const o = optionsArg('options', options);
+    let opts = options;
+    if (opts != null && typeof opts === 'object' && typeof opts.value === 'string') {
+      const text = opts.value;
+      opts = { ...opts, value: this.call(() => this.n.quantity(this.h, c, e, text)) };
+    }
+    const o = optionsArg('options', opts);
     const r = this.call(() => this.n.reserve(this.h, c, e, o));
     this.deliver();
     return orUndefined(r);
@@ -915,7 +942,7 @@ export class Limitr {
     customer: string,
     entitlement: string,
     holdId: string,
-    value: number,
+    value: Amount,
     event: boolean | object = true,
     overhead?: number,
     options?: SettleOptions,
@@ -923,13 +950,13 @@ export class Limitr {
     const c = str('customer', customer);
     const e = str('entitlement', entitlement);
     const hold = str('holdId', holdId);
-    const v = num('value', value);
+    const v = amountArg('value', value);
     const [events, data] = eventArg(event);
     const o = optNum('overhead', overhead);
     const opts = options === undefined || options === null ? {} : (obj('options', options) as SettleOptions);
     const last = opts.final === undefined ? true : bool('options.final', opts.final);
     const caps = capsArg(opts.caps);
-    const r = this.call(() => this.n.settle(this.h, c, e, hold, v, last, events, o, data, caps));
+    const r = this.call(() => this.n.settle(this.h, c, e, hold, this.amount(c, e, v), last, events, o, data, caps));
     this.deliver();
     return r;
   }
@@ -952,16 +979,16 @@ export class Limitr {
   }
 
   /** Learns the size (and provider cost) of a finished call for the estimates; true when recorded. */
-  observeSync(customer: string, entitlement: string, value: number, options?: ObserveOptions): boolean {
+  observeSync(customer: string, entitlement: string, value: Amount, options?: ObserveOptions): boolean {
     const c = str('customer', customer);
     const e = str('entitlement', entitlement);
-    const v = num('value', value);
+    const v = amountArg('value', value);
     const o = options === undefined || options === null ? {} : (obj('options', options) as ObserveOptions);
     const overhead = optNum('options.overhead', o.overhead);
     const basis = optNum('options.basis', o.basis);
     const segment = optStr('options.segment', o.segment);
     const context = optionsArg('options.context', o.context);
-    const r = this.call(() => this.n.observe(this.h, c, e, v, overhead, basis, segment, context));
+    const r = this.call(() => this.n.observe(this.h, c, e, this.amount(c, e, v), overhead, basis, segment, context));
     this.deliver();
     return r;
   }
@@ -984,7 +1011,7 @@ export class Limitr {
     customer: string,
     entitlement: string,
     holdId: string,
-    value: number,
+    value: Amount,
     event: boolean | object = true,
     overhead?: number,
     options?: SettleOptions,
@@ -997,7 +1024,7 @@ export class Limitr {
   async held(customer: string, entitlement: string): Promise<number | undefined> {
     return this.heldSync(customer, entitlement);
   }
-  async observe(customer: string, entitlement: string, value: number, options?: ObserveOptions): Promise<boolean> {
+  async observe(customer: string, entitlement: string, value: Amount, options?: ObserveOptions): Promise<boolean> {
     return this.observeSync(customer, entitlement, value, options);
   }
   async estimate(customer: string, entitlement: string, options?: EstimateOptions): Promise<Estimate | undefined> {

@@ -11,6 +11,7 @@
  *   napi `External`), an object for WASM; `free(h)` releases it (the face calls it when the
  *   `Limitr` is garbage-collected);
  * - amounts are JS numbers; the backend converts them to exact decimals (NaN and ±Infinity fail);
+ *   amounts written as text (`"500MB"`) go through `quantity` first;
  * - a failing call throws an `Error` whose `code` is the core's stable code and whose `message` is
  *   JSON text `{"message": string, "issues": [{path, code, message, severity}]}`;
  * - events are queued only between `collectEvents(h, true)` and `collectEvents(h, false)`, and
@@ -52,6 +53,8 @@ export interface NativeBackend {
     eventData?: string | null,
     caps?: string | null,
   ): boolean;
+  /** An amount written as text (`"500MB"`, `"1.5min"`) in the unit of the entitlement's credit. */
+  quantity(h: Handle, customer: string, entitlement: string, text: string): number;
   check(h: Handle, customer: string, entitlement: string, value: number): boolean;
   checkDetail(h: Handle, customer: string, entitlement: string, value: number, overhead: number | null): string;
   increment(h: Handle, customer: string, entitlement: string, events: boolean): boolean;

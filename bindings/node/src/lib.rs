@@ -184,6 +184,17 @@ pub fn allow(
     })
 }
 
+/// An amount written as text (`"500MB"`, `"1.5min"`, `"12"`) in the unit of the entitlement's
+/// credit, as the nearest JS number; the face passes it on to the numeric call.
+#[napi]
+pub fn quantity(h: u32, customer: String, entitlement: String, text: String) -> Result<f64> {
+    registry::with(h, |e| {
+        Ok(limitr_core::number::to_f64(
+            e.core.quantity(&customer, &entitlement, &text).js()?,
+        ))
+    })
+}
+
 /// Whether `allow` would pass; changes nothing.
 #[napi]
 pub fn check(

@@ -85,7 +85,8 @@ test('wrong argument types are INVALID_ARGUMENT errors, never a crash', async ()
     ['number id', () => p.allow(123 as any, 'ai-chat-input', 1)],
     ['missing customer', () => (p.allow as any)()],
     ['missing entitlement', () => (p.allow as any)('user_starter')],
-    ['string amount', () => p.allow('user_starter', 'ai-chat-input', '5' as any)],
+    ['object amount', () => p.allow('user_starter', 'ai-chat-input', {} as any)],
+    ['text amount that is no number', () => p.allow('user_starter', 'ai-chat-input', 'five')],
     ['NaN amount', () => p.allow('user_starter', 'ai-chat-input', NaN)],
     ['-Infinity amount', () => p.check('user_starter', 'ai-chat-input', -Infinity)],
     ['bad event', () => p.allow('user_starter', 'ai-chat-input', 1, 'yes' as any)],
@@ -281,4 +282,52 @@ test('every call returns a Promise, even when it fails', async () => {
   const q = Limitr.new('{', 'json');
   assert.ok(q instanceof Promise);
   await assert.rejects(q, { code: 'POLICY_PARSE' });
+});
+
+const SIZES = {
+  policy: {
+    credits: { mb: { stof_units: 'MB' }, sec: { stof_units: 's' } },
+    plans: {
+      paid: {
+        default: true,
+        entitlements: {
+          usage: { limit: { credit: 'mb', value: '2GB' } },
+          time: { limit: { credit: 'sec', value: '1hr' } },
+        },
+      },
+    },
+  },
+};
+
+test('amounts written with units are read in the unit of the credit', async () => {
+  const p = await Limitr.new(SIZES, 'json', { now: () => T0 });
+  await p.createCustomer('c');
+  assert.equal(await p.allow('c', 'usage', '500MB'), true);
+  assert.equal(await p.allow('c', 'usage', '1GB'), true);
+  assert.equal(await p.value('c', 'usage'), 1500);
+  assert.equal(await p.check('c', 'usage', '1GB'), false);
+  assert.equal(p.allowSync('c', 'usage', '-3MB'), true);
+  assert.equal(p.allowSync('c', 'usage', '10MiB', { note: 'x' }, 0.1), true);
+  assert.equal(await p.value('c', 'usage'), 1507.48576);
+  assert.equal(await p.set('c', 'time', '1.5min'), true);
+  assert.equal(await p.value('c', 'time'), 90);
+  const hold = await p.reserve('c', 'time', { value: '1min' });
+  assert.ok(hold !== undefined);
+  assert.equal(await p.held('c', 'time'), 60);
+  assert.equal(await p.settle('c', 'time', hold, '30s'), true);
+  assert.equal(await p.value('c', 'time'), 120);
+  assert.equal(await p.observe('c', 'time', '2min'), true);
+  assert.equal((await p.check('c', 'usage', '1MB', { detail: true })).allowed, true);
+});
+
+test('a bad or mismatched unit is INVALID_ARGUMENT and meters nothing', async () => {
+  const p = await Limitr.new(SIZES, 'json', { now: () => T0 });
+  await p.createCustomer('c');
+  for (const bad of ['3 parsecs', '5s']) {
+    assert.equal((await code(p.allow('c', 'usage', bad))).code, 'INVALID_ARGUMENT');
+    assert.equal((await code(() => p.allowSync('c', 'usage', bad))).code, 'INVALID_ARGUMENT');
+    assert.equal((await code(p.reserve('c', 'usage', { value: bad }))).code, 'INVALID_ARGUMENT');
+  }
+  assert.equal(await p.value('c', 'usage'), 0);
+  assert.equal(await p.held('c', 'usage'), 0);
 });
