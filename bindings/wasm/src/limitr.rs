@@ -180,6 +180,17 @@ pub fn allow(
     js(h.inner.allow_with(customer, entitlement, value, &options))
 }
 
+/// An amount written as text (`"500MB"`, `"1.5min"`, `"12"`) in the unit of the entitlement's
+/// credit, as the nearest JS number; the face passes it on to the numeric call.
+#[wasm_bindgen]
+pub fn quantity(h: &WasmLimitr, customer: &str, entitlement: &str, text: &str) -> JsResult<f64> {
+    Ok(limitr_core::number::to_f64(js(h.inner.quantity(
+        customer,
+        entitlement,
+        text,
+    ))?))
+}
+
 /// Whether `allow` would pass, changing nothing.
 #[wasm_bindgen]
 pub fn check(h: &WasmLimitr, customer: &str, entitlement: &str, value: f64) -> JsResult<bool> {
