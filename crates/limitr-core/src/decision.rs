@@ -106,8 +106,9 @@ pub(crate) struct Transition {
     pub drafts: Vec<Draft>,
     /// For a governor denial: ms until enough tokens.
     pub retry_after: Option<i64>,
-    /// What the call costs, for spend caps (set when the request asks for it).
-    pub cost: Option<CostFigures>,
+    /// What the call costs, for spend caps (set when the request asks for it; boxed to keep the
+    /// transition small on the hot path).
+    pub cost: Option<Box<CostFigures>>,
 }
 
 /// A call's figures as spend caps need them.
@@ -486,27 +487,29 @@ fn metered(
         return Ok(t);
     }
 
-    let cost = req.cost.then(|| CostFigures {
-        units: v,
-        overage: if up {
-            overage.max(Decimal::ZERO)
-        } else {
-            Decimal::ZERO
-        },
-        covered: if up && !own_valid && limit.grants_apply && limit.mode != Mode::Observe {
-            overage.min(balance()).max(Decimal::ZERO)
-        } else {
-            Decimal::ZERO
-        },
-        overhead: overhead_call,
-        position: billable,
-        meter_value: m_val,
-        limit: l,
-        price_diff: if req.events {
-            policy.price_units(credit, (n - l).max(Decimal::ZERO) - billable, billable)
-        } else {
-            None
-        },
+    let cost = req.cost.then(|| {
+        Box::new(CostFigures {
+            units: v,
+            overage: if up {
+                overage.max(Decimal::ZERO)
+            } else {
+                Decimal::ZERO
+            },
+            covered: if up && !own_valid && limit.grants_apply && limit.mode != Mode::Observe {
+                overage.min(balance()).max(Decimal::ZERO)
+            } else {
+                Decimal::ZERO
+            },
+            overhead: overhead_call,
+            position: billable,
+            meter_value: m_val,
+            limit: l,
+            price_diff: if req.events {
+                policy.price_units(credit, (n - l).max(Decimal::ZERO) - billable, billable)
+            } else {
+                None
+            },
+        })
     });
     // the grants needed to run a hard limit past its value: the call's overage plus held room
     let need = if held.is_zero() {

@@ -478,7 +478,7 @@ impl<S: Store> Limitr<S> {
         parties: &'a Parties<'_>,
         credit: &'a str,
     ) -> CallCost<'a> {
-        let f = pre.cost.unwrap_or_default();
+        let f = pre.cost.as_deref().copied().unwrap_or_default();
         CallCost {
             entitlement: &parties.ent.name,
             credit,
@@ -652,7 +652,7 @@ impl<S: Store> Limitr<S> {
         pre: &decision::Transition,
         req: &Request<'_>,
     ) -> Event {
-        let f = pre.cost.unwrap_or_default();
+        let f = pre.cost.as_deref().copied().unwrap_or_default();
         let holder_record = match holder {
             Some(i) => cs.get(i).map_or(Value::Null, |c| c.record()),
             None => cs

@@ -3,8 +3,13 @@
 //! The tree is `serde_json::Value` with exact (arbitrary-precision) numbers. YAML uses
 //! `serde-saphyr` (maintained, panic-free, with alias/depth budgets against "billion laughs"),
 //! chosen over the archived `serde_yaml`.
+//!
+//! YAML and TOML are behind the cargo features `yaml` and `toml` (both default). With a feature
+//! off, [`Format::read`] and [`Format::write`] refuse that format with `FORMAT_UNSUPPORTED`; the
+//! WASM build turns both off and converts YAML/TOML to and from JSON on the JavaScript side.
 
 use crate::error::{Error, Result};
+#[cfg(any(feature = "yaml", feature = "toml"))]
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
@@ -65,11 +70,25 @@ impl Format {
         };
         match self {
             Format::Json => serde_json::from_str(text).map_err(|e| parse_err(e.to_string())),
+            #[cfg(feature = "yaml")]
             Format::Yaml => serde_saphyr::from_str::<Value>(text)
                 .map_err(|e| parse_err(first_line(&e.to_string()))),
+            #[cfg(feature = "toml")]
             Format::Toml => toml::from_str::<Value>(text)
                 .map_err(|e| parse_err(e.to_string().trim().to_string())),
+            #[allow(unreachable_patterns)]
+            other => Err(other.not_built()),
         }
+    }
+
+    /// The error for a format whose cargo feature is off in this build.
+    #[cfg_attr(all(feature = "yaml", feature = "toml"), allow(dead_code))]
+    fn not_built(self) -> Error {
+        let name = self.name();
+        Error::FormatUnsupported(format!(
+            "{name}` (limitr-core was built without its `{name}` cargo feature; enable it, \
+             or convert the document to json"
+        ))
     }
 
     /// Writes a value tree as text in this format.
@@ -84,30 +103,37 @@ impl Format {
         };
         match self {
             Format::Json => serde_json::to_string_pretty(value).map_err(|e| ser_err(e.to_string())),
+            #[cfg(feature = "yaml")]
             Format::Yaml => serde_saphyr::to_string(&Plain {
                 value,
                 skip_null: false,
             })
             .map_err(|e| ser_err(e.to_string())),
+            #[cfg(feature = "toml")]
             Format::Toml => toml::to_string_pretty(&Plain {
                 value,
                 skip_null: true,
             })
             .map_err(|e| ser_err(e.to_string())),
+            #[allow(unreachable_patterns)]
+            other => Err(other.not_built()),
         }
     }
 }
 
+#[cfg(feature = "yaml")]
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or(s).trim().to_string()
 }
 
 /// Serializes a value tree with plain numbers, for serializers other than serde_json.
+#[cfg(any(feature = "yaml", feature = "toml"))]
 struct Plain<'a> {
     value: &'a Value,
     skip_null: bool,
 }
 
+#[cfg(any(feature = "yaml", feature = "toml"))]
 impl Serialize for Plain<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         match self.value {
@@ -170,7 +196,12 @@ mod tests {
             r#"{"a": 0.000004, "b": 500000, "c": "x", "d": {"e": [1, 2.5]}, "f": 0.1234567890123456789}"#,
         )
         .unwrap();
-        for f in [Format::Json, Format::Yaml, Format::Toml] {
+        let formats = [
+            Some(Format::Json),
+            cfg!(feature = "yaml").then_some(Format::Yaml),
+            cfg!(feature = "toml").then_some(Format::Toml),
+        ];
+        for f in formats.into_iter().flatten() {
             let text = f.write(&v).unwrap();
             let back = f.read(&text, usize::MAX).unwrap();
             for key in ["a", "b", "f"] {
@@ -194,16 +225,44 @@ mod tests {
             Format::Json.read("{", 100).unwrap_err().code(),
             "POLICY_PARSE"
         );
+    }
+
+    #[cfg(feature = "toml")]
+    #[test]
+    fn rejects_malformed_toml() {
         assert_eq!(
             Format::Toml.read("a = ", 100).unwrap_err().code(),
             "POLICY_PARSE"
         );
+    }
+
+    #[cfg(feature = "yaml")]
+    #[test]
+    fn rejects_malformed_yaml() {
         assert_eq!(
             Format::Yaml.read("a: [", 100).unwrap_err().code(),
             "POLICY_PARSE"
         );
     }
 
+    #[test]
+    fn formats_without_their_feature_are_refused() {
+        let v = Value::Null;
+        for (f, built) in [
+            (Format::Yaml, cfg!(feature = "yaml")),
+            (Format::Toml, cfg!(feature = "toml")),
+        ] {
+            if built {
+                continue;
+            }
+            for err in [f.read("a", 100).unwrap_err(), f.write(&v).unwrap_err()] {
+                assert_eq!(err.code(), "FORMAT_UNSUPPORTED");
+                assert!(err.to_string().contains("cargo feature"), "{err}");
+            }
+        }
+    }
+
+    #[cfg(feature = "yaml")]
     #[test]
     fn yaml_alias_bomb_is_refused() {
         let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
