@@ -4,7 +4,8 @@
 #      hashbrown are built for speed (opt-level 3), limitr-core with "s" (O3 there cost ~24 KB
 #      gzipped for no measurable allow/s) and every other crate with "z": ~2.0M sync allow/s,
 #      ~462 KB gzipped; LIMITR_WASM_OPT=size builds everything with "z" (~415 KB, ~1.3M/s).
-#      The YAML parser (serde-saphyr's deserializer) alone is ~160 KB of the gzipped size.
+#      limitr-core is built JSON-only (no `yaml`/`toml` features): npm/wasm/formats.ts converts
+#      YAML/TOML on the JavaScript side (their Rust parsers were ~240 KB of the gzipped size).
 #   2. wasm-bindgen --target web → bindings/wasm/pkg-web/ (loads with initSync({ module }))
 #   3. wasm-opt -Oz from npm binaryen@132 (Debian's binaryen breaks the output) when installed
 #   4. esbuild bundles → npm/dist/wasm/{edge,browser,node}.js + limitr_wasm_bg.wasm

@@ -2,8 +2,9 @@
 // `Limitr.new` (or `await ready()`); bundlers that understand `new URL(…, import.meta.url)` ship it.
 import * as glue from '../../bindings/wasm/pkg-web/limitr_wasm.js';
 import { bindWasm, type WasmGlue } from '../src/wasm.js';
+import { withFormats } from './formats.js';
 
-bindWasm(glue as unknown as WasmGlue, async () => {
+bindWasm(withFormats(glue as unknown as WasmGlue), async () => {
   const url = new URL('./limitr_wasm_bg.wasm', import.meta.url);
   const response = await fetch(url);
   if (!response.ok) throw new Error(`limitr: could not fetch ${url}: HTTP ${response.status}`);

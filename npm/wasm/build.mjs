@@ -4,6 +4,7 @@
 // by node.js). Run by bindings/wasm/build.sh after wasm-bindgen.
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,11 +12,15 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'dist', 'wasm');
 const wasm = join(here, '..', '..', 'bindings', 'wasm', 'pkg-web', 'limitr_wasm_bg.wasm');
 mkdirSync(out, { recursive: true });
+// `yaml`'s ESM build (its "default" export) for every entry: the "node" one is CommonJS and needs
+// `require('process')`, which an ESM bundle cannot do.
+const yamlEsm = join(dirname(createRequire(import.meta.url).resolve('yaml/package.json')), 'browser', 'index.js');
 
 const wasmBesideBundle = {
   name: 'limitr-wasm',
   setup(b) {
     b.onResolve({ filter: /^#native$/ }, () => ({ path: join(here, 'no-native.ts') }));
+    b.onResolve({ filter: /^yaml$/ }, () => ({ path: yamlEsm }));
     b.onResolve({ filter: /\.wasm$/ }, () => ({ path: './limitr_wasm_bg.wasm', external: true }));
   },
 };

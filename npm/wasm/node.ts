@@ -3,8 +3,9 @@
 import { readFileSync } from 'node:fs';
 import * as glue from '../../bindings/wasm/pkg-web/limitr_wasm.js';
 import { bindWasm, type WasmGlue } from '../src/wasm.js';
+import { withFormats } from './formats.js';
 
-bindWasm(glue as unknown as WasmGlue, readFileSync(new URL('./limitr_wasm_bg.wasm', import.meta.url)));
+bindWasm(withFormats(glue as unknown as WasmGlue), readFileSync(new URL('./limitr_wasm_bg.wasm', import.meta.url)));
 
 export * from '../src/wasm.js';
 export { default } from '../src/wasm.js';
