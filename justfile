@@ -23,6 +23,7 @@ lint:
 # Rust unit, integration, property, scenario and doc tests
 test-rust:
     cargo test -p limitr-core
+    cargo run -q -p limitr-core --example quickstart | grep -q "Grant current value:  5.69"
 
 # Criterion benchmarks of the core (prints numbers)
 bench:
