@@ -65,6 +65,9 @@ pub struct CallCost<'a> {
     pub overhead: Decimal,
     /// Billable position the call starts at (for tiered conversions).
     pub position: Decimal,
+    /// Where the call starts relative to the limit (`meter - limit`; negative inside it, where
+    /// tiered credits price at their first rate).
+    pub start: Decimal,
 }
 
 impl Cap {
@@ -129,7 +132,7 @@ impl Cap {
         let position = if self.overage_only {
             call.position
         } else {
-            Decimal::ZERO
+            call.start
         };
         exchange.convert_at(units, call.credit, &self.credit, position, Decimal::ZERO)
     }

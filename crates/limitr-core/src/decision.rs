@@ -120,6 +120,8 @@ pub(crate) struct CostFigures {
     pub covered: Decimal,
     pub overhead: Decimal,
     pub position: Decimal,
+    /// Where the call starts relative to the limit (`meter - limit`, negative inside it).
+    pub start: Decimal,
     pub meter_value: Decimal,
     pub limit: Decimal,
     pub price_diff: Option<Decimal>,
@@ -502,6 +504,7 @@ fn metered(
             },
             overhead: overhead_call,
             position: billable,
+            start: m_val - l,
             meter_value: m_val,
             limit: l,
             price_diff: if req.events {

@@ -1,7 +1,13 @@
 //! The policy loader never panics: random bytes and random mutations of a real policy, in every
 //! format, load or fail with a coded error. (A property-based stand-in for a coverage-guided fuzz
 //! target: `cargo fuzz` needs a nightly toolchain, which this project's machines do not have.)
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "test code fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code fails loudly"
+)]
 
 use limitr_core::{Error, Format, Limitr};
 use proptest::prelude::*;

@@ -487,6 +487,7 @@ impl<S: Store> Limitr<S> {
             covered: f.covered,
             overhead: f.overhead,
             position: f.position,
+            start: f.start,
         }
     }
 
@@ -606,7 +607,9 @@ impl<S: Store> Limitr<S> {
             let Some(amount) = k.consumption(&c, &self.policy.exchange) else {
                 continue;
             };
-            if amount.is_zero() || (amount < Decimal::ZERO && !k.follow_decrements) {
+            // decrements move only follow_decrements caps; a volume-band reprice (a positive call
+            // that costs less than nothing) moves every cap
+            if amount.is_zero() || (cost.units < Decimal::ZERO && !k.follow_decrements) {
                 continue;
             }
             let before = k.meter_value;
