@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the WASM engine and the npm package's WASM entries:
 #   1. cargo (profile wasm-release) → limitr_wasm.wasm. By default limitr-wasm, rust_decimal and
-#      hashbrown are built for speed (opt-level 3), limitr-core with "s" (O3 there cost ~24 KB
-#      gzipped for no measurable allow/s) and every other crate with "z": ~2.0M sync allow/s,
-#      ~462 KB gzipped; LIMITR_WASM_OPT=size builds everything with "z" (~415 KB, ~1.3M/s).
+#      hashbrown are built for speed (opt-level 3) and every other crate, limitr-core included,
+#      with "z": ~298 KB gzipped, ~1.4M sync allow/s in Node 20 (limitr-core at "s" was ~315 KB,
+#      ~1.6M/s; limitr-wasm at "z" too saves ~31 KB more). LIMITR_WASM_OPT=size builds
+#      everything with "z" (~263 KB, ~1.15M/s).
 #      limitr-core is built JSON-only (no `yaml`/`toml` features): npm/wasm/formats.ts converts
 #      YAML/TOML on the JavaScript side (their Rust parsers were ~240 KB of the gzipped size).
 #   2. wasm-bindgen --target web → bindings/wasm/pkg-web/ (loads with initSync({ module }))
@@ -17,7 +18,6 @@ if [ "${LIMITR_WASM_OPT:-speed}" != size ]; then
   for crate in limitr-wasm rust_decimal hashbrown; do
     opt+=(--config "profile.wasm-release.package.$crate.opt-level=3")
   done
-  opt+=(--config 'profile.wasm-release.package.limitr-core.opt-level="s"')
 fi
 cargo build --profile wasm-release --target wasm32-unknown-unknown -p limitr-wasm "${opt[@]}"
 pkg=bindings/wasm/pkg-web
