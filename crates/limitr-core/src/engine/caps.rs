@@ -405,7 +405,10 @@ impl<S: Store> Limitr<S> {
             if !pre.allowed {
                 return Some((false, pre.reason, pre.retry_after));
             }
-            let blocked = self.blocking_cap(cs, &parties, &pre, &[]).is_some();
+            let amounts = self.cap_amounts(cs, &parties, &pre);
+            let blocked = self
+                .blocking_cap(cs, &parties, &pre, &amounts, &[])
+                .is_some();
             Some(if blocked {
                 (false, Reason::Cap, None)
             } else {
@@ -493,30 +496,55 @@ impl<S: Store> Limitr<S> {
 
     /// The first cap (standing or call-scoped) without room for the call, with its holder index
     /// (`None` for a call-scoped cap).
-    fn blocking_cap(
+    /// Every applicable standing cap with what the call adds to it: (customer, cap, amount).
+    fn cap_amounts(
         &self,
         cs: &[&mut Customer],
         parties: &Parties<'_>,
-        pre: &decision::Transition,
-        temp: &[Cap],
-    ) -> Option<(Option<usize>, Cap)> {
-        let credit = parties.ent.limit.as_ref().map(|l| l.credit.clone())?;
-        let cost = self.call_cost(pre, parties, &credit);
-        if cost.units <= Decimal::ZERO {
-            return None;
-        }
+        t: &decision::Transition,
+    ) -> Vec<(usize, usize, Decimal)> {
+        let Some(credit) = parties.ent.limit.as_ref().map(|l| l.credit.clone()) else {
+            return Vec::new();
+        };
+        let cost = self.call_cost(t, parties, &credit);
+        let mut out = Vec::new();
         for (ci, ki) in self.applicable(cs, parties, &credit) {
-            let k = cs.get(ci)?.profile.as_ref()?.caps.get(ki)?;
-            if k.observe_only {
+            let Some(k) = cs
+                .get(ci)
+                .and_then(|c| c.profile.as_ref())
+                .and_then(|p| p.caps.get(ki))
+            else {
                 continue;
-            }
+            };
             let mut c = cost;
             if !k.ignore_grants {
                 c.covered = Decimal::ZERO;
             }
-            if let Some(amount) = k.consumption(&c, &self.policy.exchange)
-                && !k.has_room(amount)
-            {
+            if let Some(amount) = k.consumption(&c, &self.policy.exchange) {
+                out.push((ci, ki, amount));
+            }
+        }
+        out
+    }
+
+    /// The first cap (standing or call-scoped) without room for the call, with its holder index
+    /// (`None` for a call-scoped cap).
+    fn blocking_cap(
+        &self,
+        cs: &[&mut Customer],
+        parties: &Parties<'_>,
+        t: &decision::Transition,
+        amounts: &[(usize, usize, Decimal)],
+        temp: &[Cap],
+    ) -> Option<(Option<usize>, Cap)> {
+        let credit = parties.ent.limit.as_ref().map(|l| l.credit.clone())?;
+        let cost = self.call_cost(t, parties, &credit);
+        if cost.units <= Decimal::ZERO {
+            return None;
+        }
+        for &(ci, ki, amount) in amounts {
+            let k = cs.get(ci)?.profile.as_ref()?.caps.get(ki)?;
+            if !k.observe_only && !k.has_room(amount) {
                 return Some((Some(ci), k.clone()));
             }
         }
@@ -560,9 +588,14 @@ impl<S: Store> Limitr<S> {
         // the commit transition is pure until applied: gate the caps on its own figures
         let mut t =
             decision::evaluate(&self.policy, parties.plan, parties.ent, o, &creq, now, true)?;
+        let amounts = if t.allowed {
+            self.cap_amounts(cs, parties, &t)
+        } else {
+            Vec::new()
+        };
         if t.allowed
             && !req.force
-            && let Some((holder, cap)) = self.blocking_cap(cs, parties, &t, temp)
+            && let Some((holder, cap)) = self.blocking_cap(cs, parties, &t, &amounts, temp)
         {
             let mut events = Vec::new();
             if req.events {
@@ -592,19 +625,12 @@ impl<S: Store> Limitr<S> {
             .unwrap_or_default();
         let cost = self.call_cost(&t, parties, &credit);
         let mut moved: Vec<usize> = Vec::new();
-        for (ci, ki) in self.applicable(cs, parties, &credit) {
+        for (ci, ki, amount) in amounts {
             let Some(k) = cs
                 .get_mut(ci)
                 .and_then(|c| c.profile.as_mut())
                 .and_then(|p| p.caps.get_mut(ki))
             else {
-                continue;
-            };
-            let mut c = cost;
-            if !k.ignore_grants {
-                c.covered = Decimal::ZERO;
-            }
-            let Some(amount) = k.consumption(&c, &self.policy.exchange) else {
                 continue;
             };
             // decrements move only follow_decrements caps; a volume-band reprice (a positive call
@@ -616,7 +642,7 @@ impl<S: Store> Limitr<S> {
             k.meter_value = k.meter_value.saturating_add(amount);
             let crossed = before < k.value && k.meter_value >= k.value;
             let cap_record = (crossed && req.events).then(|| k.record());
-            if !moved.contains(&ci) {
+            if req.events && !moved.contains(&ci) {
                 moved.push(ci);
             }
             if let Some(cap_record) = cap_record {

@@ -95,6 +95,17 @@ pub(crate) fn settle_hold(
     Some(found)
 }
 
+/// What a settled hold teaches: `(basis, segment)` when the hold recorded either, or the
+/// entitlement declares estimate fields; `None` when there is nothing to learn.
+pub(crate) fn learns(
+    ent: &crate::Entitlement,
+    hold: Option<&Hold>,
+) -> Option<(Option<f64>, Option<String>)> {
+    let (basis, segment) = hold.map_or((None, None), |h| (h.basis, h.segment.clone()));
+    let declared = ent.estimate_basis.is_some() || ent.estimate_segment.is_some();
+    (basis.is_some() || segment.is_some() || declared).then_some((basis, segment))
+}
+
 fn text_field(data: Option<&Value>, field: Option<&String>) -> Option<String> {
     let v = data?.get(field?)?;
     v.as_str()
@@ -219,36 +230,28 @@ impl<S: Store> Limitr<S> {
         options: &CallOptions,
     ) -> Result<bool> {
         require_id("hold", hold)?;
-        let held = self.hold_info(customer, entitlement, hold);
-        let allowed = self
+        Ok(self
             .call(customer, entitlement, value, options, Some((hold, last)))?
-            .unwrap_or(false);
-        if allowed && value > Decimal::ZERO {
-            let (basis, segment) = held.map_or((None, None), |h| (h.basis, h.segment));
-            let overhead = options.overhead;
-            let _ = self.observe(
-                customer,
-                entitlement,
-                value,
-                overhead,
-                basis,
-                segment.as_deref(),
-                options.event_data.as_ref(),
-            );
-        }
-        Ok(allowed)
+            .unwrap_or(false))
     }
 
-    fn hold_info(&self, customer: &str, entitlement: &str, hold: &str) -> Option<Hold> {
+    /// What settling `hold` would teach (see [`learns`]).
+    pub(crate) fn hold_learns(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        hold: &str,
+    ) -> Option<(Option<f64>, Option<String>)> {
         self.on_target(customer, entitlement, |_, ent, owner| {
-            owner
+            let h = owner
                 .meter(&ent.name)?
                 .extra
                 .as_ref()?
                 .holds
                 .iter()
                 .find(|h| &*h.id == hold)
-                .cloned()
+                .cloned();
+            learns(ent, h.as_ref())
         })
         .ok()
         .flatten()

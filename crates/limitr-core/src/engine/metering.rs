@@ -61,11 +61,28 @@ impl<S: Store> Limitr<S> {
         let capped =
             !options.caps.is_empty() || self.any_caps.load(std::sync::atomic::Ordering::Acquire);
         if capped {
-            return self.call_capped(customer, entitlement, &req, options, settle, now);
+            let learn = settle.and_then(|(hold, _)| self.hold_learns(customer, entitlement, hold));
+            let outcome = self.call_capped(customer, entitlement, &req, options, settle, now)?;
+            if let (Some(true), Some((basis, segment))) = (outcome, learn)
+                && value > Decimal::ZERO
+            {
+                let _ = self.observe(
+                    customer,
+                    entitlement,
+                    value,
+                    options.overhead,
+                    basis,
+                    segment.as_deref(),
+                    options.event_data.as_ref(),
+                );
+            }
+            return Ok(outcome);
         }
+        let mut learn = None;
         let outcome = self.on_target(customer, entitlement, |plan, ent, owner| {
             if let Some((hold, last)) = settle {
-                super::holds::settle_hold(owner, &ent.name, hold, value, last);
+                let h = super::holds::settle_hold(owner, &ent.name, hold, value, last);
+                learn = super::holds::learns(ent, h.as_ref());
             }
             let mut t = decision::evaluate(&self.policy, plan, ent, owner, &req, now, true)?;
             let mut drafts = std::mem::take(&mut t.drafts);
@@ -81,6 +98,18 @@ impl<S: Store> Limitr<S> {
         };
         let (allowed, events) = outcome?;
         self.handlers.dispatch(&events);
+        if let (true, Some((basis, segment))) = (allowed && value > Decimal::ZERO, learn) {
+            // a settle teaches the estimate of the hold's segment (reference §2.7)
+            let _ = self.observe(
+                customer,
+                entitlement,
+                value,
+                options.overhead,
+                basis,
+                segment.as_deref(),
+                options.event_data.as_ref(),
+            );
+        }
         Ok(Some(allowed))
     }
 
