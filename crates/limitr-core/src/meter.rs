@@ -29,8 +29,8 @@ pub struct Meter {
 /// Room set aside on a meter by `reserve`, until settled, released or expired.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hold {
-    /// `hold_…` id.
-    pub id: Box<str>,
+    /// `hold_…` id (inline: no allocation).
+    pub id: compact_str::CompactString,
     /// Units held.
     pub value: Decimal,
     /// Provider cost expected for them (runes).

@@ -67,9 +67,9 @@ impl EstimateAnswer {
 
 static HOLD_SEQ: AtomicU64 = AtomicU64::new(1);
 
-fn hold_id(now: Timestamp) -> Box<str> {
+fn hold_id(now: Timestamp) -> compact_str::CompactString {
     let seq = HOLD_SEQ.fetch_add(1, Ordering::Relaxed);
-    format!("hold_{:010x}{:06x}", now.max(0), seq & 0xff_ffff).into()
+    compact_str::format_compact!("hold_{:010x}{:06x}", now.max(0), seq & 0xff_ffff)
 }
 
 /// Settles a hold inside the owner's lock: removes it, or (not `last`) reduces it by `value`.
@@ -95,15 +95,13 @@ pub(crate) fn settle_hold(
     Some(found)
 }
 
-/// What a settled hold teaches: `(basis, segment)` when the hold recorded either, or the
-/// entitlement declares estimate fields; `None` when there is nothing to learn.
+/// What a settled hold teaches: its `(basis, segment)` (reference §2.7: a recorded settle is
+/// observed with the hold's basis and segment).
 pub(crate) fn learns(
-    ent: &crate::Entitlement,
+    _ent: &crate::Entitlement,
     hold: Option<&Hold>,
 ) -> Option<(Option<f64>, Option<String>)> {
-    let (basis, segment) = hold.map_or((None, None), |h| (h.basis, h.segment.clone()));
-    let declared = ent.estimate_basis.is_some() || ent.estimate_segment.is_some();
-    (basis.is_some() || segment.is_some() || declared).then_some((basis, segment))
+    Some(hold.map_or((None, None), |h| (h.basis, h.segment.clone())))
 }
 
 fn text_field(data: Option<&Value>, field: Option<&String>) -> Option<String> {
@@ -302,45 +300,71 @@ impl<S: Store> Limitr<S> {
         require_amount("value", value)?;
         let now = self.now();
         let result = self.on_target(customer, entitlement, |_, ent, owner| {
-            let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now);
-            let credit = limit
-                .and_then(|l| self.policy.credits.get_index(l.credit_index))
-                .map(|(_, c)| c);
-            let overhead = overhead.unwrap_or_else(|| {
-                credit.map_or(Decimal::ZERO, |c| c.overhead_of(value, event_data))
-            });
-            let per_basis = ent.estimate_basis.is_some();
-            let basis = basis.or_else(|| basis_field(event_data, ent.estimate_basis.as_ref()));
-            let seg = segment
-                .map(String::from)
-                .or_else(|| text_field(event_data, ent.estimate_segment.as_ref()));
-            let key = segment_key(seg.as_deref());
-            let (x, o) = (number::to_f64(value), number::to_f64(overhead));
-            let mut own_ok = false;
-            if let Some(m) = owner.meters.iter_mut().find(|m| m.entitlement == ent.name) {
-                let extra = m.extra.get_or_insert_with(Box::default);
-                let slot = match extra.estimates.iter().position(|(k, _)| *k == key) {
-                    Some(i) => i,
-                    None => {
-                        extra
-                            .estimates
-                            .push((key.clone(), Estimate::default().with_per_basis(per_basis)));
-                        extra.estimates.len() - 1
-                    }
-                };
-                if let Some((_, e)) = extra.estimates.get_mut(slot) {
-                    e.set_per_basis(per_basis);
-                    own_ok = e.observe(x, o, basis, now).is_ok();
-                }
-            }
-            let mut shared = self.estimates.write();
-            let e = shared
-                .entry(format!("{}.{key}", ent.name))
-                .or_insert_with(|| Estimate::default().with_per_basis(per_basis));
-            e.set_per_basis(per_basis);
-            e.observe(x, o, basis, now).is_ok() || own_ok
+            self.learn(owner, ent, value, overhead, basis, segment, event_data, now)
         });
         Ok(result.unwrap_or(false))
+    }
+
+    /// Updates the customer's and everyone's estimate with one observation (under the owner's lock).
+    #[allow(clippy::too_many_arguments, reason = "the observation's fields")]
+    pub(crate) fn learn(
+        &self,
+        owner: &mut Customer,
+        ent: &crate::Entitlement,
+        value: Decimal,
+        overhead: Option<Decimal>,
+        basis: Option<f64>,
+        segment: Option<&str>,
+        event_data: Option<&Value>,
+        now: Timestamp,
+    ) -> bool {
+        let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now);
+        let credit = limit
+            .and_then(|l| self.policy.credits.get_index(l.credit_index))
+            .map(|(_, c)| c);
+        let overhead = overhead
+            .unwrap_or_else(|| credit.map_or(Decimal::ZERO, |c| c.overhead_of(value, event_data)));
+        let per_basis = ent.estimate_basis.is_some();
+        let basis = basis.or_else(|| basis_field(event_data, ent.estimate_basis.as_ref()));
+        let seg = segment
+            .map(String::from)
+            .or_else(|| text_field(event_data, ent.estimate_segment.as_ref()));
+        let key: compact_str::CompactString = match seg.as_deref() {
+            None | Some("") => compact_str::CompactString::const_new("all"),
+            Some(_) => segment_key(seg.as_deref()).into(),
+        };
+        // statistics, not money: a direct conversion is precise enough and cheap
+        let f = |d: Decimal| rust_decimal::prelude::ToPrimitive::to_f64(&d).unwrap_or(f64::NAN);
+        let (x, o) = (f(value), f(overhead));
+        let mut own_ok = false;
+        if let Some(m) = owner.meters.iter_mut().find(|m| m.entitlement == ent.name) {
+            let extra = m.extra.get_or_insert_with(Box::default);
+            let slot = match extra.estimates.iter().position(|(k, _)| *k == key) {
+                Some(i) => i,
+                None => {
+                    extra.estimates.push((
+                        key.to_string(),
+                        Estimate::default().with_per_basis(per_basis),
+                    ));
+                    extra.estimates.len() - 1
+                }
+            };
+            if let Some((_, e)) = extra.estimates.get_mut(slot) {
+                e.set_per_basis(per_basis);
+                own_ok = e.observe(x, o, basis, now).is_ok();
+            }
+        }
+        let mut shared = self.estimates.write();
+        // the key fits inline for usual names: no allocation on the lookup
+        let full = compact_str::format_compact!("{}.{key}", ent.name);
+        let e = match shared.get_mut(full.as_str()) {
+            Some(e) => e,
+            None => shared
+                .entry(full.to_string())
+                .or_insert_with(|| Estimate::default().with_per_basis(per_basis)),
+        };
+        e.set_per_basis(per_basis);
+        e.observe(x, o, basis, now).is_ok() || own_ok
     }
 
     /// The predicted size and cost of a call at `quantile`: the customer's own estimate once it has

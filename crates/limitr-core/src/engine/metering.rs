@@ -78,15 +78,31 @@ impl<S: Store> Limitr<S> {
             }
             return Ok(outcome);
         }
-        let mut learn = None;
         let outcome = self.on_target(customer, entitlement, |plan, ent, owner| {
-            if let Some((hold, last)) = settle {
-                let h = super::holds::settle_hold(owner, &ent.name, hold, value, last);
-                learn = super::holds::learns(ent, h.as_ref());
-            }
+            let learn = match settle {
+                Some((hold, last)) => {
+                    let h = super::holds::settle_hold(owner, &ent.name, hold, value, last);
+                    super::holds::learns(ent, h.as_ref())
+                }
+                None => None,
+            };
             let mut t = decision::evaluate(&self.policy, plan, ent, owner, &req, now, true)?;
             let mut drafts = std::mem::take(&mut t.drafts);
             t.apply(owner);
+            if let (true, Some((basis, segment))) = (t.allowed && value > Decimal::ZERO, learn) {
+                // a settle teaches the estimate of the hold's segment (reference §2.7)
+                let o = options.overhead;
+                self.learn(
+                    owner,
+                    ent,
+                    value,
+                    o,
+                    basis,
+                    segment.as_deref(),
+                    options.event_data.as_ref(),
+                    now,
+                );
+            }
             if !drafts.is_empty() && !self.policy.notifications.is_empty() {
                 self.notifications(&mut drafts, owner, ent, now);
             }
@@ -98,18 +114,6 @@ impl<S: Store> Limitr<S> {
         };
         let (allowed, events) = outcome?;
         self.handlers.dispatch(&events);
-        if let (true, Some((basis, segment))) = (allowed && value > Decimal::ZERO, learn) {
-            // a settle teaches the estimate of the hold's segment (reference §2.7)
-            let _ = self.observe(
-                customer,
-                entitlement,
-                value,
-                options.overhead,
-                basis,
-                segment.as_deref(),
-                options.event_data.as_ref(),
-            );
-        }
         Ok(Some(allowed))
     }
 
