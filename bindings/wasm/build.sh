@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the WASM engine and the npm package's WASM entries:
-#   1. cargo (profile wasm-release) → limitr_wasm.wasm. By default limitr-wasm, rust_decimal and
-#      hashbrown are built for speed (opt-level 3) and every other crate, limitr-core included,
-#      with "z": ~298 KB gzipped, ~1.4M sync allow/s in Node 20 (limitr-core at "s" was ~315 KB,
-#      ~1.6M/s; limitr-wasm at "z" too saves ~31 KB more). LIMITR_WASM_OPT=size builds
-#      everything with "z" (~263 KB, ~1.15M/s).
+#   1. cargo (profile wasm-release) → limitr_wasm.wasm. By default rust_decimal and hashbrown are
+#      built for speed (opt-level 3) and every other crate, limitr-core and limitr-wasm included,
+#      with "z": ~289 KB gzipped, ~1.1M sync allow/s in Node 20 (limitr-wasm at 3 was ~301 KB,
+#      ~1.4M/s, over the 300 KB target once the core grew). LIMITR_WASM_OPT=size builds everything
+#      with "z".
 #      limitr-core is built JSON-only (no `yaml`/`toml` features): npm/wasm/formats.ts converts
 #      YAML/TOML on the JavaScript side (their Rust parsers were ~240 KB of the gzipped size).
 #   2. wasm-bindgen --target web → bindings/wasm/pkg-web/ (loads with initSync({ module }))
@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 opt=(--config 'profile.wasm-release.opt-level="z"')
 if [ "${LIMITR_WASM_OPT:-speed}" != size ]; then
-  for crate in limitr-wasm rust_decimal hashbrown; do
+  for crate in rust_decimal hashbrown; do
     opt+=(--config "profile.wasm-release.package.$crate.opt-level=3")
   done
 fi

@@ -62,6 +62,11 @@ fn event(name: &'static str, payload: Value) -> Event {
     Event { name, payload }
 }
 
+/// Applicable caps, as (customer index, cap index): inline for the usual few.
+type Applicable = smallvec::SmallVec<[(usize, usize); 4]>;
+/// Applicable caps with what the call adds to each: inline for the usual few.
+type Amounts = smallvec::SmallVec<[(usize, usize, Decimal); 4]>;
+
 /// Who a capped call involves.
 struct Parties<'p> {
     plan: &'p Plan,
@@ -449,13 +454,8 @@ impl<S: Store> Limitr<S> {
     }
 
     /// Applicable caps as (customer index, cap index): the caller's own, and shared ones.
-    fn applicable(
-        &self,
-        cs: &[&mut Customer],
-        parties: &Parties<'_>,
-        credit: &str,
-    ) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
+    fn applicable(&self, cs: &[&mut Customer], parties: &Parties<'_>, credit: &str) -> Applicable {
+        let mut out = Applicable::new();
         for (ci, c) in cs.iter().enumerate() {
             let own = *c.id == *parties.caller;
             let Some(p) = c.profile.as_ref() else {
@@ -502,12 +502,12 @@ impl<S: Store> Limitr<S> {
         cs: &[&mut Customer],
         parties: &Parties<'_>,
         t: &decision::Transition,
-    ) -> Vec<(usize, usize, Decimal)> {
+    ) -> Amounts {
         let Some(credit) = parties.ent.limit.as_ref().map(|l| l.credit.clone()) else {
-            return Vec::new();
+            return Amounts::new();
         };
         let cost = self.call_cost(t, parties, &credit);
-        let mut out = Vec::new();
+        let mut out = Amounts::new();
         for (ci, ki) in self.applicable(cs, parties, &credit) {
             let Some(k) = cs
                 .get(ci)
@@ -591,7 +591,7 @@ impl<S: Store> Limitr<S> {
         let amounts = if t.allowed {
             self.cap_amounts(cs, parties, &t)
         } else {
-            Vec::new()
+            Amounts::new()
         };
         if t.allowed
             && !req.force
