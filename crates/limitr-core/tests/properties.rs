@@ -250,3 +250,44 @@ proptest! {
         }
     }
 }
+
+const CAPPED: &str = r#"{"policy": {
+  "credits": {"ai": {"price": {"amount": 0.4}}, "cpu": {"price": {"amount": 0.1}}},
+  "plans": {"p": {"default": true, "entitlements": {
+    "ai": {"limit": {"credit": "ai", "mode": "soft", "value": 5}},
+    "cpu": {"limit": {"credit": "cpu", "value": 1000}}}}}}}"#;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// A spend cap is never passed except by a settle (which meters the real size, as the
+    /// reference does): whatever mix of calls, consumption stays within the ceiling.
+    #[test]
+    fn caps_are_never_passed_except_by_settle(calls in prop::collection::vec((any::<bool>(), 1u8..50, any::<bool>()), 1..40)) {
+        let p = Limitr::from_json(CAPPED).unwrap().with_clock(Arc::new(ManualClock::new(0)));
+        p.create_customer("c", None).unwrap();
+        let spend = limitr_core::CapOptions { cap_id: Some("spend".into()), ..Default::default() };
+        p.add_customer_cap("c", Decimal::new(35, 1), &spend).unwrap();
+        let exact = limitr_core::CapOptions { cap_id: Some("ai".into()), credit: Some("ai".into()), ..Default::default() };
+        p.add_customer_cap("c", Decimal::from(6), &exact).unwrap();
+        let mut settled = false;
+        for (ai, units, via_hold) in calls {
+            let ent = if ai { "ai" } else { "cpu" };
+            let v = Decimal::new(i64::from(units), 1);
+            if via_hold {
+                let o = limitr_core::ReserveOptions { value: Some(Decimal::new(1, 1)), ..Default::default() };
+                if let Some(h) = p.reserve("c", ent, &o).unwrap() {
+                    settled = true;
+                    p.settle("c", ent, &h, v, true, &limitr_core::CallOptions::default()).unwrap();
+                }
+            } else {
+                p.allow("c", ent, v).unwrap();
+            }
+            let meter = |id: &str| limitr_core::number::from_value(&p.customer_cap("c", id).unwrap()["meter_value"]).unwrap();
+            if !settled {
+                prop_assert!(meter("spend") <= Decimal::new(35, 1), "spend cap passed: {}", meter("spend"));
+                prop_assert!(meter("ai") <= Decimal::from(6), "ai cap passed: {}", meter("ai"));
+            }
+        }
+    }
+}
