@@ -87,15 +87,7 @@ pub fn create_customer_override(
     fields: String,
     expires_on: Option<f64>,
 ) -> Result<bool> {
-    let fields = match json("fields", &fields)? {
-        serde_json::Value::Object(map) => map,
-        _ => {
-            return Err(error::invalid(
-                "fields",
-                "expected an object of limit fields",
-            ));
-        }
-    };
+    let fields = convert::override_fields(&fields)?;
     let expires_on = expires_on.map(timestamp).transpose()?;
     registry::with(h, |e| {
         e.core

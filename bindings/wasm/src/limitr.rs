@@ -95,7 +95,7 @@ pub fn create_customer_override(
     fields: &str,
     expires_on: Option<f64>,
 ) -> JsResult<bool> {
-    let fields = convert::object("fields", fields)?;
+    let fields = convert::override_fields(fields)?;
     let expires_on = expires_on.map(convert::timestamp).transpose()?;
     js(h.inner
         .create_customer_override(id, entitlement, &fields, expires_on))

@@ -38,6 +38,7 @@ pub mod margin;
 pub mod meter;
 pub mod notify;
 pub mod number;
+pub mod options;
 pub mod policy;
 pub mod pricing;
 mod reads;

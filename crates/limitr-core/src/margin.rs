@@ -130,6 +130,51 @@ pub struct Usage {
     pub limit: Option<Decimal>,
 }
 
+/// `plan_margin` usage from a JSON object `{entitlement: value | {value?, overhead?, limit?}}`,
+/// numbers or strings holding numbers (a missing `value` is 0; `null`: no usage).
+///
+/// # Errors
+/// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `usage` (and the entitlement
+/// in its message) when `v` is not an object or an entry is neither a number nor an object, or
+/// naming the field (`value`, `overhead`, `limit`) that is not a number.
+///
+/// ```
+/// let u = limitr_core::margin::usage_from_json(&serde_json::json!({"chat": 10})).unwrap();
+/// assert_eq!(u[0].0, "chat");
+/// ```
+pub fn usage_from_json(v: &Value) -> crate::Result<Vec<(String, Usage)>> {
+    let m = match v {
+        Value::Null => return Ok(Vec::new()),
+        Value::Object(m) => m,
+        _ => return Err(crate::Error::invalid("usage", "expected an object")),
+    };
+    m.iter()
+        .map(|(ent, v)| {
+            let u = match v {
+                Value::Object(o) => {
+                    let f = crate::options::Fields::of(o);
+                    Usage {
+                        value: f.decimal("value")?.unwrap_or_default(),
+                        overhead: f.decimal("overhead")?,
+                        limit: f.decimal("limit")?,
+                    }
+                }
+                other => Usage {
+                    value: number::from_value(other).ok_or_else(|| {
+                        crate::Error::invalid(
+                            "usage",
+                            format!("`{ent}`: expected a number or an object"),
+                        )
+                    })?,
+                    overhead: None,
+                    limit: None,
+                },
+            };
+            Ok((ent.clone(), u))
+        })
+        .collect()
+}
+
 /// Margin of a plan for hypothetical usage. With `scaled`, the usage and limits of entitlements
 /// that reset on a rolling period are multiplied by `plan period / reset period` (a daily limit
 /// over a 30-day month counts 30 times).
@@ -158,4 +203,35 @@ pub fn plan(policy: &Policy, plan: &Plan, usage: &[(String, Usage)], scaled: boo
         parts.push((e.name.to_string(), revenue(policy, &l, value), cost));
     }
     Breakdown::from_parts(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn usage_from_json_reads_numbers_and_objects() {
+        let u = usage_from_json(&json!({"chat": 10, "img": {"value": "2", "limit": 5}})).unwrap();
+        assert_eq!(u.len(), 2);
+        let img = &u.iter().find(|(n, _)| n == "img").unwrap().1;
+        assert_eq!(
+            (img.value, img.overhead, img.limit),
+            (Decimal::from(2), None, Some(Decimal::from(5)))
+        );
+        match usage_from_json(&json!({"img": {"overhead": true}})) {
+            Err(crate::Error::InvalidArgument { name, message }) => {
+                assert_eq!((name, message.as_str()), ("overhead", "expected a number"));
+            }
+            other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
+        }
+        let e = usage_from_json(&json!({"chat": [1]})).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "usage: `chat`: expected a number or an object"
+        );
+        assert!(usage_from_json(&json!(null)).unwrap().is_empty());
+        let e = usage_from_json(&json!(3)).unwrap_err();
+        assert_eq!(e.to_string(), "usage: expected an object");
+    }
 }
