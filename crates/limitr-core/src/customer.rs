@@ -129,18 +129,6 @@ impl Customer {
         self.meters.iter().find(|m| &*m.entitlement == entitlement)
     }
 
-    /// Replaces (or adds) the meter of its entitlement.
-    pub fn put_meter(&mut self, meter: Meter) {
-        match self
-            .meters
-            .iter_mut()
-            .find(|m| m.entitlement == meter.entitlement)
-        {
-            Some(slot) => *slot = meter,
-            None => self.meters.push(meter),
-        }
-    }
-
     /// A fresh grant id, unique within this customer.
     pub(crate) fn next_grant_id(&mut self, now: Timestamp) -> Box<str> {
         loop {

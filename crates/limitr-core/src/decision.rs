@@ -421,10 +421,7 @@ fn metered(
             .and_then(|x| x.governor)
             .filter(|_| !reset)
             .unwrap_or((g.capacity, now));
-        let elapsed = Decimal::from(now.saturating_sub(last).max(0));
-        let refilled = tokens
-            .saturating_add(elapsed.saturating_mul(g.refill_per_ms))
-            .min(g.capacity);
+        let refilled = g.refilled(tokens, last, now);
         if up && v > refilled {
             governed = Some((refilled, g));
         } else {

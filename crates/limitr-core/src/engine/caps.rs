@@ -6,7 +6,7 @@
 use super::{CallOptions, Limitr, require_amount, require_id};
 use crate::cap::{CallCost, Cap};
 use crate::customer::Customer;
-use crate::decision::{self, Draft, Reason, Request};
+use crate::decision::{self, Reason, Request};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::exchange::RUNE;
@@ -267,21 +267,10 @@ impl<S: Store> Limitr<S> {
     /// All customers reachable through refs from `start` (breadth first, excluding it).
     fn reachable(&self, start: &str) -> Vec<String> {
         let mut out = Vec::new();
-        let mut seen: hashbrown::HashSet<String> = hashbrown::HashSet::new();
-        seen.insert(start.to_string());
-        let mut queue: std::collections::VecDeque<String> = self
-            .store
-            .read(start, |c| c.refs().iter().cloned().collect())
-            .unwrap_or_default();
-        while let Some(id) = queue.pop_front() {
-            if seen.len() > 10_000 || !seen.insert(id.clone()) {
-                continue;
-            }
-            if let Some(next) = self.store.read(&id, |c| c.refs().to_vec()) {
-                queue.extend(next);
-                out.push(id);
-            }
-        }
+        self.walk_refs(start, |c| {
+            out.push(c.id.to_string());
+            None::<()>
+        });
         out
     }
 
@@ -577,9 +566,13 @@ impl<S: Store> Limitr<S> {
             .iter()
             .position(|c| *c.id == *parties.owner)
             .ok_or_else(|| Error::UnknownCustomer(parties.owner.to_string()))?;
-        if let (Some((hold, last)), Some(o)) = (settle, cs.get_mut(owner)) {
-            super::holds::settle_hold(o, &parties.ent.name, hold, req.value, last);
-        }
+        let learn = match (settle, cs.get_mut(owner)) {
+            (Some((hold, last)), Some(o)) => {
+                let h = super::holds::settle_hold(o, &parties.ent.name, hold, req.value, last);
+                super::holds::learns(h.as_ref())
+            }
+            _ => None,
+        };
         let mut creq = *req;
         creq.cost = true;
         let Some(o) = cs.get(owner) else {
@@ -606,13 +599,7 @@ impl<S: Store> Limitr<S> {
         let Some(o) = cs.get_mut(owner) else {
             return Ok((false, Vec::new()));
         };
-        let mut drafts: Vec<Draft> = std::mem::take(&mut t.drafts);
-        t.apply(o);
-        if !drafts.is_empty() && !self.policy.notifications.is_empty() {
-            self.notifications(&mut drafts, o, parties.ent, now);
-        }
-        let limit = o.limit_for(&parties.ent.name, parties.ent.limit.as_ref(), now);
-        let mut events = self.finish(drafts, o, &parties.ent.name, limit, now);
+        let mut events = self.commit(o, parties.ent, &mut t, req, learn, now);
         if !t.allowed {
             return Ok((false, events));
         }

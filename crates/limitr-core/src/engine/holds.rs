@@ -95,12 +95,12 @@ pub(crate) fn settle_hold(
     Some(found)
 }
 
-/// What a settled hold teaches: its `(basis, segment)` (reference §2.7: a recorded settle is
-/// observed with the hold's basis and segment).
-pub(crate) fn learns(
-    _ent: &crate::Entitlement,
-    hold: Option<&Hold>,
-) -> Option<(Option<f64>, Option<String>)> {
+/// What a settle teaches the estimates: the hold's `(basis, segment)` (reference §2.7: a recorded
+/// settle is observed with them); `None`: not a settle.
+pub(crate) type Learn = Option<(Option<f64>, Option<String>)>;
+
+/// The [`Learn`] of a settled hold (an unknown or expired hold teaches without basis or segment).
+pub(crate) fn learns(hold: Option<&Hold>) -> Learn {
     Some(hold.map_or((None, None), |h| (h.basis, h.segment.clone())))
 }
 
@@ -231,28 +231,6 @@ impl<S: Store> Limitr<S> {
         Ok(self
             .call(customer, entitlement, value, options, Some((hold, last)))?
             .unwrap_or(false))
-    }
-
-    /// What settling `hold` would teach (see [`learns`]).
-    pub(crate) fn hold_learns(
-        &self,
-        customer: &str,
-        entitlement: &str,
-        hold: &str,
-    ) -> Option<(Option<f64>, Option<String>)> {
-        self.on_target(customer, entitlement, |_, ent, owner| {
-            let h = owner
-                .meter(&ent.name)?
-                .extra
-                .as_ref()?
-                .holds
-                .iter()
-                .find(|h| &*h.id == hold)
-                .cloned();
-            learns(ent, h.as_ref())
-        })
-        .ok()
-        .flatten()
     }
 
     /// Drops a hold without metering; true if it was there.

@@ -2,7 +2,7 @@
 //! `limit`, `resets`, `remaining_credit`).
 
 use super::{CallOptions, Limitr, require_amount, require_id};
-use crate::decision::{self, CheckDetail, Draft, Reason, Request};
+use crate::decision::{self, CheckDetail, Draft, Reason, Request, Transition};
 use crate::error::{Error, Result};
 use crate::grant;
 use crate::notify;
@@ -61,53 +61,17 @@ impl<S: Store> Limitr<S> {
         let capped =
             !options.caps.is_empty() || self.any_caps.load(std::sync::atomic::Ordering::Acquire);
         if capped {
-            let learn = settle.and_then(|(hold, _)| self.hold_learns(customer, entitlement, hold));
-            let outcome = self.call_capped(customer, entitlement, &req, options, settle, now)?;
-            if let (Some(true), Some((basis, segment))) = (outcome, learn)
-                && value > Decimal::ZERO
-            {
-                let _ = self.observe(
-                    customer,
-                    entitlement,
-                    value,
-                    options.overhead,
-                    basis,
-                    segment.as_deref(),
-                    options.event_data.as_ref(),
-                );
-            }
-            return Ok(outcome);
+            return self.call_capped(customer, entitlement, &req, options, settle, now);
         }
         let outcome = self.on_target(customer, entitlement, |plan, ent, owner| {
-            let learn = match settle {
-                Some((hold, last)) => {
-                    let h = super::holds::settle_hold(owner, &ent.name, hold, value, last);
-                    super::holds::learns(ent, h.as_ref())
-                }
-                None => None,
-            };
+            let learn = settle.and_then(|(hold, last)| {
+                super::holds::learns(
+                    super::holds::settle_hold(owner, &ent.name, hold, value, last).as_ref(),
+                )
+            });
             let mut t = decision::evaluate(&self.policy, plan, ent, owner, &req, now, true)?;
-            let mut drafts = std::mem::take(&mut t.drafts);
-            t.apply(owner);
-            if let (true, Some((basis, segment))) = (t.allowed && value > Decimal::ZERO, learn) {
-                // a settle teaches the estimate of the hold's segment (reference §2.7)
-                let o = options.overhead;
-                self.learn(
-                    owner,
-                    ent,
-                    value,
-                    o,
-                    basis,
-                    segment.as_deref(),
-                    options.event_data.as_ref(),
-                    now,
-                );
-            }
-            if !drafts.is_empty() && !self.policy.notifications.is_empty() {
-                self.notifications(&mut drafts, owner, ent, now);
-            }
-            let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now);
-            Ok::<_, Error>((t.allowed, self.finish(drafts, owner, &ent.name, limit, now)))
+            let events = self.commit(owner, ent, &mut t, &req, learn, now);
+            Ok::<_, Error>((t.allowed, events))
         });
         let Ok(outcome) = outcome else {
             return Ok(None);
@@ -115,6 +79,30 @@ impl<S: Store> Limitr<S> {
         let (allowed, events) = outcome?;
         self.handlers.dispatch(&events);
         Ok(Some(allowed))
+    }
+
+    /// Commits a transition on the meter's owner, under its lock: the state, what a settle teaches
+    /// the estimates (reference §2.7), notification rules, and the events with the owner's record.
+    pub(crate) fn commit(
+        &self,
+        owner: &mut crate::Customer,
+        ent: &crate::Entitlement,
+        t: &mut Transition,
+        req: &Request<'_>,
+        learn: super::holds::Learn,
+        now: Timestamp,
+    ) -> Vec<crate::Event> {
+        let mut drafts = std::mem::take(&mut t.drafts);
+        t.apply(owner);
+        if let (true, Some((basis, segment))) = (t.allowed && req.value > Decimal::ZERO, learn) {
+            let (v, o, data) = (req.value, req.overhead, req.event_data);
+            self.learn(owner, ent, v, o, basis, segment.as_deref(), data, now);
+        }
+        if !drafts.is_empty() && !self.policy.notifications.is_empty() {
+            self.notifications(&mut drafts, owner, ent, now);
+        }
+        let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now);
+        self.finish(drafts, owner, &ent.name, limit, now)
     }
 
     /// Whether `allow` with the same arguments would pass, changing nothing and sending no event.

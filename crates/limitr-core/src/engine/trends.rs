@@ -117,12 +117,7 @@ impl<S: Store> Limitr<S> {
                     .and_then(|x| x.governor)
                     .filter(|_| !fresh)
                 {
-                    Some((tokens, at)) => {
-                        let elapsed = Decimal::from(now.saturating_sub(at).max(0));
-                        tokens
-                            .saturating_add(elapsed.saturating_mul(g.refill_per_ms))
-                            .min(g.capacity)
-                    }
+                    Some((tokens, at)) => g.refilled(tokens, at, now),
                     None => return Some(remaining),
                 };
                 Some(tokens.min(remaining).normalize())

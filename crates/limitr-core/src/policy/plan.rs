@@ -57,6 +57,16 @@ pub struct Governor {
     pub refill_per_ms: Decimal,
 }
 
+impl Governor {
+    /// Tokens in the bucket at `now`, given `tokens` at `last`: refilled at the rate, up to capacity.
+    pub fn refilled(&self, tokens: Decimal, last: i64, now: i64) -> Decimal {
+        let elapsed = Decimal::from(now.saturating_sub(last).max(0));
+        tokens
+            .saturating_add(elapsed.saturating_mul(self.refill_per_ms))
+            .min(self.capacity)
+    }
+}
+
 /// A validated entitlement.
 #[derive(Debug, Clone)]
 pub struct Entitlement {
