@@ -248,6 +248,7 @@ impl Customer {
                     started,
                     value,
                     overhead,
+                    trend: Meter::trend_from_record(mv),
                     extra: Meter::extra_from_record(mv),
                 });
             }

@@ -4,7 +4,7 @@
 use crate::customer::Customer;
 use crate::error::{Error, Result};
 use crate::grant::{self, Grant};
-use crate::meter::{Meter, MeterExtra};
+use crate::meter::Meter;
 use crate::number::{self, Decimal};
 use crate::policy::Policy;
 use crate::policy::credit::Credit;
@@ -145,14 +145,22 @@ impl ExtraOps {
         !self.reset && self.push.is_none() && self.governor.is_none() && self.prune_holds.is_none()
     }
 
-    fn apply(&self, extra: &mut Option<Box<MeterExtra>>) {
-        if self.is_empty() || (extra.is_none() && self.push.is_none() && self.governor.is_none()) {
+    fn apply(&self, m: &mut Meter) {
+        if self.reset {
+            m.trend.clear();
+        }
+        if let Some((now, delta, alpha)) = self.push {
+            use rust_decimal::prelude::ToPrimitive;
+            m.trend.push(now, delta.to_f64().unwrap_or(0.0), alpha);
+        }
+        if !self.reset && self.prune_holds.is_none() && self.governor.is_none() {
             return;
         }
-        let x = extra.get_or_insert_with(Box::default);
+        if m.extra.is_none() && self.governor.is_none() {
+            return;
+        }
+        let x = m.extra.get_or_insert_with(Box::default);
         if self.reset {
-            x.history.clear();
-            x.ewma_rate = None;
             x.governor = None;
         }
         if let Some(now) = self.prune_holds {
@@ -160,9 +168,6 @@ impl ExtraOps {
         }
         if let Some(g) = self.governor {
             x.governor = Some(g);
-        }
-        if let Some((now, delta, alpha)) = self.push {
-            x.push(now, delta, alpha);
         }
     }
 }
@@ -206,6 +211,7 @@ impl Transition {
                     started: st.started,
                     value: st.value,
                     overhead: st.overhead,
+                    trend: crate::meter::Trend::default(),
                     extra: None,
                 });
                 c.meters.len() - 1
@@ -218,7 +224,7 @@ impl Transition {
                 m.value = st.value;
                 m.overhead = st.overhead;
             }
-            self.ops.apply(&mut m.extra);
+            self.ops.apply(m);
         }
         if let Some(g) = self.grants.take() {
             c.grants = g;

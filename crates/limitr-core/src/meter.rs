@@ -22,8 +22,32 @@ pub struct Meter {
     pub value: Decimal,
     /// Provider cost this period, in runes.
     pub overhead: Decimal,
-    /// Trends, the rate governor, holds and learned estimates (allocated on first use).
+    /// The last committed changes, for usage trends (inline: no allocation on the hot path).
+    pub trend: Trend,
+    /// The rate governor, holds and learned estimates (allocated on first use).
     pub extra: Option<Box<MeterExtra>>,
+}
+
+/// The last three committed changes of a meter and their exponentially weighted rate.
+///
+/// Deltas are kept as `f64`: trends are rates in floating point (SPEC §3.7); the meter's value
+/// itself stays exact.
+///
+/// ```
+/// use limitr_core::meter::Trend;
+/// let mut t = Trend::default();
+/// t.push(1_000, 10.0, 0.5);
+/// t.push(1_010, 20.0, 0.5);
+/// assert_eq!(t.rate(), Some(2.0));
+/// assert_eq!(t.changes().count(), 2);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Trend {
+    at: [Timestamp; 3],
+    delta: [f64; 3],
+    len: u8,
+    /// Exponentially weighted rate (units per ms), once two changes are known.
+    pub ewma_rate: Option<f64>,
 }
 
 /// Room set aside on a meter by `reserve`, until settled, released or expired.
@@ -53,10 +77,6 @@ impl Hold {
 /// The less common state of a meter, boxed so plain meters stay small.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MeterExtra {
-    /// The last three committed changes `(time, delta)`, oldest first.
-    pub history: Vec<(Timestamp, Decimal)>,
-    /// Exponentially weighted rate (units per ms).
-    pub ewma_rate: Option<f64>,
     /// Governor bucket: tokens left and when it was last refilled.
     pub governor: Option<(Decimal, Timestamp)>,
     /// Outstanding holds.
@@ -74,13 +94,22 @@ impl MeterExtra {
             .map(|h| h.value)
             .sum()
     }
+}
 
+impl Trend {
     /// Records a committed change and updates the smoothed rate.
-    pub fn push(&mut self, now: Timestamp, delta: Decimal, alpha: f64) {
-        if self.history.len() >= 3 {
-            self.history.remove(0);
+    pub fn push(&mut self, now: Timestamp, delta: f64, alpha: f64) {
+        if self.len >= 3 {
+            self.at = [self.at[1], self.at[2], now];
+            self.delta = [self.delta[1], self.delta[2], delta];
+        } else {
+            let i = usize::from(self.len);
+            if let (Some(a), Some(d)) = (self.at.get_mut(i), self.delta.get_mut(i)) {
+                *a = now;
+                *d = delta;
+            }
+            self.len += 1;
         }
-        self.history.push((now, delta));
         if let Some(rate) = self.rate() {
             self.ewma_rate = Some(match self.ewma_rate {
                 Some(prev) => alpha * rate + (1.0 - alpha) * prev,
@@ -89,30 +118,60 @@ impl MeterExtra {
         }
     }
 
+    /// Forgets every change (a new period).
+    pub fn clear(&mut self) {
+        *self = Trend::default();
+    }
+
+    /// Whether no change is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0 && self.ewma_rate.is_none()
+    }
+
+    /// The recorded changes `(time, delta)`, oldest first.
+    pub fn changes(&self) -> impl Iterator<Item = (Timestamp, f64)> + '_ {
+        self.at
+            .iter()
+            .copied()
+            .zip(self.delta.iter().copied())
+            .take(usize::from(self.len))
+    }
+
+    fn last<const N: usize>(&self) -> Option<[(Timestamp, f64); N]> {
+        let skip = usize::from(self.len).checked_sub(N)?;
+        let mut out = [(0, 0.0); N];
+        for (o, c) in out.iter_mut().zip(self.changes().skip(skip)) {
+            *o = c;
+        }
+        Some(out)
+    }
+
     /// Units per ms over the last two changes (`None` with fewer than two).
     pub fn rate(&self) -> Option<f64> {
-        use rust_decimal::prelude::ToPrimitive;
-        let n = self.history.len();
-        let (t1, _) = *self.history.get(n.checked_sub(2)?)?;
-        let (t2, d2) = *self.history.get(n - 1)?;
+        let [(t1, _), (t2, d2)] = self.last::<2>()?;
         let dt = t2.saturating_sub(t1);
         if dt <= 0 {
             return None;
         }
-        Some(d2.to_f64()? / dt as f64)
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "a millisecond span as a rate divisor"
+        )]
+        Some(d2 / dt as f64)
     }
 
     /// Change of the rate over the last three changes (`None` with fewer than three).
     pub fn acceleration(&self) -> Option<f64> {
-        use rust_decimal::prelude::ToPrimitive;
-        let [(t0, _), (t1, d1), (t2, d2)] = self.history.as_slice() else {
-            return None;
-        };
-        let (dt1, dt2) = (t1.saturating_sub(*t0), t2.saturating_sub(*t1));
+        let [(t0, _), (t1, d1), (t2, d2)] = self.last::<3>()?;
+        let (dt1, dt2) = (t1.saturating_sub(t0), t2.saturating_sub(t1));
         if dt1 <= 0 || dt2 <= 0 {
             return None;
         }
-        Some(d2.to_f64()? / dt2 as f64 - d1.to_f64()? / dt1 as f64)
+        #[allow(
+            clippy::cast_precision_loss,
+            reason = "millisecond spans as rate divisors"
+        )]
+        Some(d2 / dt2 as f64 - d1 / dt1 as f64)
     }
 }
 
@@ -125,6 +184,7 @@ impl Meter {
             started: now,
             value: Decimal::ZERO,
             overhead: Decimal::ZERO,
+            trend: Trend::default(),
             extra: None,
         }
     }
@@ -156,24 +216,30 @@ impl Meter {
         m.insert("started".into(), Value::from(self.started));
         m.insert("value".into(), number::to_value(self.value));
         m.insert("overhead".into(), number::to_value(self.overhead));
-        if let Some(x) = &self.extra {
-            let history: Vec<Value> = x
-                .history
-                .iter()
+        if !self.trend.is_empty() {
+            let history: Vec<Value> = self
+                .trend
+                .changes()
                 .map(|(ts, d)| {
                     let mut h = Map::new();
-                    h.insert("ts".into(), Value::from(*ts));
-                    h.insert("delta".into(), number::to_value(*d));
+                    h.insert("ts".into(), Value::from(ts));
+                    h.insert(
+                        "delta".into(),
+                        number::from_f64(d).map_or(Value::Null, number::to_value),
+                    );
                     Value::Object(h)
                 })
                 .collect();
             m.insert("history".into(), Value::Array(history));
             m.insert(
                 "ewma_rate".into(),
-                x.ewma_rate
+                self.trend
+                    .ewma_rate
                     .and_then(serde_json::Number::from_f64)
                     .map_or(Value::Null, Value::Number),
             );
+        }
+        if let Some(x) = &self.extra {
             if let Some((tokens, at)) = x.governor {
                 m.insert("governor_tokens".into(), number::to_value(tokens));
                 m.insert("governor_last_refill".into(), Value::from(at));
@@ -214,23 +280,26 @@ impl Meter {
         Value::Object(m)
     }
 
-    /// Reads the optional state of a meter record (history, governor, holds, estimates).
-    pub fn extra_from_record(v: &Value) -> Option<Box<MeterExtra>> {
-        let mut x = MeterExtra::default();
-        for h in v
+    /// Reads the trend of a meter record (`history`, `ewma_rate`).
+    pub fn trend_from_record(v: &Value) -> Trend {
+        let mut t = Trend::default();
+        let changes: Vec<(Timestamp, f64)> = v
             .get("history")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-        {
-            if let (Some(ts), Some(d)) = (
-                h.get("ts").and_then(Value::as_i64),
-                h.get("delta").and_then(number::from_value),
-            ) {
-                x.history.push((ts, d));
-            }
+            .filter_map(|h| Some((h.get("ts")?.as_i64()?, h.get("delta")?.as_f64()?)))
+            .collect();
+        for (ts, d) in changes.iter().rev().take(3).rev() {
+            t.push(*ts, *d, 0.0);
         }
-        x.ewma_rate = v.get("ewma_rate").and_then(Value::as_f64);
+        t.ewma_rate = v.get("ewma_rate").and_then(Value::as_f64);
+        t
+    }
+
+    /// Reads the optional state of a meter record (governor, holds, estimates).
+    pub fn extra_from_record(v: &Value) -> Option<Box<MeterExtra>> {
+        let mut x = MeterExtra::default();
         if let (Some(t), Some(at)) = (
             v.get("governor_tokens").and_then(number::from_value),
             v.get("governor_last_refill").and_then(Value::as_i64),

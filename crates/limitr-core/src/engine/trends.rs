@@ -13,7 +13,7 @@ impl<S: Store> Limitr<S> {
         customer: &str,
         entitlement: &str,
         f: impl FnOnce(
-            &crate::meter::MeterExtra,
+            &crate::meter::Trend,
             &crate::Customer,
             &crate::Entitlement,
             Timestamp,
@@ -29,7 +29,7 @@ impl<S: Store> Limitr<S> {
                 if m.pending_reset(limit.reset.as_ref(), now).is_some() {
                     return None;
                 }
-                f(m.extra.as_deref()?, owner, ent, now)
+                f(&m.trend, owner, ent, now)
             })
             .ok()
             .flatten())
