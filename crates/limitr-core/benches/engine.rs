@@ -92,11 +92,33 @@ fn benches(c: &mut Criterion) {
     memory_per_customer();
     let one = Decimal::ONE;
 
-    let p = engine(QUICKSTART);
+    // a warm customer inside its limit: the quick start's growth plan allows 700,000 input tokens
+    // a day, so the clock moves a day every 500,000 calls (as a real day of usage would)
+    let clock = Arc::new(ManualClock::new(1_767_225_600_000));
+    let p = Limitr::from_json(QUICKSTART)
+        .unwrap()
+        .with_clock(clock.clone());
     p.create_customer("warm", Some("growth")).unwrap();
+    let mut calls = 0u32;
     c.bench_function("allow/warm", |b| {
         b.iter(|| {
+            calls += 1;
+            if calls == 500_000 {
+                calls = 0;
+                clock.advance(86_400_000);
+            }
             p.allow(black_box("warm"), black_box("ai-chat-input"), one)
+                .unwrap()
+        })
+    });
+    // the same customer past its soft limit: every call is billed overage (no grants to draw)
+    let over = engine(QUICKSTART);
+    over.create_customer("over", Some("growth")).unwrap();
+    over.allow("over", "ai-chat-input", Decimal::from(700_000))
+        .unwrap();
+    c.bench_function("allow/warm-past-soft-limit", |b| {
+        b.iter(|| {
+            over.allow(black_box("over"), black_box("ai-chat-input"), one)
                 .unwrap()
         })
     });

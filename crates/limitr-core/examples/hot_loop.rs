@@ -10,10 +10,17 @@ fn main() -> Result<(), limitr_core::Error> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(100_000);
-    let p = Limitr::from_json(doc)?.with_clock(Arc::new(ManualClock::new(1_767_225_600_000)));
+    // `over`: stay past the soft limit (every call billed overage); else a day passes every
+    // 500,000 calls so the customer stays inside its 700,000-a-day limit
+    let over = std::env::args().nth(2).is_some_and(|a| a == "over");
+    let clock = Arc::new(ManualClock::new(1_767_225_600_000));
+    let p = Limitr::from_json(doc)?.with_clock(clock.clone());
     p.create_customer("warm", Some("growth"))?;
     let mut ok = 0usize;
-    for _ in 0..n {
+    for i in 0..n {
+        if !over && i % 500_000 == 499_999 {
+            clock.advance(86_400_000);
+        }
         if p.allow("warm", "ai-chat-input", Decimal::ONE)? {
             ok += 1;
         }

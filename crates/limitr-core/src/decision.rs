@@ -13,6 +13,9 @@ use crate::time::Timestamp;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
+mod plain;
+pub(crate) use plain::plain;
+
 /// Why a call was allowed or denied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
@@ -150,8 +153,7 @@ impl ExtraOps {
             m.trend.clear();
         }
         if let Some((now, delta, alpha)) = self.push {
-            use rust_decimal::prelude::ToPrimitive;
-            m.trend.push(now, delta.to_f64().unwrap_or(0.0), alpha);
+            m.trend.push(now, number::approx_f64(delta), alpha);
         }
         if !self.reset && self.prune_holds.is_none() && self.governor.is_none() {
             return;

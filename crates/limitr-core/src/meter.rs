@@ -99,17 +99,14 @@ impl MeterExtra {
 impl Trend {
     /// Records a committed change and updates the smoothed rate.
     pub fn push(&mut self, now: Timestamp, delta: f64, alpha: f64) {
-        if self.len >= 3 {
-            self.at = [self.at[1], self.at[2], now];
-            self.delta = [self.delta[1], self.delta[2], delta];
-        } else {
-            let i = usize::from(self.len);
-            if let (Some(a), Some(d)) = (self.at.get_mut(i), self.delta.get_mut(i)) {
-                *a = now;
-                *d = delta;
-            }
-            self.len += 1;
-        }
+        let ([a0, a1, a2], [d0, d1, d2]) = (self.at, self.delta);
+        (self.at, self.delta) = match self.len {
+            0 => ([now, a1, a2], [delta, d1, d2]),
+            1 => ([a0, now, a2], [d0, delta, d2]),
+            2 => ([a0, a1, now], [d0, d1, delta]),
+            _ => ([a1, a2, now], [d1, d2, delta]),
+        };
+        self.len = (self.len + 1).min(3);
         if let Some(rate) = self.rate() {
             self.ewma_rate = Some(match self.ewma_rate {
                 Some(prev) => alpha * rate + (1.0 - alpha) * prev,
@@ -137,18 +134,14 @@ impl Trend {
             .take(usize::from(self.len))
     }
 
-    fn last<const N: usize>(&self) -> Option<[(Timestamp, f64); N]> {
-        let skip = usize::from(self.len).checked_sub(N)?;
-        let mut out = [(0, 0.0); N];
-        for (o, c) in out.iter_mut().zip(self.changes().skip(skip)) {
-            *o = c;
-        }
-        Some(out)
-    }
-
     /// Units per ms over the last two changes (`None` with fewer than two).
     pub fn rate(&self) -> Option<f64> {
-        let [(t1, _), (t2, d2)] = self.last::<2>()?;
+        let ([a0, a1, a2], [_, d1, d2]) = (self.at, self.delta);
+        let (t1, t2, d2) = match self.len {
+            2 => (a0, a1, d1),
+            3 => (a1, a2, d2),
+            _ => return None,
+        };
         let dt = t2.saturating_sub(t1);
         if dt <= 0 {
             return None;
@@ -162,7 +155,10 @@ impl Trend {
 
     /// Change of the rate over the last three changes (`None` with fewer than three).
     pub fn acceleration(&self) -> Option<f64> {
-        let [(t0, _), (t1, d1), (t2, d2)] = self.last::<3>()?;
+        if self.len < 3 {
+            return None;
+        }
+        let ([t0, t1, t2], [_, d1, d2]) = (self.at, self.delta);
         let (dt1, dt2) = (t1.saturating_sub(t0), t2.saturating_sub(t1));
         if dt1 <= 0 || dt2 <= 0 {
             return None;

@@ -18,15 +18,48 @@ pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1_661_992_960, 1_808_227_885
 pub const MAX_METER: Decimal =
     Decimal::from_parts(3_825_205_248, 3_704_098_002, 5_421_010, false, 0);
 
+/// The top 32 bits of a decimal's 96-bit mantissa (its magnitude is below `(hi + 1) · 2^64`).
+#[inline]
+fn mantissa_hi(d: Decimal) -> u32 {
+    let [_, _, _, _, _, _, _, _, _, _, _, _, a, b, c, e] = d.serialize();
+    u32::from_le_bytes([a, b, c, e])
+}
+
 /// Whether a quantity is within ±[`MAX_AMOUNT`].
+#[inline]
 pub fn in_range(d: Decimal) -> bool {
-    // fast path: the mantissa alone is in range (a scale only makes the value smaller)
-    d.mantissa().unsigned_abs() <= 100_000_000_000_000_000_000 || d.abs() <= MAX_AMOUNT
+    // fast path: the mantissa alone is below 2^64 < 10^20 (a scale only makes the value smaller)
+    mantissa_hi(d) == 0 || d.abs() <= MAX_AMOUNT
 }
 
 /// Whether a meter quantity is within ±[`MAX_METER`].
+#[inline]
 pub fn meter_in_range(d: Decimal) -> bool {
-    d.mantissa().unsigned_abs() <= 100_000_000_000_000_000_000_000_000 || d.abs() <= MAX_METER
+    // fast path: the mantissa is below 5_421_010 · 2^64 < 10^26
+    mantissa_hi(d) < 5_421_010 || d.abs() <= MAX_METER
+}
+
+/// The nearest `f64` of a decimal, fast for whole numbers below 2^53 (exact) and otherwise
+/// through `rust_decimal`'s conversion; for trends and rates, not for money.
+#[inline]
+pub fn approx_f64(d: Decimal) -> f64 {
+    use rust_decimal::prelude::ToPrimitive;
+    if d.scale() == 0 && mantissa_hi(d) == 0 {
+        let m = d.mantissa();
+        if let Ok(i) = i64::try_from(m)
+            && i.unsigned_abs() < (1 << 53)
+        {
+            #[allow(clippy::cast_precision_loss, reason = "below 2^53: exact")]
+            return i as f64;
+        }
+    }
+    d.to_f64().unwrap_or(0.0)
+}
+
+/// Drops the fractional part (`rust_decimal`'s `trunc`, skipped for whole numbers).
+#[inline]
+pub fn trunc(d: Decimal) -> Decimal {
+    if d.scale() == 0 { d } else { d.trunc() }
 }
 
 /// Compares two decimals; fast when they share a scale (the common case of whole units).
@@ -152,6 +185,36 @@ mod tests {
                 assert_eq!(cmp(a, b), a.cmp(&b), "{a} vs {b}");
                 assert_eq!(max(a, b), a.max(b));
             }
+        }
+    }
+
+    #[test]
+    fn range_checks_and_fast_conversions_agree_with_the_slow_ones() {
+        let xs = [
+            "0",
+            "1",
+            "-1",
+            "99999999999999999999",
+            "100000000000000000000",
+            "100000000000000000001",
+            "-100000000000000000001",
+            "0.5",
+            "123.456",
+            "99999999999999999999999999",
+            "100000000000000000000000000",
+            "100000000000000000000000001",
+            "18446744073709551616",
+            "9007199254740993",
+            "-9007199254740991",
+            "7.9e27",
+        ];
+        for x in xs {
+            let d = parse_decimal(x).unwrap();
+            assert_eq!(in_range(d), d.abs() <= MAX_AMOUNT, "{x}");
+            assert_eq!(meter_in_range(d), d.abs() <= MAX_METER, "{x}");
+            use rust_decimal::prelude::ToPrimitive;
+            assert_eq!(approx_f64(d), d.to_f64().unwrap(), "{x}");
+            assert_eq!(trunc(d), d.trunc(), "{x}");
         }
     }
 

@@ -150,7 +150,7 @@ impl<S: Store> Limitr<S> {
                 data,
             )?,
         };
-        let outcome = self.on_target(customer, entitlement, |plan, ent, owner| {
+        let outcome = self.on_target(customer, entitlement, now, |plan, ent, owner| {
             let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now)?;
             let credit = self
                 .policy
@@ -238,7 +238,7 @@ impl<S: Store> Limitr<S> {
         require_id("customer", customer)?;
         require_id("entitlement", entitlement)?;
         Ok(self
-            .on_target(customer, entitlement, |_, ent, owner| {
+            .on_target(customer, entitlement, self.now(), |_, ent, owner| {
                 settle_hold(owner, &ent.name, hold, Decimal::ZERO, true).is_some()
             })
             .unwrap_or(false))
@@ -250,7 +250,7 @@ impl<S: Store> Limitr<S> {
         require_id("entitlement", entitlement)?;
         let now = self.now();
         Ok(self
-            .on_target(customer, entitlement, |_, ent, owner| {
+            .on_target(customer, entitlement, now, |_, ent, owner| {
                 owner
                     .meter(&ent.name)
                     .map_or(Decimal::ZERO, |m| m.held(now))
@@ -277,7 +277,7 @@ impl<S: Store> Limitr<S> {
         require_id("entitlement", entitlement)?;
         require_amount("value", value)?;
         let now = self.now();
-        let result = self.on_target(customer, entitlement, |_, ent, owner| {
+        let result = self.on_target(customer, entitlement, now, |_, ent, owner| {
             self.learn(owner, ent, value, overhead, basis, segment, event_data, now)
         });
         Ok(result.unwrap_or(false))
@@ -370,7 +370,7 @@ impl<S: Store> Limitr<S> {
         require_id("customer", customer)?;
         require_id("entitlement", entitlement)?;
         let min = self.policy.estimate_min_samples;
-        let answer = self.on_target(customer, entitlement, |_, ent, owner| {
+        let answer = self.on_target(customer, entitlement, self.now(), |_, ent, owner| {
             let basis = basis.or_else(|| basis_field(event_data, ent.estimate_basis.as_ref()));
             let seg = segment
                 .map(String::from)

@@ -63,7 +63,13 @@ impl<S: Store> Limitr<S> {
         if capped {
             return self.call_capped(customer, entitlement, &req, options, settle, now);
         }
-        let outcome = self.on_target(customer, entitlement, |plan, ent, owner| {
+        let outcome = self.on_target(customer, entitlement, now, |plan, ent, owner| {
+            if settle.is_none()
+                && let Some(p) = decision::plain(&self.policy, ent, owner, &req, now)
+            {
+                p.apply(owner);
+                return Ok((true, None));
+            }
             let learn = settle.and_then(|(hold, last)| {
                 super::holds::learns(
                     super::holds::settle_hold(owner, &ent.name, hold, value, last).as_ref(),
@@ -71,13 +77,15 @@ impl<S: Store> Limitr<S> {
             });
             let mut t = decision::evaluate(&self.policy, plan, ent, owner, &req, now, true)?;
             let events = self.commit(owner, ent, &mut t, &req, learn, now);
-            Ok::<_, Error>((t.allowed, events))
+            Ok::<_, Error>((t.allowed, Some(events)))
         });
         let Ok(outcome) = outcome else {
             return Ok(None);
         };
         let (allowed, events) = outcome?;
-        self.handlers.dispatch(&events);
+        if let Some(events) = events {
+            self.handlers.dispatch(&events);
+        }
         Ok(Some(allowed))
     }
 
@@ -137,7 +145,10 @@ impl<S: Store> Limitr<S> {
         if self.any_caps.load(std::sync::atomic::Ordering::Acquire) {
             return self.verdict_capped(customer, entitlement, &req, now);
         }
-        match self.on_target(customer, entitlement, |plan, ent, owner| {
+        match self.on_target(customer, entitlement, now, |plan, ent, owner| {
+            if decision::plain(&self.policy, ent, owner, &req, now).is_some() {
+                return Ok((true, Reason::Ok, None));
+            }
             decision::evaluate(&self.policy, plan, ent, owner, &req, now, false)
                 .map(|t| (t.allowed, t.reason, t.retry_after))
         }) {
@@ -158,7 +169,7 @@ impl<S: Store> Limitr<S> {
             self.verdict(customer, entitlement, value, overhead)?;
         let now = self.now();
         let (remaining, resets) = self
-            .on_target(customer, entitlement, |_, ent, owner| {
+            .on_target(customer, entitlement, now, |_, ent, owner| {
                 let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now);
                 (
                     reads::remaining(&self.policy, owner, &ent.name, limit, false, true, now),
@@ -177,7 +188,7 @@ impl<S: Store> Limitr<S> {
 
     fn step(&self, customer: &str, entitlement: &str) -> Option<Decimal> {
         let now = self.now();
-        self.on_target(customer, entitlement, |_, ent, owner| {
+        self.on_target(customer, entitlement, now, |_, ent, owner| {
             owner
                 .limit_for(&ent.name, ent.limit.as_ref(), now)
                 .map(|l| l.increment)
@@ -239,7 +250,7 @@ impl<S: Store> Limitr<S> {
         require_id("entitlement", entitlement)?;
         let now = self.now();
         Ok(self
-            .on_target(customer, entitlement, |_, ent, owner| {
+            .on_target(customer, entitlement, now, |_, ent, owner| {
                 f(
                     owner,
                     &ent.name,
@@ -283,7 +294,7 @@ impl<S: Store> Limitr<S> {
         require_id("id", id)?;
         require_id("entitlement", entitlement)?;
         let now = self.now();
-        match self.on_target(id, entitlement, |_, ent, owner| {
+        match self.on_target(id, entitlement, now, |_, ent, owner| {
             reads::limit(
                 &self.policy,
                 Some(owner),
@@ -438,7 +449,7 @@ impl<S: Store> Limitr<S> {
     pub fn quantity(&self, customer: &str, entitlement: &str, text: &str) -> Result<Decimal> {
         let now = self.now();
         let units = self
-            .on_target(customer, entitlement, |_, ent, owner| {
+            .on_target(customer, entitlement, now, |_, ent, owner| {
                 let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now)?;
                 self.policy
                     .credits

@@ -72,15 +72,16 @@ impl<S: Store> Limitr<S> {
         }
     }
 
-    /// Runs `f` with the plan, the entitlement and the owner of the meter, under the owner's lock.
+    /// Runs `f` with the plan, the entitlement and the owner of the meter, under the owner's lock,
+    /// with grants tidied as of `now` (the call's time: the clock is read once per call).
     /// Unknown customer, unknown entitlement and a scope with no owner are `Err(reason)`.
     pub(crate) fn on_target<R>(
         &self,
         caller: &str,
         ent: &str,
+        now: crate::time::Timestamp,
         f: impl FnOnce(&Plan, &Entitlement, &mut Customer) -> R,
     ) -> Result<R, Reason> {
-        let now = self.now();
         let f = move |plan: &Plan, e: &Entitlement, c: &mut Customer| {
             // reads and decisions tidy grants (expired removed, resetting ones refilled), as the
             // reference does, so a refill seen once is kept

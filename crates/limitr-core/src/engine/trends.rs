@@ -23,7 +23,7 @@ impl<S: Store> Limitr<S> {
         require_id("entitlement", entitlement)?;
         let now = self.now();
         Ok(self
-            .on_target(customer, entitlement, |_, ent, owner| {
+            .on_target(customer, entitlement, now, |_, ent, owner| {
                 let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now)?;
                 let m = owner.meter(&ent.name)?;
                 if m.pending_reset(limit.reset.as_ref(), now).is_some() {
@@ -96,7 +96,7 @@ impl<S: Store> Limitr<S> {
         require_id("entitlement", entitlement)?;
         let now = self.now();
         Ok(self
-            .on_target(customer, entitlement, |_, ent, owner| {
+            .on_target(customer, entitlement, now, |_, ent, owner| {
                 let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now)?;
                 let remaining = reads::remaining(
                     &self.policy,

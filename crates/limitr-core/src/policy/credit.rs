@@ -26,7 +26,7 @@ impl Units {
     pub fn cast(self, v: Decimal) -> Decimal {
         match self {
             Units::Float | Units::Measure(_) => v,
-            Units::Int => v.trunc(),
+            Units::Int => crate::number::trunc(v),
         }
     }
 }
