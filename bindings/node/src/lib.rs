@@ -8,6 +8,7 @@
 pub mod caps;
 mod convert;
 mod error;
+mod fast;
 pub mod holds;
 mod key;
 mod limitr;
@@ -33,6 +34,14 @@ pub(crate) fn options(
         event_data: event_data.map(|t| json("eventData", &t)).transpose()?,
         caps: convert::call_caps(caps.as_deref())?,
     })
+}
+
+/// Adds the raw hot-loop callbacks (`allowPlain`, `checkPlain`, see [`fast`]) to the exports.
+#[napi(module_exports)]
+pub fn exports(exports: napi::bindgen_prelude::Object) -> napi::Result<()> {
+    use napi::JsValue;
+    let v = exports.value();
+    fast::register(v.env, v.value)
 }
 
 /// Loads a document (`json`, `yaml` or `toml` text) and returns the engine handle.
@@ -167,9 +176,16 @@ pub fn allow(
     event_data: Option<String>,
     caps: Option<String>,
 ) -> Result<bool> {
+    let value = decimal("value", value)?;
+    let opts = if overhead.is_none() && event_data.is_none() && caps.is_none() {
+        CallOptions {
+            events,
+            ..CallOptions::default()
+        }
+    } else {
+        options(events, overhead, event_data, caps)?
+    };
     registry::with(h, |e| {
-        let value = decimal("value", value)?;
-        let opts = options(events, overhead, event_data, caps)?;
         e.core
             .allow_with(&customer, &entitlement, value, &opts)
             .js()
