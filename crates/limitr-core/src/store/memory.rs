@@ -3,13 +3,21 @@
 use super::Store;
 use crate::customer::Customer;
 use compact_str::CompactString;
-use hashbrown::HashMap;
+use hashbrown::HashTable;
 use parking_lot::{Mutex, RwLock};
 use std::hash::BuildHasher;
 
 const SHARDS: usize = 32;
 
-type Shard = RwLock<HashMap<CompactString, Mutex<Box<Customer>>>>;
+/// One customer: its id, its lock and its state in one allocation, so a lookup reads the table's
+/// pointer and then a single block (the id compared, the lock taken and the meters read are
+/// neighbours in memory).
+struct Slot {
+    id: CompactString,
+    customer: Mutex<Customer>,
+}
+
+type Shard = RwLock<HashTable<Box<Slot>>>;
 
 /// In-process customer storage. Calls on different customers take different locks: a shared read
 /// lock on one of 32 shards, then the customer's own mutex.
@@ -21,7 +29,7 @@ pub struct MemoryStore {
 impl Default for MemoryStore {
     fn default() -> Self {
         MemoryStore {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(HashTable::new())).collect(),
             hasher: hashbrown::DefaultHashBuilder::default(),
         }
     }
@@ -36,35 +44,36 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl MemoryStore {
-    fn shard_index(&self, id: &str) -> usize {
+    /// The id's hash and its shard. The shard comes from bits 48–52: the table inside a shard
+    /// indexes by the low bits and tags by the top seven, so both still see well-spread hashes
+    /// (a shard chosen by the low bits would leave each table 1/32 of its home slots).
+    fn locate(&self, id: &str) -> (u64, usize) {
+        let hash = self.hasher.hash_one(id);
         #[allow(
             clippy::cast_possible_truncation,
-            reason = "modulo a small shard count"
+            reason = "five bits: below SHARDS"
         )]
-        let i = (self.hasher.hash_one(id) % SHARDS as u64) as usize;
-        i
+        let shard = ((hash >> 48) & (SHARDS as u64 - 1)) as usize;
+        (hash, shard)
     }
 
-    fn shard(&self, id: &str) -> Option<&Shard> {
-        #[allow(
-            clippy::cast_possible_truncation,
-            reason = "modulo a small shard count"
-        )]
-        let i = (self.hasher.hash_one(id) % SHARDS as u64) as usize;
-        self.shards.get(i)
+    fn find<'t>(table: &'t HashTable<Box<Slot>>, hash: u64, id: &str) -> Option<&'t Slot> {
+        table.find(hash, |s| s.id == id).map(|b| &**b)
     }
 }
 
 impl Store for MemoryStore {
     fn read<R>(&self, id: &str, f: impl FnOnce(&Customer) -> R) -> Option<R> {
-        let shard = self.shard(id)?.read();
-        let c = shard.get(id)?.lock();
+        let (hash, i) = self.locate(id);
+        let shard = self.shards.get(i)?.read();
+        let c = Self::find(&shard, hash, id)?.customer.lock();
         Some(f(&c))
     }
 
     fn update<R>(&self, id: &str, f: impl FnOnce(&mut Customer) -> R) -> Option<R> {
-        let shard = self.shard(id)?.read();
-        let mut c = shard.get(id)?.lock();
+        let (hash, i) = self.locate(id);
+        let shard = self.shards.get(i)?.read();
+        let mut c = Self::find(&shard, hash, id)?.customer.lock();
         Some(f(&mut c))
     }
 
@@ -72,7 +81,7 @@ impl Store for MemoryStore {
         let mut ids: Vec<&str> = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        let mut shard_ids: Vec<usize> = ids.iter().map(|id| self.shard_index(id)).collect();
+        let mut shard_ids: Vec<usize> = ids.iter().map(|id| self.locate(id).1).collect();
         shard_ids.sort_unstable();
         shard_ids.dedup();
         // shared read locks, recursive so a waiting writer cannot wedge a second one; writers hold
@@ -83,11 +92,11 @@ impl Store for MemoryStore {
             .collect();
         let mut locked = Vec::with_capacity(ids.len());
         for id in &ids {
-            let i = self.shard_index(id);
+            let (hash, i) = self.locate(id);
             let (_, guard) = guards.iter().find(|(g, _)| *g == i)?;
-            locked.push(guard.get(*id)?.lock());
+            locked.push(Self::find(guard, hash, id)?.customer.lock());
         }
-        let mut refs: Vec<&mut Customer> = locked.iter_mut().map(|g| &mut ***g).collect();
+        let mut refs: Vec<&mut Customer> = locked.iter_mut().map(|g| &mut **g).collect();
         Some(f(&mut refs))
     }
 
@@ -96,26 +105,33 @@ impl Store for MemoryStore {
         customer: Customer,
         existing: impl FnOnce(&mut Customer) -> R,
     ) -> Option<R> {
-        let mut shard = self.shard(&customer.id)?.write();
-        if let Some(c) = shard.get(&*customer.id) {
-            return Some(existing(&mut c.lock()));
+        let (hash, i) = self.locate(&customer.id);
+        let mut shard = self.shards.get(i)?.write();
+        if let Some(s) = Self::find(&shard, hash, &customer.id) {
+            return Some(existing(&mut s.customer.lock()));
         }
-        shard.insert(
-            CompactString::from(&*customer.id),
-            Mutex::new(Box::new(customer)),
-        );
+        let slot = Box::new(Slot {
+            id: CompactString::from(&*customer.id),
+            customer: Mutex::new(customer),
+        });
+        let hasher = &self.hasher;
+        shard.insert_unique(hash, slot, |s| hasher.hash_one(s.id.as_str()));
         None
     }
 
     fn remove(&self, id: &str) -> Option<Customer> {
-        self.shard(id)?.write().remove(id).map(|c| *c.into_inner())
+        let (hash, i) = self.locate(id);
+        let mut shard = self.shards.get(i)?.write();
+        let entry = shard.find_entry(hash, |s| s.id == id).ok()?;
+        let (slot, _) = entry.remove();
+        Some(slot.customer.into_inner())
     }
 
     fn ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
             .shards
             .iter()
-            .flat_map(|s| s.read().keys().map(|k| k.to_string()).collect::<Vec<_>>())
+            .flat_map(|s| s.read().iter().map(|k| k.id.to_string()).collect::<Vec<_>>())
             .collect();
         ids.sort();
         ids
