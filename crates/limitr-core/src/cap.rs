@@ -112,19 +112,19 @@ impl Cap {
                     return Some(Decimal::ZERO); // overhead-only calls move plain overhead caps only
                 }
                 let rate = call.overhead.checked_div(call.units)?;
-                call.overage.max(Decimal::ZERO).checked_mul(rate)?
+                number::floor0(call.overage).checked_mul(rate)?
             } else {
                 call.overhead
             };
             return exchange.convert(runes, RUNE, &self.credit);
         }
         let mut units = if self.overage_only {
-            call.overage.max(Decimal::ZERO)
+            number::floor0(call.overage)
         } else {
             call.units
         };
-        if self.ignore_grants && units > Decimal::ZERO {
-            units = (units - call.covered).max(Decimal::ZERO);
+        if self.ignore_grants && number::positive(units) {
+            units = number::floor0(units - call.covered);
         }
         if self.credit == call.credit {
             return Some(units);
@@ -143,9 +143,9 @@ impl Cap {
             return true;
         }
         if self.hard_trailing {
-            return amount <= Decimal::ZERO || self.meter_value < self.value;
+            return !number::positive(amount) || number::cmp(self.meter_value, self.value).is_lt();
         }
-        self.meter_value.saturating_add(amount) <= self.value
+        number::cmp(self.meter_value.saturating_add(amount), self.value).is_le()
     }
 
     /// The cap's record.

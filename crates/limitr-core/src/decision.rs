@@ -115,7 +115,7 @@ pub(crate) struct Transition {
 }
 
 /// A call's figures as spend caps need them.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct CostFigures {
     pub units: Decimal,
     pub overage: Decimal,
@@ -402,8 +402,9 @@ fn metered(
         _ => number::cmp(n, l).is_le(),
     };
     let balance = || grant::balance(&c.grants, &credit.name, &policy.exchange, now, billable);
-    let covers =
-        |amount: Decimal| limit.grants_apply && amount > Decimal::ZERO && balance() >= amount;
+    let covers = |amount: Decimal| {
+        limit.grants_apply && number::positive(amount) && number::cmp(balance(), amount).is_ge()
+    };
 
     // Holds count against hard limits for calls that add usage; they never make an in-limit call
     // overage, and grants may cover the room they take.
@@ -430,7 +431,7 @@ fn metered(
             .filter(|_| !reset)
             .unwrap_or((g.capacity, now));
         let refilled = g.refilled(tokens, last, now);
-        if up && v > refilled {
+        if up && number::cmp(v, refilled).is_gt() {
             governed = Some((refilled, g));
         } else {
             bucket = Some((if up { refilled - v } else { refilled }, now));
@@ -447,8 +448,7 @@ fn metered(
         price_diff: None,
     };
     if emit {
-        figures.price_diff =
-            policy.price_units(credit, (n - l).max(Decimal::ZERO) - billable, billable);
+        figures.price_diff = policy.price_units(credit, number::floor0(n - l) - billable, billable);
     }
 
     if let Some((tokens, g)) = governed {
@@ -498,12 +498,19 @@ fn metered(
         Box::new(CostFigures {
             units: v,
             overage: if up {
-                overage.max(Decimal::ZERO)
+                number::floor0(overage)
             } else {
                 Decimal::ZERO
             },
             covered: if up && !own_valid && limit.grants_apply && limit.mode != Mode::Observe {
-                overage.min(balance()).max(Decimal::ZERO)
+                {
+                    let b = balance();
+                    number::floor0(if number::cmp(overage, b).is_le() {
+                        overage
+                    } else {
+                        b
+                    })
+                }
             } else {
                 Decimal::ZERO
             },
@@ -513,7 +520,7 @@ fn metered(
             meter_value: m_val,
             limit: l,
             price_diff: if req.events {
-                policy.price_units(credit, (n - l).max(Decimal::ZERO) - billable, billable)
+                policy.price_units(credit, number::floor0(n - l) - billable, billable)
             } else {
                 None
             },
@@ -584,7 +591,7 @@ fn metered(
                     t.grants = Some(grants);
                 }
                 let uncovered = overage - covered;
-                if uncovered > Decimal::ZERO {
+                if number::positive(uncovered) {
                     overage_event = Some(uncovered);
                 }
                 if let Some(c) = t.cost.as_mut() {
@@ -651,7 +658,7 @@ fn metered(
 
     // A hard limit: past it only when grants cover the whole overage of the call (and the room
     // that holds take).
-    if !own_valid && overage > Decimal::ZERO && covers(need) {
+    if !own_valid && number::positive(overage) && covers(need) {
         let mut grants = grant::tidy(&c.grants, now);
         let covered = grant::draw(
             &mut grants,

@@ -62,13 +62,52 @@ pub fn trunc(d: Decimal) -> Decimal {
     if d.scale() == 0 { d } else { d.trunc() }
 }
 
-/// Compares two decimals; fast when they share a scale (the common case of whole units).
+/// Powers of ten that keep a 96-bit mantissa inside `i128` when multiplied (10^0 … 10^9).
+const POW10: [i128; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
+/// Compares two decimals exactly, in integer arithmetic when their scales differ by at most 9
+/// (the mantissa of the smaller scale is raised to the other's; `rust_decimal`'s general
+/// comparison otherwise).
 #[inline]
 pub fn cmp(a: Decimal, b: Decimal) -> std::cmp::Ordering {
-    if a.scale() == b.scale() {
-        a.mantissa().cmp(&b.mantissa())
+    let (sa, sb) = (a.scale(), b.scale());
+    let (ma, mb) = (a.mantissa(), b.mantissa());
+    if sa == sb {
+        return ma.cmp(&mb);
+    }
+    let raise = |m: i128, by: u32| POW10.get(by as usize).map(|p| m * p);
+    let aligned = if sa < sb {
+        raise(ma, sb - sa).map(|ma| ma.cmp(&mb))
     } else {
-        a.cmp(&b)
+        raise(mb, sa - sb).map(|mb| ma.cmp(&mb))
+    };
+    aligned.unwrap_or_else(|| a.cmp(&b))
+}
+
+/// Whether `d > 0` (a sign test, no comparison).
+#[inline]
+pub fn positive(d: Decimal) -> bool {
+    !d.is_zero() && d.is_sign_positive()
+}
+
+/// `max(d, 0)` (a sign test, no comparison).
+#[inline]
+pub fn floor0(d: Decimal) -> Decimal {
+    if d.is_sign_negative() && !d.is_zero() {
+        Decimal::ZERO
+    } else {
+        d
     }
 }
 
@@ -177,13 +216,32 @@ mod tests {
     #[test]
     fn fast_compare_agrees_with_decimal_order() {
         let xs = [
-            "-3", "-2.5", "0", "0.000", "1", "1.0", "2.25", "100", "-100.001",
+            "-3",
+            "-2.5",
+            "0",
+            "0.000",
+            "-0.0",
+            "1",
+            "1.0",
+            "2.25",
+            "100",
+            "-100.001",
+            "0.000004",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+            "7.9228162514264337593543950335",
+            "0.0000000000000000000000000001",
+            "1e-20",
+            "123456789012345678.9",
+            "123456789012345678.90000000001",
         ];
         for a in xs {
             for b in xs {
                 let (a, b) = (parse_decimal(a).unwrap(), parse_decimal(b).unwrap());
                 assert_eq!(cmp(a, b), a.cmp(&b), "{a} vs {b}");
                 assert_eq!(max(a, b), a.max(b));
+                assert_eq!(positive(a), a > Decimal::ZERO, "{a}");
+                assert_eq!(floor0(a), a.max(Decimal::ZERO), "{a}");
             }
         }
     }
@@ -215,6 +273,21 @@ mod tests {
             use rust_decimal::prelude::ToPrimitive;
             assert_eq!(approx_f64(d), d.to_f64().unwrap(), "{x}");
             assert_eq!(trunc(d), d.trunc(), "{x}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_compare_agrees_on_random_decimals(
+            ma in -(1i128 << 95)..(1i128 << 95), sa in 0u32..=28,
+            mb in -(1i128 << 95)..(1i128 << 95), sb in 0u32..=28,
+            small in proptest::bool::ANY,
+        ) {
+            // small mantissas too, where aligned comparisons are the common case
+            let (ma, mb) = if small { (ma % 1_000_000, mb % 1_000_000) } else { (ma, mb) };
+            let a = Decimal::from_i128_with_scale(ma, sa);
+            let b = Decimal::from_i128_with_scale(mb, sb);
+            proptest::prop_assert_eq!(cmp(a, b), a.cmp(&b), "{} vs {}", a, b);
         }
     }
 

@@ -1,5 +1,6 @@
 //! The plain lane: the common call that adds usage inside its limit on a meter in its current
-//! period, with nothing else to do (no events, grants, governor, holds, minimum, reset or caps).
+//! period, with nothing else to do (no events, grants, holds, minimum or reset; a governor only
+//! when its bucket has the tokens). It also reports the call's figures for spend caps.
 //!
 //! [`plain`] is a pure function like [`evaluate`](super::evaluate), and answers `None` whenever
 //! any rare step could apply; the caller then runs the whole pipeline. When it answers, its
@@ -7,7 +8,7 @@
 //! meters through both). It exists because the pipeline's generality (a transition with every
 //! optional change, moved and dropped per call) costs more than the decision itself.
 
-use super::Request;
+use super::{CostFigures, Request};
 use crate::customer::Customer;
 use crate::number::{self, Decimal};
 use crate::policy::Policy;
@@ -23,6 +24,13 @@ pub(crate) struct Plain {
     overhead: Decimal,
     /// `(now, delta, smoothing)`; `None` for a zero-value call.
     push: Option<(Timestamp, f64, f64)>,
+    /// The governor's new bucket `(tokens, refilled at)`, under a governed limit.
+    governor: Option<(Decimal, Timestamp)>,
+    /// The call's units, provider cost, and the meter and limit before it (for [`Plain::cost`]).
+    units: Decimal,
+    overhead_call: Decimal,
+    before: Decimal,
+    limit: Decimal,
 }
 
 impl Plain {
@@ -34,12 +42,31 @@ impl Plain {
             if let Some((now, delta, alpha)) = self.push {
                 m.trend.push(now, delta, alpha);
             }
+            if let Some(bucket) = self.governor {
+                m.extra.get_or_insert_with(Box::default).governor = Some(bucket);
+            }
+        }
+    }
+
+    /// The call's figures as spend caps need them: inside the limit, so no overage, nothing
+    /// covered by grants and no billable position.
+    pub fn cost(&self) -> CostFigures {
+        CostFigures {
+            units: self.units,
+            overage: Decimal::ZERO,
+            covered: Decimal::ZERO,
+            overhead: self.overhead_call,
+            position: Decimal::ZERO,
+            start: self.before - self.limit,
+            meter_value: self.before,
+            limit: self.limit,
+            price_diff: None,
         }
     }
 }
 
 /// The plain lane's answer for `allow` of `req` on `owner`'s meter of `ent`: `Some` only when the
-/// call is allowed and needs no step beyond metering.
+/// call is allowed and needs no step beyond metering (`req.cost` is answered by [`Plain::cost`]).
 pub(crate) fn plain(
     policy: &Policy,
     ent: &Entitlement,
@@ -47,11 +74,11 @@ pub(crate) fn plain(
     req: &Request<'_>,
     now: Timestamp,
 ) -> Option<Plain> {
-    if req.events || req.force || req.cost {
+    if req.events || req.force {
         return None;
     }
     let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now)?;
-    if limit.governor.is_some() || limit.minimum.is_some() {
+    if limit.minimum.is_some() {
         return None;
     }
     let (_, credit) = policy.credits.get_index(limit.credit_index)?;
@@ -81,6 +108,22 @@ pub(crate) fn plain(
         None => credit.overhead_of(v, req.event_data),
     };
     let overhead = m.overhead.checked_add(overhead_call)?;
+    // a governed hard limit: the bucket (full before its first use) must hold the call's tokens
+    let governor = match (&limit.governor, limit.mode) {
+        (Some(g), crate::policy::plan::Mode::Hard) => {
+            let (tokens, last) = m
+                .extra
+                .as_ref()
+                .and_then(|x| x.governor)
+                .unwrap_or((g.capacity, now));
+            let refilled = g.refilled(tokens, last, now);
+            if number::cmp(v, refilled).is_gt() {
+                return None;
+            }
+            Some((refilled - v, now))
+        }
+        _ => None,
+    };
     let push = if v.is_zero() {
         None
     } else {
@@ -91,6 +134,11 @@ pub(crate) fn plain(
         value,
         overhead,
         push,
+        governor,
+        units: v,
+        overhead_call,
+        before: m.value,
+        limit: limit.value,
     })
 }
 
@@ -128,6 +176,9 @@ mod tests {
         elapsed: i64,
         events: bool,
         grants: bool,
+        cost: bool,
+        /// Governor tokens left 5 ms before the start (`None`: the bucket is not started).
+        bucket: Option<i64>,
     }
 
     const EXTRAS: [&str; 3] = [
@@ -156,6 +207,10 @@ mod tests {
         let mut m = crate::meter::Meter::new(p.intern("e"), p.intern("c"), t0);
         m.value = k.meter;
         m.trend.push(t0 - 10, 3.0, 0.3);
+        if let Some(tokens) = k.bucket {
+            let x = m.extra.get_or_insert_with(Box::default);
+            x.governor = Some((Decimal::from(tokens), t0 - 5));
+        }
         c.meters.push(m);
         if k.grants {
             c.grants.push(crate::grant::Grant {
@@ -178,7 +233,7 @@ mod tests {
             event_data: None,
             events: k.events,
             force: false,
-            cost: false,
+            cost: k.cost,
         };
         let Some(fast) = plain(&p, ent, &c, &req, now) else {
             return Ok(false);
@@ -186,6 +241,13 @@ mod tests {
         let mut t = evaluate(&p, plan, ent, &c, &req, now, true).map_err(|e| e.to_string())?;
         if !t.allowed || t.reason != Reason::Ok || !t.drafts.is_empty() || t.grants.is_some() {
             return Err(format!("{k:?}: the pipeline decided {:?}", t.reason));
+        }
+        if k.cost && t.cost.as_deref() != Some(&fast.cost()) {
+            return Err(format!(
+                "{k:?}: plain cost {:?}, the pipeline {:?}",
+                fast.cost(),
+                t.cost
+            ));
         }
         let mut full = c.clone();
         t.apply(&mut full);
@@ -207,9 +269,12 @@ mod tests {
                         for meter in [-3, 0, 40, 99, 100, 150] {
                             for value in [-7, 0, 1, 15, 60, 61, 200] {
                                 for elapsed in [0, 3_600_001] {
-                                    for (events, grants) in
-                                        [(false, false), (true, false), (false, true)]
-                                    {
+                                    for (events, grants, cost) in [
+                                        (false, false, false),
+                                        (true, false, false),
+                                        (false, true, false),
+                                        (false, false, true),
+                                    ] {
                                         let k = Case {
                                             int,
                                             mode,
@@ -222,11 +287,14 @@ mod tests {
                                             elapsed,
                                             events,
                                             grants,
+                                            cost,
+                                            bucket: None,
                                         };
                                         let v = if int { k.value.trunc() } else { k.value };
-                                        let valid = mode == "hard" || !trailing;
+                                        let valid = mode == "hard"
+                                            || (!trailing && !extra.contains("governor"));
                                         if valid
-                                            && extra.is_empty()
+                                            && !extra.contains("minimum")
                                             && !events
                                             && elapsed == 0
                                             && !v.is_sign_negative()
@@ -245,8 +313,9 @@ mod tests {
                 }
             }
         }
-        // the lane answers exactly for valid, plain (no minimum, no governor), event-free calls
-        // in the meter's period that add a non-negative amount and stay within the limit
+        // the lane answers exactly for valid, event-free calls without a minimum in the meter's
+        // period that add a non-negative amount and stay within the limit (a fresh governor
+        // bucket holds 100 tokens: every in-limit amount of the grid)
         assert!(expected > 100, "the grid has plain cases ({expected})");
         assert_eq!(
             hits, expected,
@@ -274,13 +343,15 @@ mod tests {
             elapsed in prop_oneof![Just(0i64), Just(1_000), Just(3_600_000), Just(3_600_001)],
             events in any::<bool>(),
             grants in any::<bool>(),
+            cost in any::<bool>(),
+            bucket in proptest::option::of(0i64..120),
         ) {
             let k = Case {
                 int, mode, limit, trailing, extra,
                 meter: Decimal::new(meter, meter_scale),
                 value: Decimal::new(value, value_scale),
                 overhead: overhead.map(|o| Decimal::new(o, 4)),
-                elapsed, events, grants,
+                elapsed, events, grants, cost, bucket,
             };
             prop_assert!(run(k).is_ok(), "{:?}", run(k));
         }

@@ -399,9 +399,10 @@ impl<S: Store> Limitr<S> {
             if !pre.allowed {
                 return Some((false, pre.reason, pre.retry_after));
             }
-            let amounts = self.cap_amounts(cs, &parties, &pre);
+            let cost = pre.cost.as_deref().copied().unwrap_or_default();
+            let amounts = self.cap_amounts(cs, &parties, &cost);
             let blocked = self
-                .blocking_cap(cs, &parties, &pre, &amounts, &[])
+                .blocking_cap(cs, &parties, &cost, &amounts, &[])
                 .is_some();
             Some(if blocked {
                 (false, Reason::Cap, None)
@@ -466,11 +467,10 @@ impl<S: Store> Limitr<S> {
 
     fn call_cost<'a>(
         &self,
-        pre: &decision::Transition,
+        f: &decision::CostFigures,
         parties: &'a Parties<'_>,
         credit: &'a str,
     ) -> CallCost<'a> {
-        let f = pre.cost.as_deref().copied().unwrap_or_default();
         CallCost {
             entitlement: &parties.ent.name,
             credit,
@@ -490,7 +490,7 @@ impl<S: Store> Limitr<S> {
         &self,
         cs: &[&mut Customer],
         parties: &Parties<'_>,
-        t: &decision::Transition,
+        t: &decision::CostFigures,
     ) -> Amounts {
         let Some(credit) = parties.ent.limit.as_ref().map(|l| l.credit.clone()) else {
             return Amounts::new();
@@ -522,13 +522,13 @@ impl<S: Store> Limitr<S> {
         &self,
         cs: &[&mut Customer],
         parties: &Parties<'_>,
-        t: &decision::Transition,
+        t: &decision::CostFigures,
         amounts: &[(usize, usize, Decimal)],
         temp: &[Cap],
     ) -> Option<(Option<usize>, Cap)> {
         let credit = parties.ent.limit.as_ref().map(|l| l.credit.clone())?;
         let cost = self.call_cost(t, parties, &credit);
-        if cost.units <= Decimal::ZERO {
+        if !crate::number::positive(cost.units) {
             return None;
         }
         for &(ci, ki, amount) in amounts {
@@ -575,20 +575,39 @@ impl<S: Store> Limitr<S> {
         };
         let mut creq = *req;
         creq.cost = true;
+        // the plain lane, when the call needs nothing else and no cap blocks it
+        if settle.is_none()
+            && let Some(p) = cs
+                .get(owner)
+                .and_then(|o| decision::plain(&self.policy, parties.ent, o, &creq, now))
+        {
+            let cost = p.cost();
+            let amounts = self.cap_amounts(cs, parties, &cost);
+            if self
+                .blocking_cap(cs, parties, &cost, &amounts, temp)
+                .is_none()
+                && let Some(o) = cs.get_mut(owner)
+            {
+                p.apply(o);
+                let events = self.move_caps(cs, parties, &cost, amounts, req, Vec::new());
+                return Ok((true, events));
+            }
+        }
         let Some(o) = cs.get(owner) else {
             return Ok((false, Vec::new()));
         };
         // the commit transition is pure until applied: gate the caps on its own figures
         let mut t =
             decision::evaluate(&self.policy, parties.plan, parties.ent, o, &creq, now, true)?;
+        let figures = t.cost.as_deref().copied().unwrap_or_default();
         let amounts = if t.allowed {
-            self.cap_amounts(cs, parties, &t)
+            self.cap_amounts(cs, parties, &figures)
         } else {
             Amounts::new()
         };
         if t.allowed
             && !req.force
-            && let Some((holder, cap)) = self.blocking_cap(cs, parties, &t, &amounts, temp)
+            && let Some((holder, cap)) = self.blocking_cap(cs, parties, &figures, &amounts, temp)
         {
             let mut events = Vec::new();
             if req.events {
@@ -599,18 +618,35 @@ impl<S: Store> Limitr<S> {
         let Some(o) = cs.get_mut(owner) else {
             return Ok((false, Vec::new()));
         };
-        let mut events = self.commit(o, parties.ent, &mut t, req, learn, now);
+        let events = self.commit(o, parties.ent, &mut t, req, learn, now);
         if !t.allowed {
             return Ok((false, events));
         }
-        // commit consumption on every applicable cap (observe-only included)
+        let figures = t.cost.as_deref().copied().unwrap_or_default();
+        Ok((
+            true,
+            self.move_caps(cs, parties, &figures, amounts, req, events),
+        ))
+    }
+
+    /// Commits an allowed call's consumption on every applicable cap (observe-only included),
+    /// appending threshold and `customer-set` events to `events`.
+    fn move_caps(
+        &self,
+        cs: &mut [&mut Customer],
+        parties: &Parties<'_>,
+        figures: &decision::CostFigures,
+        amounts: Amounts,
+        req: &Request<'_>,
+        mut events: Vec<Event>,
+    ) -> Vec<Event> {
         let credit = parties
             .ent
             .limit
             .as_ref()
             .map(|l| l.credit.clone())
             .unwrap_or_default();
-        let cost = self.call_cost(&t, parties, &credit);
+        let cost = self.call_cost(figures, parties, &credit);
         let mut moved: Vec<usize> = Vec::new();
         for (ci, ki, amount) in amounts {
             let Some(k) = cs
@@ -622,12 +658,15 @@ impl<S: Store> Limitr<S> {
             };
             // decrements move only follow_decrements caps; a volume-band reprice (a positive call
             // that costs less than nothing) moves every cap
-            if amount.is_zero() || (cost.units < Decimal::ZERO && !k.follow_decrements) {
+            if amount.is_zero()
+                || (cost.units.is_sign_negative() && !cost.units.is_zero() && !k.follow_decrements)
+            {
                 continue;
             }
             let before = k.meter_value;
             k.meter_value = k.meter_value.saturating_add(amount);
-            let crossed = before < k.value && k.meter_value >= k.value;
+            let crossed = crate::number::cmp(before, k.value).is_lt()
+                && crate::number::cmp(k.meter_value, k.value).is_ge();
             let cap_record = (crossed && req.events).then(|| k.record());
             if req.events && !moved.contains(&ci) {
                 moved.push(ci);
@@ -654,7 +693,7 @@ impl<S: Store> Limitr<S> {
                 }
             }
         }
-        Ok((true, events))
+        events
     }
 
     #[allow(clippy::too_many_arguments, reason = "the event's parts")]

@@ -49,10 +49,7 @@ impl MemoryStore {
     /// (a shard chosen by the low bits would leave each table 1/32 of its home slots).
     fn locate(&self, id: &str) -> (u64, usize) {
         let hash = self.hasher.hash_one(id);
-        #[allow(
-            clippy::cast_possible_truncation,
-            reason = "five bits: below SHARDS"
-        )]
+        #[allow(clippy::cast_possible_truncation, reason = "five bits: below SHARDS")]
         let shard = ((hash >> 48) & (SHARDS as u64 - 1)) as usize;
         (hash, shard)
     }
@@ -131,7 +128,12 @@ impl Store for MemoryStore {
         let mut ids: Vec<String> = self
             .shards
             .iter()
-            .flat_map(|s| s.read().iter().map(|k| k.id.to_string()).collect::<Vec<_>>())
+            .flat_map(|s| {
+                s.read()
+                    .iter()
+                    .map(|k| k.id.to_string())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         ids.sort();
         ids
