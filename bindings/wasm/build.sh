@@ -2,9 +2,8 @@
 # Builds the WASM engine and the npm package's WASM entries:
 #   1. cargo (profile wasm-release) → limitr_wasm.wasm. By default rust_decimal and hashbrown are
 #      built for speed (opt-level 3) and every other crate, limitr-core and limitr-wasm included,
-#      with "z": ~289 KB gzipped, ~1.1M sync allow/s in Node 20 (limitr-wasm at 3 was ~301 KB,
-#      ~1.4M/s, over the 300 KB target once the core grew). LIMITR_WASM_OPT=size builds everything
-#      with "z".
+#      with "z": ~295 KB gzipped, ~2.1M sync allow/s in Node 20 (limitr-wasm at 3 was ~301 KB,
+#      over the 300 KB target once the core grew). LIMITR_WASM_OPT=size builds everything with "z".
 #      limitr-core is built JSON-only (no `yaml`/`toml` features): npm/wasm/formats.ts converts
 #      YAML/TOML on the JavaScript side (their Rust parsers were ~240 KB of the gzipped size).
 #   2. wasm-bindgen --target web → bindings/wasm/pkg-web/ (loads with initSync({ module }))

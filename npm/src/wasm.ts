@@ -9,13 +9,79 @@
  * calls {@link bindWasm} with the generated glue.
  */
 import { Limitr as Face, type Format, type LimitrOptions } from './index.js';
-import type { NativeBackend } from './native.js';
+import type { Handle, NativeBackend } from './native.js';
 
 export * from './index.js';
 
 /** The wasm-bindgen glue (`--target web`): the backend functions plus its loaders. */
 export interface WasmGlue extends NativeBackend {
   initSync(module: { module: WebAssembly.Module | BufferSource }): unknown;
+  /** Address and size of the scratch buffer the hot calls read their two strings from. */
+  scratch(): number;
+  scratchLen(): number;
+  /** `allow`/`check` on the strings in the scratch buffer: 0 false, 1 true, 2 failed. */
+  allowScratch(h: Handle, customerLen: number, entitlementLen: number, value: number, events: boolean): number;
+  checkScratch(h: Handle, customerLen: number, entitlementLen: number, value: number): number;
+  /** The error of the last scratch call that answered 2. */
+  takeError(): unknown;
+}
+
+/**
+ * Writes `text` into `view` at `at` when it is ASCII and fits; returns the end, or -1 (the caller
+ * then uses the generated call, which encodes any text).
+ */
+function ascii(text: string, view: Uint8Array, at: number): number {
+  const n = text.length;
+  if (at + n > view.length) return -1;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 127) return -1;
+    view[at + i] = c;
+  }
+  return at + n;
+}
+
+/**
+ * The glue with `allow` (without options) and `check` passing their two strings through the
+ * scratch buffer (`bindings/wasm/src/scratch.rs`): no allocation in linear memory and no result
+ * array per call. `memory` is the instance's memory (a view is remade when it grows).
+ */
+function withScratch(g: WasmGlue, memory: WebAssembly.Memory): WasmGlue {
+  const at = g.scratch();
+  const len = g.scratchLen();
+  let view = new Uint8Array(memory.buffer, at, len);
+  const strings = (customer: string, entitlement: string): [number, number] | undefined => {
+    if (view.buffer !== memory.buffer) view = new Uint8Array(memory.buffer, at, len);
+    const c = ascii(customer, view, 0);
+    const e = c < 0 ? -1 : ascii(entitlement, view, c);
+    return e < 0 ? undefined : [c, e - c];
+  };
+  const result = (r: number): boolean => {
+    if (r === 2) throw g.takeError();
+    return r === 1;
+  };
+  return {
+    ...g,
+    allow(h, customer, entitlement, value, events, overhead, eventData, caps) {
+      const s =
+        overhead == null && eventData == null && caps == null && typeof customer === 'string' && typeof entitlement === 'string'
+          ? strings(customer, entitlement)
+          : undefined;
+      return s === undefined
+        ? g.allow(h, customer, entitlement, value, events, overhead, eventData, caps)
+        : result(g.allowScratch(h, s[0], s[1], value, events));
+    },
+    check(h, customer, entitlement, value) {
+      const s = typeof customer === 'string' && typeof entitlement === 'string' ? strings(customer, entitlement) : undefined;
+      return s === undefined ? g.check(h, customer, entitlement, value) : result(g.checkScratch(h, s[0], s[1], value));
+    },
+  };
+}
+
+/** Instantiates the module on the glue and returns the glue with its scratch calls. */
+function instantiate(g: WasmGlue, module: WebAssembly.Module | BufferSource): WasmGlue {
+  const exports = g.initSync({ module }) as { memory?: WebAssembly.Memory };
+  return exports.memory instanceof WebAssembly.Memory ? withScratch(g, exports.memory) : g;
 }
 
 /** Where a host finds the compiled module when it is first needed. */
@@ -27,13 +93,13 @@ let loading: Promise<void> | undefined;
 
 /** Installs the glue; with a `WasmSource`, compilation waits for the first `Limitr.new`/`ready()`. */
 export function bindWasm(g: WasmGlue, from?: WebAssembly.Module | BufferSource | WasmSource): void {
+  glue = g;
   if (typeof from === 'function') {
     source = from as WasmSource;
   } else if (from !== undefined) {
-    g.initSync({ module: from });
+    glue = instantiate(g, from);
     loading = Promise.resolve();
   }
-  glue = g;
 }
 
 /** Resolves once the engine is compiled and instantiated (then `Limitr.newSync` works too). */
@@ -43,7 +109,7 @@ export function ready(): Promise<void> {
     const s = source;
     if (g === undefined || s === undefined) return Promise.reject(new Error('limitr: the WASM engine is not bound'));
     loading = Promise.resolve(s()).then((m) => {
-      g.initSync({ module: m });
+      glue = instantiate(g, m);
     });
     loading.catch(() => {
       loading = undefined;

@@ -14,5 +14,6 @@ pub mod convert;
 pub mod error;
 pub mod events;
 pub mod limitr;
+pub mod scratch;
 
 pub use limitr::WasmLimitr;

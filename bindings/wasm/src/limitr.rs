@@ -17,7 +17,7 @@ type JsResult<T> = Result<T, JsValue>;
 /// A loaded policy with its customers, clock and event buffer (the backend's `Handle`).
 #[wasm_bindgen(js_name = Engine)]
 pub struct WasmLimitr {
-    inner: Limitr,
+    pub(crate) inner: Limitr,
     clock: Arc<HostClock>,
     events: EventBuffer,
 }
