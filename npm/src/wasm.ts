@@ -44,14 +44,15 @@ function ascii(text: string, view: Uint8Array, at: number): number {
 /**
  * The glue with `allow` (without options) and `check` passing their two strings through the
  * scratch buffer (`bindings/wasm/src/scratch.rs`): no allocation in linear memory and no result
- * array per call. `memory` is the instance's memory (a view is remade when it grows).
+ * array per call. `memory` is the instance's memory (the view is remade after it grows).
  */
 function withScratch(g: WasmGlue, memory: WebAssembly.Memory): WasmGlue {
   const at = g.scratch();
   const len = g.scratchLen();
   let view = new Uint8Array(memory.buffer, at, len);
   const strings = (customer: string, entitlement: string): [number, number] | undefined => {
-    if (view.buffer !== memory.buffer) view = new Uint8Array(memory.buffer, at, len);
+    // a grown memory detaches the old buffer (its views read as empty): remake the view then
+    if (view.length === 0) view = new Uint8Array(memory.buffer, at, len);
     const c = ascii(customer, view, 0);
     const e = c < 0 ? -1 : ascii(entitlement, view, c);
     return e < 0 ? undefined : [c, e - c];

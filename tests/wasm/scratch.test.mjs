@@ -41,6 +41,19 @@ test('ids through the scratch buffer and through the generated glue meter the sa
   assert.equal(p.allowSync('ascii_user', 'nothing', 1), false);
 });
 
+test('the scratch calls keep working after linear memory grows', async () => {
+  const p = await Limitr.new(doc, 'json');
+  await p.createCustomer('first');
+  assert.equal(p.allowSync('first', 'chat', 5), true);
+  // thousands of customers grow the instance's memory (detaching the old buffer)
+  for (let i = 0; i < 20000; i++) p.createCustomerSync(`filler_${i}_${'z'.repeat(40)}`);
+  assert.equal(p.allowSync('first', 'chat', 6), true);
+  assert.equal(p.checkSync('filler_19999_' + 'z'.repeat(40), 'chat', 100), true);
+  assert.equal(p.allowSync('filler_19999_' + 'z'.repeat(40), 'chat', 7), true);
+  assert.equal(p.valueSync('first', 'chat'), 11);
+  assert.equal(p.valueSync('filler_19999_' + 'z'.repeat(40), 'chat'), 7);
+});
+
 test('errors from the scratch calls are the same LimitrErrors, and change nothing', async () => {
   const p = await Limitr.new(doc, 'json');
   await p.createCustomer('u');
