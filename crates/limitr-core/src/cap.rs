@@ -101,7 +101,7 @@ impl Cap {
         if !self.exchangeable {
             return self.credit == credit;
         }
-        self.credit == credit || (exchange.resolves(credit) && exchange.resolves(&self.credit))
+        self.credit == credit || (exchange.resolves(&self.credit) && exchange.resolves(credit))
     }
 
     /// What the call adds to this cap, in the cap's credit (`None`: no conversion path).

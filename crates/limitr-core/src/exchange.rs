@@ -87,7 +87,7 @@ impl Exchange {
 
     /// Whether `currency` converts to runes at all.
     pub fn resolves(&self, currency: &str) -> bool {
-        self.rates.contains_key(currency)
+        currency == RUNE || self.rates.contains_key(currency)
     }
 
     /// Value in runes of `v` units of `currency` starting at position `offset` (in its units).

@@ -60,10 +60,17 @@ pub struct Governor {
 impl Governor {
     /// Tokens in the bucket at `now`, given `tokens` at `last`: refilled at the rate, up to capacity.
     pub fn refilled(&self, tokens: Decimal, last: i64, now: i64) -> Decimal {
-        let elapsed = Decimal::from(now.saturating_sub(last).max(0));
-        tokens
-            .saturating_add(elapsed.saturating_mul(self.refill_per_ms))
-            .min(self.capacity)
+        let elapsed = now.saturating_sub(last).max(0);
+        let t = if elapsed == 0 {
+            tokens
+        } else {
+            tokens.saturating_add(Decimal::from(elapsed).saturating_mul(self.refill_per_ms))
+        };
+        if crate::number::cmp(t, self.capacity).is_gt() {
+            self.capacity
+        } else {
+            t
+        }
     }
 }
 
