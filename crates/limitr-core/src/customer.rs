@@ -130,12 +130,12 @@ impl Customer {
     }
 
     /// A fresh grant id, unique within this customer.
-    pub(crate) fn next_grant_id(&mut self, now: Timestamp) -> Box<str> {
+    pub(crate) fn next_grant_id(&mut self, now: Timestamp) -> compact_str::CompactString {
         loop {
             self.grant_seq = self.grant_seq.wrapping_add(1);
-            let id = format!("lgrnt_{now:x}{:04x}", self.grant_seq);
-            if !self.grants.iter().any(|g| *g.id == *id) {
-                return id.into();
+            let id = compact_str::format_compact!("lgrnt_{now:x}{:04x}", self.grant_seq);
+            if !self.grants.iter().any(|g| g.id == id) {
+                return id;
             }
         }
     }

@@ -44,7 +44,47 @@ enum Rate {
 pub struct Exchange {
     /// Grant draw order.
     pub strategy: GrantStrategy,
-    rates: HashMap<String, Rate>,
+    rates: Rates,
+    /// For a few currencies: whether one unit of the i-th converts into the j-th (row-major over
+    /// the `Rates::Few` list), so grant selection does not convert to find out.
+    convertible: Vec<bool>,
+}
+
+/// Rates by currency name: a list scanned in order for the usual handful of currencies (cheaper
+/// than hashing the name on every draw), a hash map past [`Rates::FEW`].
+#[derive(Debug, Clone)]
+enum Rates {
+    Few(Vec<(Box<str>, Rate)>),
+    Many(HashMap<String, Rate>),
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Rates::Few(Vec::new())
+    }
+}
+
+impl Rates {
+    const FEW: usize = 12;
+
+    fn new(map: HashMap<String, Rate>) -> Self {
+        if map.len() <= Self::FEW {
+            Rates::Few(
+                map.into_iter()
+                    .map(|(k, v)| (k.into_boxed_str(), v))
+                    .collect(),
+            )
+        } else {
+            Rates::Many(map)
+        }
+    }
+
+    fn get(&self, currency: &str) -> Option<&Rate> {
+        match self {
+            Rates::Few(list) => list.iter().find(|(k, _)| **k == *currency).map(|(_, r)| r),
+            Rates::Many(map) => map.get(currency),
+        }
+    }
 }
 
 /// The base currency.
@@ -74,7 +114,21 @@ impl Exchange {
             }
         }
         broken.sort();
-        (Exchange { strategy, rates }, broken)
+        let mut exchange = Exchange {
+            strategy,
+            rates: Rates::new(rates),
+            convertible: Vec::new(),
+        };
+        if let Rates::Few(list) = &exchange.rates {
+            let names: Vec<&str> = list.iter().map(|(k, _)| &**k).collect();
+            let table = names
+                .iter()
+                .flat_map(|a| names.iter().map(move |b| (*a, *b)))
+                .map(|(a, b)| exchange.convert(Decimal::ONE, a, b).is_some())
+                .collect();
+            exchange.convertible = table;
+        }
+        (exchange, broken)
     }
 
     /// Runes per unit of `currency` when it converts linearly (for a curve: its first-band rate).
@@ -85,9 +139,29 @@ impl Exchange {
         }
     }
 
+    /// Whether one unit of `from` converts into `to` (`convert(1, from, to).is_some()`, read from
+    /// a table built with the exchange when it has few currencies).
+    pub fn can_convert(&self, from: &str, to: &str) -> bool {
+        if from == to {
+            return true;
+        }
+        if let Rates::Few(list) = &self.rates {
+            let at = |name: &str| list.iter().position(|(k, _)| **k == *name);
+            return match (at(from), at(to)) {
+                (Some(i), Some(j)) => self
+                    .convertible
+                    .get(i * list.len() + j)
+                    .copied()
+                    .unwrap_or(false),
+                _ => false, // a name without a rate converts nowhere (but to itself)
+            };
+        }
+        self.convert(Decimal::ONE, from, to).is_some()
+    }
+
     /// Whether `currency` converts to runes at all.
     pub fn resolves(&self, currency: &str) -> bool {
-        currency == RUNE || self.rates.contains_key(currency)
+        currency == RUNE || self.rates.get(currency).is_some()
     }
 
     /// Value in runes of `v` units of `currency` starting at position `offset` (in its units).
@@ -238,5 +312,16 @@ mod tests {
         assert_eq!(x.rate("ai"), Some(d("1.25")));
         assert_eq!(x.convert(d("2"), "ai", "img"), Some(d("62.5")));
         assert_eq!(x.convert(d("2"), "a", "img"), None);
+        // the convertibility table says what converting one unit says, for every pair
+        let names = ["rune", "usd", "ai", "a", "b", "img", "nothing"];
+        for from in names {
+            for to in names {
+                assert_eq!(
+                    x.can_convert(from, to),
+                    x.convert(Decimal::ONE, from, to).is_some(),
+                    "{from} → {to}"
+                );
+            }
+        }
     }
 }

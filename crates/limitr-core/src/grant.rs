@@ -12,7 +12,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grant {
     /// Unique id within the customer (`lgrnt_…`).
-    pub id: Box<str>,
+    pub id: compact_str::CompactString,
     /// Credit (or exchange currency) the balance is in.
     pub credit: Arc<str>,
     /// The top-up it came from.
@@ -38,7 +38,7 @@ impl Grant {
     }
 
     /// A new grant of `topup` made at `now`.
-    pub fn from_topup(id: Box<str>, t: &Topup, now: Timestamp) -> Grant {
+    pub fn from_topup(id: compact_str::CompactString, t: &Topup, now: Timestamp) -> Grant {
         Grant {
             id,
             credit: t.credit.clone(),
@@ -222,7 +222,7 @@ pub fn balance(
     for g in grants.iter().filter(|g| g.live(now)) {
         let rolled = g.rolled(now);
         let g = rolled.as_ref().unwrap_or(g);
-        if g.value <= Decimal::ZERO {
+        if !crate::number::positive(g.value) {
             continue;
         }
         if &*g.credit == credit {
@@ -234,7 +234,7 @@ pub fn balance(
     let converted = if runes.is_zero() {
         Decimal::ZERO
     } else {
-        let from = position.max(Decimal::ZERO).saturating_add(exact);
+        let from = crate::number::floor0(position).saturating_add(exact);
         exchange
             .from_runes_at(runes, credit, from)
             .unwrap_or_default()
@@ -246,42 +246,33 @@ pub fn balance(
 fn next(grants: &[Grant], credit: &str, exchange: &Exchange, now: Timestamp) -> Option<usize> {
     let usable = |g: &Grant| {
         g.live(now)
-            && g.value > Decimal::ZERO
-            && (&*g.credit == credit || exchange.convert(Decimal::ONE, &g.credit, credit).is_some())
+            && crate::number::positive(g.value)
+            && (&*g.credit == credit || exchange.can_convert(&g.credit, credit))
     };
-    let candidates: Vec<usize> = (0..grants.len())
-        .filter(|&i| grants.get(i).is_some_and(usable))
-        .collect();
-    let exact: Vec<usize> = candidates
+    // exact-credit grants first; the others only when none is usable
+    let exact = |g: &Grant| &*g.credit == credit;
+    let any_exact = grants.iter().any(|g| exact(g) && usable(g));
+    let pool = grants
         .iter()
-        .copied()
-        .filter(|&i| grants.get(i).is_some_and(|g| &*g.credit == credit))
-        .collect();
-    let pool = if exact.is_empty() { candidates } else { exact };
-    let key = |i: &usize| grants.get(*i);
+        .enumerate()
+        .filter(|(_, g)| (!any_exact || exact(g)) && usable(g));
     match exchange.strategy {
-        GrantStrategy::ExpiresFirst => pool.into_iter().min_by_key(|i| {
-            let g = key(i);
-            // expiring grants first (soonest first), then never-expiring ones oldest first (index order)
-            (g.and_then(|g| g.expires_on).unwrap_or(i64::MAX), *i)
-        }),
+        // expiring grants first (soonest first), then never-expiring ones oldest first (index order)
+        GrantStrategy::ExpiresFirst => pool
+            .min_by_key(|(i, g)| (g.expires_on.unwrap_or(i64::MAX), *i))
+            .map(|(i, _)| i),
         GrantStrategy::CheapestFirst | GrantStrategy::ValuableFirst => {
-            let rate = |i: &usize| {
-                key(i)
-                    .and_then(|g| exchange.rate(&g.credit))
-                    .unwrap_or_default()
-            };
-            let mut sorted = pool;
-            sorted.sort_by(|a, b| {
-                let o = rate(a).cmp(&rate(b));
+            let rate = |g: &Grant| exchange.rate(&g.credit).unwrap_or_default();
+            pool.min_by(|(a, ga), (b, gb)| {
+                let o = rate(ga).cmp(&rate(gb));
                 if exchange.strategy == GrantStrategy::ValuableFirst {
                     o.reverse()
                 } else {
                     o
                 }
                 .then(a.cmp(b))
-            });
-            sorted.first().copied()
+            })
+            .map(|(i, _)| i)
         }
     }
 }
@@ -298,9 +289,9 @@ pub fn draw(
 ) -> Decimal {
     let mut left = overage;
     let mut covered = Decimal::ZERO;
-    let mut pos = position.max(Decimal::ZERO);
+    let mut pos = crate::number::floor0(position);
     for _ in 0..=grants.len() {
-        if left <= Decimal::ZERO {
+        if !crate::number::positive(left) {
             break;
         }
         let Some(i) = next(grants, credit, exchange, now) else {
@@ -309,9 +300,9 @@ pub fn draw(
         let Some(g) = grants.get_mut(i) else { break };
         let need = exchange
             .convert_at(left, credit, &g.credit, pos, Decimal::ZERO)
-            .unwrap_or_default()
-            .max(Decimal::ZERO);
-        if need < g.value {
+            .map(crate::number::floor0)
+            .unwrap_or_default();
+        if crate::number::cmp(need, g.value).is_lt() {
             g.value -= need;
             covered += left;
             left = Decimal::ZERO;
@@ -326,6 +317,6 @@ pub fn draw(
             g.value = Decimal::ZERO;
         }
     }
-    grants.retain(|g| g.value > Decimal::ZERO || g.resets());
+    grants.retain(|g| crate::number::positive(g.value) || g.resets());
     covered
 }
