@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 pub const SCRATCH_LEN: usize = 512;
 
 thread_local! {
-    static SCRATCH: RefCell<Vec<u8>> = RefCell::new(vec![0; SCRATCH_LEN]);
+    static SCRATCH: RefCell<[u8; SCRATCH_LEN]> = const { RefCell::new([0; SCRATCH_LEN]) };
     static ERROR: RefCell<Option<JsValue>> = const { RefCell::new(None) };
 }
 
