@@ -492,12 +492,12 @@ impl<S: Store> Limitr<S> {
         parties: &Parties<'_>,
         t: &decision::CostFigures,
     ) -> Amounts {
-        let Some(credit) = parties.ent.limit.as_ref().map(|l| l.credit.clone()) else {
+        let Some(credit) = parties.ent.limit.as_ref().map(|l| &*l.credit) else {
             return Amounts::new();
         };
-        let cost = self.call_cost(t, parties, &credit);
+        let cost = self.call_cost(t, parties, credit);
         let mut out = Amounts::new();
-        for (ci, ki) in self.applicable(cs, parties, &credit) {
+        for (ci, ki) in self.applicable(cs, parties, credit) {
             let Some(k) = cs
                 .get(ci)
                 .and_then(|c| c.profile.as_ref())
@@ -526,8 +526,8 @@ impl<S: Store> Limitr<S> {
         amounts: &[(usize, usize, Decimal)],
         temp: &[Cap],
     ) -> Option<(Option<usize>, Cap)> {
-        let credit = parties.ent.limit.as_ref().map(|l| l.credit.clone())?;
-        let cost = self.call_cost(t, parties, &credit);
+        let credit = parties.ent.limit.as_ref().map(|l| &*l.credit)?;
+        let cost = self.call_cost(t, parties, credit);
         if !crate::number::positive(cost.units) {
             return None;
         }
@@ -539,7 +539,7 @@ impl<S: Store> Limitr<S> {
         }
         for k in temp
             .iter()
-            .filter(|k| k.applies(&parties.ent.name, &credit, &self.policy.exchange))
+            .filter(|k| k.applies(&parties.ent.name, credit, &self.policy.exchange))
         {
             let mut c = cost;
             c.covered = Decimal::ZERO;
@@ -640,13 +640,8 @@ impl<S: Store> Limitr<S> {
         req: &Request<'_>,
         mut events: Vec<Event>,
     ) -> Vec<Event> {
-        let credit = parties
-            .ent
-            .limit
-            .as_ref()
-            .map(|l| l.credit.clone())
-            .unwrap_or_default();
-        let cost = self.call_cost(figures, parties, &credit);
+        let credit = parties.ent.limit.as_ref().map_or("", |l| &*l.credit);
+        let cost = self.call_cost(figures, parties, credit);
         let mut moved: Vec<usize> = Vec::new();
         for (ci, ki, amount) in amounts {
             let Some(k) = cs
