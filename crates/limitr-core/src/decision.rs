@@ -320,7 +320,7 @@ pub(crate) fn evaluate(
         policy,
         plan,
         owner,
-        ent.name.clone(),
+        &ent.name,
         limit,
         credit,
         req,
@@ -337,7 +337,7 @@ fn metered(
     policy: &Policy,
     plan: &Plan,
     c: &Customer,
-    ent_name: Arc<str>,
+    ent_name: &Arc<str>,
     limit: &Limit,
     credit: &Credit,
     req: &Request<'_>,
@@ -355,7 +355,7 @@ fn metered(
     let slot = c
         .meters
         .iter()
-        .position(|m| Arc::ptr_eq(&m.entitlement, &ent_name) || *m.entitlement == *ent_name);
+        .position(|m| Arc::ptr_eq(&m.entitlement, ent_name) || *m.entitlement == **ent_name);
     let existing = slot.and_then(|i| c.meters.get(i));
     let pre_value = existing.map_or(Decimal::ZERO, |m| m.value);
     let zero = |started| MeterState {
@@ -463,7 +463,7 @@ fn metered(
         if commit {
             t.slot = slot;
             if slot.is_none() {
-                t.fresh = Some((ent_name, limit.credit.clone()));
+                t.fresh = Some((ent_name.clone(), limit.credit.clone()));
             }
             if reset {
                 t.meter = Some(meter);
@@ -551,7 +551,7 @@ fn metered(
     t.cost = cost;
     t.slot = slot;
     if slot.is_none() {
-        t.fresh = Some((ent_name, limit.credit.clone()));
+        t.fresh = Some((ent_name.clone(), limit.credit.clone()));
     }
     t.ops.reset = reset;
     if extra.is_some_and(|x| !x.holds.is_empty()) {
