@@ -317,15 +317,7 @@ pub(crate) fn evaluate(
         return Ok(Transition::verdict(false, Reason::UnknownEntitlement));
     };
     metered(
-        policy,
-        plan,
-        owner,
-        &ent.name,
-        limit,
-        credit,
-        req,
-        now,
-        commit,
+        policy, plan, owner, &ent.name, limit, credit, req, now, commit,
     )
 }
 

@@ -244,37 +244,54 @@ pub fn balance(
 
 /// Index of the next grant to draw from for `credit`, by the policy's strategy.
 fn next(grants: &[Grant], credit: &str, exchange: &Exchange, now: Timestamp) -> Option<usize> {
-    let usable = |g: &Grant| {
-        g.live(now)
-            && crate::number::positive(g.value)
-            && (&*g.credit == credit || exchange.can_convert(&g.credit, credit))
-    };
-    // exact-credit grants first; the others only when none is usable
-    let exact = |g: &Grant| &*g.credit == credit;
-    let any_exact = grants.iter().any(|g| exact(g) && usable(g));
-    let pool = grants
-        .iter()
-        .enumerate()
-        .filter(|(_, g)| (!any_exact || exact(g)) && usable(g));
-    match exchange.strategy {
-        // expiring grants first (soonest first), then never-expiring ones oldest first (index order)
-        GrantStrategy::ExpiresFirst => pool
-            .min_by_key(|(i, g)| (g.expires_on.unwrap_or(i64::MAX), *i))
-            .map(|(i, _)| i),
+    // The order of the strategy: true when grant `a` goes before grant `b` (`a` has the lower
+    // index, so equal keys keep index order).
+    let before = |a: &Grant, b: &Grant| match exchange.strategy {
+        // expiring grants first (soonest first), then never-expiring ones oldest first
+        GrantStrategy::ExpiresFirst => {
+            a.expires_on.unwrap_or(i64::MAX) <= b.expires_on.unwrap_or(i64::MAX)
+        }
         GrantStrategy::CheapestFirst | GrantStrategy::ValuableFirst => {
             let rate = |g: &Grant| exchange.rate(&g.credit).unwrap_or_default();
-            pool.min_by(|(a, ga), (b, gb)| {
-                let o = rate(ga).cmp(&rate(gb));
-                if exchange.strategy == GrantStrategy::ValuableFirst {
-                    o.reverse()
-                } else {
-                    o
-                }
-                .then(a.cmp(b))
-            })
-            .map(|(i, _)| i)
+            let o = rate(a).cmp(&rate(b));
+            if exchange.strategy == GrantStrategy::ValuableFirst {
+                o.is_ge()
+            } else {
+                o.is_le()
+            }
+        }
+    };
+    // one pass: the first in strategy order among exact-credit grants, else among the others
+    // that convert (whether a credit converts is asked once per distinct credit in a row)
+    let mut exact: Option<usize> = None;
+    let mut other: Option<usize> = None;
+    let mut converts: Option<(&Arc<str>, bool)> = None;
+    for (i, g) in grants.iter().enumerate() {
+        if !g.live(now) || !crate::number::positive(g.value) {
+            continue;
+        }
+        let slot = if &*g.credit == credit {
+            &mut exact
+        } else {
+            let ok = match converts {
+                Some((c, ok)) if Arc::ptr_eq(c, &g.credit) => ok,
+                _ => exchange.can_convert(&g.credit, credit),
+            };
+            converts = Some((&g.credit, ok));
+            if !ok {
+                continue;
+            }
+            &mut other
+        };
+        let better = match slot.and_then(|j| grants.get(j)) {
+            Some(best) => !before(best, g),
+            None => true,
+        };
+        if better {
+            *slot = Some(i);
         }
     }
+    exact.or(other)
 }
 
 /// Draws `overage` units of `credit` (starting at billable position `position`) from the grants;
