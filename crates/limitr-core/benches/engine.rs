@@ -258,6 +258,9 @@ fn benches(c: &mut Criterion) {
     c.bench_function("allow/two-caps-and-a-governor", |b| {
         b.iter(|| capped.allow("k", "chat", one).unwrap())
     });
+    c.bench_function("check/two-caps-and-a-governor", |b| {
+        b.iter(|| capped.check("k", "chat", one).unwrap())
+    });
 
     let holds = engine(QUICKSTART);
     holds.create_customer("h", Some("growth")).unwrap();

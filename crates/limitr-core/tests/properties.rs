@@ -261,7 +261,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     /// A spend cap is never passed except by a settle (which meters the real size, as the
-    /// reference does): whatever mix of calls, consumption stays within the ceiling.
+    /// reference does): whatever mix of calls, consumption stays within the ceiling; and `check`
+    /// answers what the next `allow` does.
     #[test]
     fn caps_are_never_passed_except_by_settle(calls in prop::collection::vec((any::<bool>(), 1u8..50, any::<bool>()), 1..40)) {
         let p = Limitr::from_json(CAPPED).unwrap().with_clock(Arc::new(ManualClock::new(0)));
@@ -281,7 +282,10 @@ proptest! {
                     p.settle("c", ent, &h, v, true, &limitr_core::CallOptions::default()).unwrap();
                 }
             } else {
-                p.allow("c", ent, v).unwrap();
+                // `check` through the capped path predicts `allow` exactly (limit, caps, holds)
+                let predicted = p.check("c", ent, v).unwrap();
+                let allowed = p.allow("c", ent, v).unwrap();
+                prop_assert_eq!(predicted, allowed, "check said {} before allow said {}", predicted, allowed);
             }
             let meter = |id: &str| limitr_core::number::from_value(&p.customer_cap("c", id).unwrap()["meter_value"]).unwrap();
             if !settled {

@@ -375,44 +375,80 @@ impl<S: Store> Limitr<S> {
         req: &Request<'_>,
         now: Timestamp,
     ) -> Result<(bool, Reason, Option<i64>)> {
+        // fast path, as for `allow`: a caller with its own plan, no refs and an unscoped
+        // entitlement involves nobody else: one lock
+        let single = self.store.update(caller, |c| {
+            let plan = decision::own_plan(&self.policy, c)?;
+            let ent = plan.entitlement(entitlement)?;
+            if !c.refs().is_empty() || ent.scope.as_deref().is_some_and(|s| s != c.kind()) {
+                return None;
+            }
+            let parties = Parties {
+                plan,
+                ent,
+                caller: CompactString::from(&*c.id),
+                kind: CompactString::from(c.kind()),
+                owner: CompactString::from(&*c.id),
+                holders: Vec::new(),
+            };
+            Some(self.capped_verdict(&mut [c], &parties, req, now))
+        });
+        if let Some(Some(verdict)) = single {
+            return verdict;
+        }
         let parties = match self.parties(caller, entitlement) {
             Ok(p) => p,
             Err(reason) => return Ok((false, reason, None)),
         };
         let mut ids: Vec<&str> = vec![parties.owner.as_str(), parties.caller.as_str()];
         ids.extend(parties.holders.iter().map(String::as_str));
-        let outcome = self.store.update_many(&ids, |cs| {
-            tidy_caps(cs, now);
-            let owner = cs.iter().position(|c| *c.id == *parties.owner)?;
-            let mut creq = *req;
-            creq.cost = true;
-            let pre = decision::evaluate(
-                &self.policy,
-                parties.plan,
-                parties.ent,
-                cs.get(owner)?,
-                &creq,
-                now,
-                false,
-            )
-            .ok()?;
-            if !pre.allowed {
-                return Some((false, pre.reason, pre.retry_after));
+        self.store
+            .update_many(&ids, |cs| self.capped_verdict(cs, &parties, req, now))
+            .unwrap_or(Ok((false, Reason::UnknownCustomer, None)))
+    }
+
+    /// The verdict of `check` on locked parties: the limit's (through the plain lane when it
+    /// answers), then the caps' (reason `cap`).
+    fn capped_verdict(
+        &self,
+        cs: &mut [&mut Customer],
+        parties: &Parties<'_>,
+        req: &Request<'_>,
+        now: Timestamp,
+    ) -> Result<(bool, Reason, Option<i64>)> {
+        tidy_caps(cs, now);
+        let Some(o) = cs.iter().find(|c| *c.id == *parties.owner) else {
+            return Ok((false, Reason::UnknownCustomer, None));
+        };
+        let mut creq = *req;
+        creq.cost = true;
+        let cost = match decision::plain(&self.policy, parties.ent, o, &creq, now) {
+            Some(p) => p.cost(),
+            None => {
+                let pre = decision::evaluate(
+                    &self.policy,
+                    parties.plan,
+                    parties.ent,
+                    o,
+                    &creq,
+                    now,
+                    false,
+                )?;
+                if !pre.allowed {
+                    return Ok((false, pre.reason, pre.retry_after));
+                }
+                pre.cost.as_deref().copied().unwrap_or_default()
             }
-            let cost = pre.cost.as_deref().copied().unwrap_or_default();
-            let amounts = self.cap_amounts(cs, &parties, &cost);
-            let blocked = self
-                .blocking_cap(cs, &parties, &cost, &amounts, &[])
-                .is_some();
-            Some(if blocked {
-                (false, Reason::Cap, None)
-            } else {
-                (true, Reason::Ok, None)
-            })
-        });
-        Ok(outcome
-            .flatten()
-            .unwrap_or((false, Reason::UnknownCustomer, None)))
+        };
+        let amounts = self.cap_amounts(cs, parties, &cost);
+        let blocked = self
+            .blocking_cap(cs, parties, &cost, &amounts, &[])
+            .is_some();
+        Ok(if blocked {
+            (false, Reason::Cap, None)
+        } else {
+            (true, Reason::Ok, None)
+        })
     }
 
     fn temp_caps(&self, caps: &[(String, Decimal)]) -> Vec<Cap> {
