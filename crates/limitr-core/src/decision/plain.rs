@@ -1,6 +1,7 @@
-//! The plain lane: the common call that adds usage inside its limit on a meter in its current
-//! period, with nothing else to do (no events, grants, holds, minimum or reset; a governor only
-//! when its bucket has the tokens). It also reports the call's figures for spend caps.
+//! The plain lane: the common call that adds usage on a meter in its current period with nothing
+//! else to do: inside its limit, or past a soft limit with no grant to draw, or past an observe
+//! limit (no events, holds, minimum or reset; a governor only when its bucket has the tokens). It
+//! also reports the call's figures for spend caps.
 //!
 //! [`plain`] is a pure function like [`evaluate`](super::evaluate), and answers `None` whenever
 //! any rare step could apply; the caller then runs the whole pipeline. When it answers, its
@@ -12,7 +13,7 @@ use super::{CostFigures, Request};
 use crate::customer::Customer;
 use crate::number::{self, Decimal};
 use crate::policy::Policy;
-use crate::policy::plan::Entitlement;
+use crate::policy::plan::{Entitlement, Mode};
 use crate::time::Timestamp;
 use std::sync::Arc;
 
@@ -48,16 +49,29 @@ impl Plain {
         }
     }
 
-    /// The call's figures as spend caps need them: inside the limit, so no overage, nothing
-    /// covered by grants and no billable position.
+    /// The call's figures as spend caps need them (nothing is ever covered by grants here).
     pub fn cost(&self) -> CostFigures {
+        let (m, l) = (self.before, self.limit);
+        let up = number::positive(self.units);
+        // usage past the limit this call adds (as the pipeline reckons it), and where the meter
+        // stood past the limit before it
+        let overage = if up {
+            number::floor0(self.value - number::max(m, l))
+        } else {
+            Decimal::ZERO
+        };
+        let position = if number::cmp(m, l).is_gt() {
+            m - l
+        } else {
+            Decimal::ZERO
+        };
         CostFigures {
             units: self.units,
-            overage: Decimal::ZERO,
+            overage,
             covered: Decimal::ZERO,
             overhead: self.overhead_call,
-            position: Decimal::ZERO,
-            start: self.before - self.limit,
+            position,
+            start: m - l,
             meter_value: self.before,
             limit: self.limit,
             price_diff: None,
@@ -99,8 +113,17 @@ pub(crate) fn plain(
         return None;
     }
     let value = m.value.checked_add(v)?;
+    // past the limit only where nothing else happens: a soft limit with no grant to draw (none
+    // held, or grants not applying), or an observe limit; never a hard one
     if number::cmp(value, limit.value).is_gt() {
-        return None;
+        let quiet = match limit.mode {
+            Mode::Observe => true,
+            Mode::Soft => owner.grants.is_empty() || !limit.grants_apply,
+            Mode::Hard => false,
+        };
+        if !quiet {
+            return None;
+        }
     }
     let overhead_call = match req.overhead {
         Some(o) => o,
@@ -110,7 +133,7 @@ pub(crate) fn plain(
     let overhead = m.overhead.checked_add(overhead_call)?;
     // a governed hard limit: the bucket (full before its first use) must hold the call's tokens
     let governor = match (&limit.governor, limit.mode) {
-        (Some(g), crate::policy::plan::Mode::Hard) => {
+        (Some(g), Mode::Hard) => {
             let (tokens, last) = m
                 .extra
                 .as_ref()
@@ -298,7 +321,9 @@ mod tests {
                                             && !events
                                             && elapsed == 0
                                             && !v.is_sign_negative()
-                                            && k.meter + v <= Decimal::from(k.limit)
+                                            && (k.meter + v <= Decimal::from(k.limit)
+                                                || mode == "observe"
+                                                || (mode == "soft" && !grants))
                                         {
                                             expected += 1;
                                         }
@@ -314,8 +339,9 @@ mod tests {
             }
         }
         // the lane answers exactly for valid, event-free calls without a minimum in the meter's
-        // period that add a non-negative amount and stay within the limit (a fresh governor
-        // bucket holds 100 tokens: every in-limit amount of the grid)
+        // period that add a non-negative amount and stay within the limit, or go past a soft
+        // limit with no grant or past an observe limit (a fresh governor bucket holds 100 tokens:
+        // every in-limit amount of the grid)
         assert!(expected > 100, "the grid has plain cases ({expected})");
         assert_eq!(
             hits, expected,
