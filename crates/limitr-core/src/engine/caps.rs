@@ -315,6 +315,24 @@ impl<S: Store> Limitr<S> {
         })
     }
 
+    /// The parties of a call that involves the caller alone (its own plan, no refs, an unscoped
+    /// entitlement): the one-lock path of `allow` and `check`. `None` otherwise.
+    fn alone(&self, c: &Customer, entitlement: &str) -> Option<Parties<'_>> {
+        let plan = decision::own_plan(&self.policy, c)?;
+        let ent = plan.entitlement(entitlement)?;
+        if !c.refs().is_empty() || ent.scope.as_deref().is_some_and(|s| s != c.kind()) {
+            return None;
+        }
+        Some(Parties {
+            plan,
+            ent,
+            caller: CompactString::from(&*c.id),
+            kind: CompactString::from(c.kind()),
+            owner: CompactString::from(&*c.id),
+            holders: Vec::new(),
+        })
+    }
+
     /// Metering through the cap path (see the module docs). `None`: unknown customer/entitlement.
     pub(crate) fn call_capped(
         &self,
@@ -329,19 +347,7 @@ impl<S: Store> Limitr<S> {
         // fast path: a caller with its own plan, no refs and an unscoped entitlement involves
         // nobody else: one lock
         let single = self.store.update(caller, |c| {
-            let plan = decision::own_plan(&self.policy, c)?;
-            let ent = plan.entitlement(entitlement)?;
-            if !c.refs().is_empty() || ent.scope.as_deref().is_some_and(|s| s != c.kind()) {
-                return None;
-            }
-            let parties = Parties {
-                plan,
-                ent,
-                caller: CompactString::from(&*c.id),
-                kind: CompactString::from(c.kind()),
-                owner: CompactString::from(&*c.id),
-                holders: Vec::new(),
-            };
+            let parties = self.alone(c, entitlement)?;
             Some(self.capped_commit(&mut [c], &parties, req, settle, &temp, now))
         });
         if let Some(Some(outcome)) = single {
@@ -378,19 +384,7 @@ impl<S: Store> Limitr<S> {
         // fast path, as for `allow`: a caller with its own plan, no refs and an unscoped
         // entitlement involves nobody else: one lock
         let single = self.store.update(caller, |c| {
-            let plan = decision::own_plan(&self.policy, c)?;
-            let ent = plan.entitlement(entitlement)?;
-            if !c.refs().is_empty() || ent.scope.as_deref().is_some_and(|s| s != c.kind()) {
-                return None;
-            }
-            let parties = Parties {
-                plan,
-                ent,
-                caller: CompactString::from(&*c.id),
-                kind: CompactString::from(c.kind()),
-                owner: CompactString::from(&*c.id),
-                holders: Vec::new(),
-            };
+            let parties = self.alone(c, entitlement)?;
             Some(self.capped_verdict(&mut [c], &parties, req, now))
         });
         if let Some(Some(verdict)) = single {
