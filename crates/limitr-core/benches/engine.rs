@@ -92,30 +92,36 @@ fn memory_per_customer() {
     drop(p);
 }
 
-/// The machine's cost of one dependent load from memory (a pointer chase over 256 MiB, far past
-/// any cache): the floor under `allow/1M-customers`, whose customer records do not fit in cache.
+/// The machine's cost of one dependent load (a pointer chase through a random cycle) over 2 MiB,
+/// 8 MiB and 256 MiB: where the caches end, and the floor under `allow/1M-customers`, whose
+/// customer records do not fit in cache.
 fn memory_latency() {
-    let n: usize = 32 << 20; // 32 Mi slots of 8 bytes
-    let mut next: Vec<usize> = (0..n).collect();
-    // Sattolo's shuffle (one cycle through every slot) with a xorshift sequence
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    for i in (1..n).rev() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let j = (x % i as u64) as usize;
-        next.swap(i, j);
+    let mut parts: Vec<String> = Vec::new();
+    for mib in [2usize, 8, 256] {
+        let n = (mib << 20) / 8;
+        let mut next: Vec<usize> = (0..n).collect();
+        // Sattolo's shuffle (one cycle through every slot) with a xorshift sequence
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for i in (1..n).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let j = (x % i as u64) as usize;
+            next.swap(i, j);
+        }
+        let loads = 2_000_000;
+        let mut at = 0usize;
+        let t = std::time::Instant::now();
+        for _ in 0..loads {
+            at = next[at];
+        }
+        let ns = t.elapsed().as_nanos() as f64 / loads as f64;
+        black_box(at);
+        parts.push(format!("{ns:.0} ns over {mib} MiB"));
     }
-    let loads = 2_000_000;
-    let mut at = 0usize;
-    let t = std::time::Instant::now();
-    for _ in 0..loads {
-        at = next[at];
-    }
-    let ns = t.elapsed().as_nanos() as f64 / loads as f64;
     println!(
-        "memory latency: {ns:.0} ns per dependent load over 256 MiB (the floor for calls on customers out of cache) [{}]",
-        black_box(at) % 2
+        "memory latency (dependent loads): {}; the last is the floor for calls on customers out of cache",
+        parts.join(", ")
     );
 }
 
