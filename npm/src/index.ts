@@ -690,7 +690,7 @@ export class Limitr {
       const v = typeof value === 'number' ? value : this.n.quantity(this.h, customer, entitlement, value);
       r =
         o === null && data === null && caps === null
-          ? this.n.allow(this.h, customer, entitlement, v, events)
+          ? this.n.allowPlain(this.h, customer, entitlement, v, events)
           : this.n.allow(this.h, customer, entitlement, v, events, o, data, caps);
     } catch (e) {
       throw fromNative(e);

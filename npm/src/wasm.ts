@@ -13,8 +13,11 @@ import type { Handle, NativeBackend } from './native.js';
 
 export * from './index.js';
 
-/** The wasm-bindgen glue (`--target web`): the backend functions plus its loaders. */
-export interface WasmGlue extends NativeBackend {
+/**
+ * The wasm-bindgen glue (`--target web`): the backend functions plus its loaders; `allowPlain` is
+ * made of the scratch calls below.
+ */
+export interface WasmGlue extends Omit<NativeBackend, 'allowPlain'> {
   initSync(module: { module: WebAssembly.Module | BufferSource }): unknown;
   /** Address and size of the scratch buffer the hot calls read their two strings from. */
   scratch(): number;
@@ -42,11 +45,12 @@ function ascii(text: string, view: Uint8Array, at: number): number {
 }
 
 /**
- * The glue with `allow` (without options) and `check` passing their two strings through the
- * scratch buffer (`bindings/wasm/src/scratch.rs`): no allocation in linear memory and no result
- * array per call. `memory` is the instance's memory (the view is remade after it grows).
+ * The backend over the glue: `allowPlain` and `check` pass their two strings through the scratch
+ * buffer (`bindings/wasm/src/scratch.rs`): no allocation in linear memory and no result array per
+ * call; text that is not ASCII or does not fit goes through the generated `allow`/`check`.
+ * `memory` is the instance's memory (the view is remade after it grows).
  */
-function withScratch(g: WasmGlue, memory: WebAssembly.Memory): WasmGlue {
+function withScratch(g: WasmGlue, memory: WebAssembly.Memory): NativeBackend {
   const at = g.scratch();
   const len = g.scratchLen();
   let view = new Uint8Array(memory.buffer, at, len);
@@ -63,32 +67,30 @@ function withScratch(g: WasmGlue, memory: WebAssembly.Memory): WasmGlue {
   };
   return {
     ...g,
-    allow(h, customer, entitlement, value, events, overhead, eventData, caps) {
-      const s =
-        overhead == null && eventData == null && caps == null && typeof customer === 'string' && typeof entitlement === 'string'
-          ? strings(customer, entitlement)
-          : undefined;
+    allowPlain(h, customer, entitlement, value, events) {
+      const s = strings(customer, entitlement);
       return s === undefined
-        ? g.allow(h, customer, entitlement, value, events, overhead, eventData, caps)
+        ? g.allow(h, customer, entitlement, value, events)
         : result(g.allowScratch(h, s[0], s[1], value, events));
     },
     check(h, customer, entitlement, value) {
-      const s = typeof customer === 'string' && typeof entitlement === 'string' ? strings(customer, entitlement) : undefined;
+      const s = strings(customer, entitlement);
       return s === undefined ? g.check(h, customer, entitlement, value) : result(g.checkScratch(h, s[0], s[1], value));
     },
   };
 }
 
-/** Instantiates the module on the glue and returns the glue with its scratch calls. */
-function instantiate(g: WasmGlue, module: WebAssembly.Module | BufferSource): WasmGlue {
-  const exports = g.initSync({ module }) as { memory?: WebAssembly.Memory };
-  return exports.memory instanceof WebAssembly.Memory ? withScratch(g, exports.memory) : g;
+/** Instantiates the module on the glue and returns the backend over it. */
+function instantiate(g: WasmGlue, module: WebAssembly.Module | BufferSource): NativeBackend {
+  const { memory } = g.initSync({ module }) as { memory: WebAssembly.Memory };
+  return withScratch(g, memory);
 }
 
 /** Where a host finds the compiled module when it is first needed. */
 export type WasmSource = () => WebAssembly.Module | BufferSource | Promise<WebAssembly.Module | BufferSource>;
 
 let glue: WasmGlue | undefined;
+let backend: NativeBackend | undefined;
 let source: WasmSource | undefined;
 let loading: Promise<void> | undefined;
 
@@ -98,7 +100,7 @@ export function bindWasm(g: WasmGlue, from?: WebAssembly.Module | BufferSource |
   if (typeof from === 'function') {
     source = from as WasmSource;
   } else if (from !== undefined) {
-    glue = instantiate(g, from);
+    backend = instantiate(g, from);
     loading = Promise.resolve();
   }
 }
@@ -110,7 +112,7 @@ export function ready(): Promise<void> {
     const s = source;
     if (g === undefined || s === undefined) return Promise.reject(new Error('limitr: the WASM engine is not bound'));
     loading = Promise.resolve(s()).then((m) => {
-      glue = instantiate(g, m);
+      backend = instantiate(g, m);
     });
     loading.catch(() => {
       loading = undefined;
@@ -121,10 +123,10 @@ export function ready(): Promise<void> {
 
 /** The backend, once {@link ready}. */
 export function wasmBackend(): NativeBackend {
-  if (glue === undefined || loading === undefined) {
+  if (backend === undefined) {
     throw new Error('limitr: the WASM engine is not loaded yet: `await ready()` (or use `Limitr.new`) first');
   }
-  return glue;
+  return backend;
 }
 
 /** Every error code a call can reject with. */

@@ -91,7 +91,7 @@ function utf8Size(text: string, max: number): number {
 }
 
 /** `backend` with YAML/TOML `load` and `stringify` done here over the engine's JSON. */
-export function withFormats<B extends NativeBackend>(backend: B): B {
+export function withFormats<B extends Pick<NativeBackend, 'load' | 'stringify'>>(backend: B): B {
   return {
     ...backend,
     load(text: string, format: string): Handle {

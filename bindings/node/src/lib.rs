@@ -162,8 +162,8 @@ pub fn set_customer_plan(h: u32, id: String, plan: String, reset_meters: bool) -
 }
 
 /// Meters `value` if allowed, with an optional provider cost (`overhead`), event data (JSON
-/// text) and call-scoped caps (JSON `{credit: ceiling}`). The face leaves the three out in the
-/// common case (cheaper to convert).
+/// text) and call-scoped caps (JSON `{credit: ceiling}`). Without them the face calls
+/// `allowPlain` (see [`fast`]).
 #[napi]
 #[allow(clippy::too_many_arguments, reason = "one primitive per call option")]
 pub fn allow(
@@ -177,14 +177,7 @@ pub fn allow(
     caps: Option<String>,
 ) -> Result<bool> {
     let value = decimal("value", value)?;
-    let opts = if overhead.is_none() && event_data.is_none() && caps.is_none() {
-        CallOptions {
-            events,
-            ..CallOptions::default()
-        }
-    } else {
-        options(events, overhead, event_data, caps)?
-    };
+    let opts = options(events, overhead, event_data, caps)?;
     registry::with(h, |e| {
         e.core
             .allow_with(&customer, &entitlement, value, &opts)

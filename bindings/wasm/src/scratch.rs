@@ -80,15 +80,12 @@ pub fn allow_scratch(
     events: bool,
 ) -> u8 {
     answer(customer_len, entitlement_len, |customer, entitlement| {
-        let value = decimal("value", value)?;
-        if events {
-            return js(h.inner.allow(customer, entitlement, value));
-        }
         let options = limitr_core::CallOptions {
             events,
             ..limitr_core::CallOptions::default()
         };
-        js(h.inner.allow_with(customer, entitlement, value, &options))
+        js(h.inner
+            .allow_with(customer, entitlement, decimal("value", value)?, &options))
     })
 }
 
