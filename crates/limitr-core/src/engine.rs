@@ -204,7 +204,15 @@ impl<S: Store> Limitr<S> {
                 }
             }
         }
-        let any_caps = loaded.iter().any(Customer::has_caps);
+        let mut any_caps = loaded.iter().any(Customer::has_caps);
+        // a store that arrives filled (restored from a journal) keeps its customers: the
+        // document's customers of the same ids are not loaded over them
+        for c in store.snapshot() {
+            any_caps |= c.has_caps();
+            for alt in c.profile.iter().flat_map(|p| p.alt_ids.iter()) {
+                alt_ids.insert(alt.clone(), c.id.to_string());
+            }
+        }
         for c in loaded {
             for alt in c.profile.iter().flat_map(|p| p.alt_ids.iter()) {
                 alt_ids.insert(alt.clone(), c.id.to_string());

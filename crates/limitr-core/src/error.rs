@@ -70,6 +70,10 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// The durable store could not be opened, read or written (a damaged journal names its file
+    /// and byte offset). A call that met it changed nothing.
+    #[error("storage: {0}")]
+    Storage(String),
 }
 
 impl Error {
@@ -91,6 +95,7 @@ impl Error {
             Error::UnknownCustomer(_) => "UNKNOWN_CUSTOMER",
             Error::Overflow(_) => "OVERFLOW",
             Error::Serialize { .. } => "SERIALIZE",
+            Error::Storage(_) => "STORAGE",
         }
     }
 
@@ -106,6 +111,7 @@ impl Error {
         "UNKNOWN_CUSTOMER",
         "OVERFLOW",
         "SERIALIZE",
+        "STORAGE",
     ];
 
     /// The validation problems, when this is [`Error::PolicyInvalid`].

@@ -1,8 +1,10 @@
 //! Where customers live: a [`Store`] gives atomic read-modify-write per customer.
 //!
-//! The in-memory [`MemoryStore`] is the default. A shared store (Redis, a database) implements the
-//! same trait with compare-and-swap, so several processes can enforce one limit without double
-//! spending.
+//! The in-memory [`MemoryStore`] is the default. Stores that do I/O live in their own crates and
+//! implement the same trait: `limitr-journal` wraps the memory store and appends, under each
+//! customer's lock, the post-image of every customer a closure changed, before the call returns.
+//! A closure given to [`Store::update`] or [`Store::update_many`] is therefore the unit of
+//! atomicity: everything one call changes (its meters, its idempotency key) is changed inside one.
 
 mod memory;
 
@@ -32,5 +34,14 @@ pub trait Store: Send + Sync {
     /// Whether there are no customers.
     fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+    /// Every customer, sorted by id, as one consistent cut: no multi-customer commit is half in.
+    /// The default reads one customer at a time (consistent per customer only); stores that can
+    /// do better override it.
+    fn snapshot(&self) -> Vec<Customer> {
+        self.ids()
+            .iter()
+            .filter_map(|id| self.read(id, Customer::clone))
+            .collect()
     }
 }

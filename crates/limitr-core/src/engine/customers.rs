@@ -217,10 +217,11 @@ impl<S: Store> Limitr<S> {
 
     /// Every customer's record, by id (sorted).
     pub fn customers(&self) -> Map<String, Value> {
+        // one consistent cut of the store, serialised after the store is released
         self.store
-            .ids()
-            .into_iter()
-            .filter_map(|id| Some((id.clone(), self.store.read(&id, Customer::record)?)))
+            .snapshot()
+            .iter()
+            .map(|c| (c.id.to_string(), c.record()))
             .collect()
     }
 

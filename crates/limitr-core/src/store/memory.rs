@@ -54,6 +54,39 @@ impl MemoryStore {
         (hash, shard)
     }
 
+    /// [`Store::upsert`], calling `inserted` on a newly inserted customer while its shard is
+    /// still locked (so a journal can record it before anyone else sees it).
+    pub fn upsert_then<R>(
+        &self,
+        customer: Customer,
+        existing: impl FnOnce(&mut Customer) -> R,
+        inserted: impl FnOnce(&Customer),
+    ) -> Option<R> {
+        let (hash, i) = self.locate(&customer.id);
+        let mut shard = self.shards.get(i)?.write();
+        if let Some(s) = Self::find(&shard, hash, &customer.id) {
+            return Some(existing(&mut s.customer.lock()));
+        }
+        inserted(&customer);
+        let slot = Box::new(Slot {
+            id: CompactString::from(&*customer.id),
+            customer: Mutex::new(customer),
+        });
+        let hasher = &self.hasher;
+        shard.insert_unique(hash, slot, |s| hasher.hash_one(s.id.as_str()));
+        None
+    }
+
+    /// [`Store::remove`], calling `removed` with the id while its shard is still locked.
+    pub fn remove_then(&self, id: &str, removed: impl FnOnce(&str)) -> Option<Customer> {
+        let (hash, i) = self.locate(id);
+        let mut shard = self.shards.get(i)?.write();
+        let entry = shard.find_entry(hash, |s| s.id == id).ok()?;
+        removed(id);
+        let (slot, _) = entry.remove();
+        Some(slot.customer.into_inner())
+    }
+
     fn find<'t>(table: &'t HashTable<Box<Slot>>, hash: u64, id: &str) -> Option<&'t Slot> {
         table.find(hash, |s| s.id == id).map(|b| &**b)
     }
@@ -102,26 +135,11 @@ impl Store for MemoryStore {
         customer: Customer,
         existing: impl FnOnce(&mut Customer) -> R,
     ) -> Option<R> {
-        let (hash, i) = self.locate(&customer.id);
-        let mut shard = self.shards.get(i)?.write();
-        if let Some(s) = Self::find(&shard, hash, &customer.id) {
-            return Some(existing(&mut s.customer.lock()));
-        }
-        let slot = Box::new(Slot {
-            id: CompactString::from(&*customer.id),
-            customer: Mutex::new(customer),
-        });
-        let hasher = &self.hasher;
-        shard.insert_unique(hash, slot, |s| hasher.hash_one(s.id.as_str()));
-        None
+        self.upsert_then(customer, existing, |_| ())
     }
 
     fn remove(&self, id: &str) -> Option<Customer> {
-        let (hash, i) = self.locate(id);
-        let mut shard = self.shards.get(i)?.write();
-        let entry = shard.find_entry(hash, |s| s.id == id).ok()?;
-        let (slot, _) = entry.remove();
-        Some(slot.customer.into_inner())
+        self.remove_then(id, |_| ())
     }
 
     fn ids(&self) -> Vec<String> {
@@ -141,5 +159,19 @@ impl Store for MemoryStore {
 
     fn len(&self) -> usize {
         self.shards.iter().map(|s| s.read().len()).sum()
+    }
+
+    /// A consistent cut: every shard is write-locked (in order, as `update_many` takes them)
+    /// while the customers are cloned, so no call is half applied. Calls wait for the clone
+    /// (not for the serialisation that follows it).
+    fn snapshot(&self) -> Vec<Customer> {
+        let guards: Vec<_> = self.shards.iter().map(|s| s.write()).collect();
+        let mut all: Vec<Customer> = guards
+            .iter()
+            .flat_map(|g| g.iter().map(|slot| slot.customer.lock().clone()))
+            .collect();
+        drop(guards);
+        all.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        all
     }
 }
