@@ -51,9 +51,8 @@ pub fn next(buf: &[u8], at: usize) -> Next<'_> {
     };
     let len = len as usize;
     if len == 0 || len > MAX_PAYLOAD {
-        return if rest.iter().all(|b| *b == 0) {
-            Next::Torn
-        } else if len > MAX_PAYLOAD && at + HEADER + len > buf.len() {
+        let zeros = rest.iter().all(|b| *b == 0);
+        return if zeros || (len > MAX_PAYLOAD && at + HEADER + len > buf.len()) {
             Next::Torn
         } else {
             Next::Corrupt("bad frame length")
