@@ -1,1 +1,140 @@
-fn main() {}
+//! The journal's cost beside the in-memory store, in one run: warm `allow` in memory and in each
+//! sync mode (always with 1 and 8 threads), journal bytes per `allow`, and restart time against
+//! loading the same state from its `stringify('json')` text.
+//! `LIMITR_BENCH_CUSTOMERS` (default 100000) sets the restart bench's customer count.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "bench code fails loudly")]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use limitr_core::number::Decimal;
+use limitr_core::{Format, Limitr, ManualClock};
+use limitr_journal::{Journal, JournalStore, SyncMode};
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const DOC: &str = include_str!("../../../tests/policies/quickstart.json");
+const T0: i64 = 1_767_225_600_000;
+
+fn engine(mode: Option<SyncMode>, dir: &std::path::Path) -> Limitr<JournalStore> {
+    let clock = Arc::new(ManualClock::new(T0));
+    let p = match mode {
+        None => Limitr::with_store(
+            &Format::Json.read(DOC, usize::MAX).unwrap(),
+            JournalStore::memory(),
+        )
+        .unwrap(),
+        Some(m) => Journal::at(dir).sync(m).load(DOC, Format::Json).unwrap(),
+    };
+    let p = p.with_clock(clock);
+    for t in 0..8 {
+        p.create_customer(&format!("u{t}"), Some("growth")).unwrap();
+    }
+    p
+}
+
+fn allow(c: &mut Criterion) {
+    let mut g = c.benchmark_group("journal/allow");
+    let modes: [(&str, Option<SyncMode>); 4] = [
+        ("memory", None),
+        ("os", Some(SyncMode::Os)),
+        ("batch-5ms", Some(SyncMode::Batch(Duration::from_millis(5)))),
+        ("always", Some(SyncMode::Always)),
+    ];
+    for (name, mode) in modes {
+        let dir = tempfile::tempdir().unwrap();
+        let p = engine(mode, dir.path());
+        let one = Decimal::from(1);
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(p.allow("u0", "ai-chat-input", one).unwrap()));
+        });
+        if mode.is_some() {
+            let before = dir_bytes(dir.path());
+            for _ in 0..1000 {
+                p.allow("u1", "ai-chat-input", one).unwrap();
+            }
+            println!(
+                "journal/{name}: {} bytes per allow",
+                (dir_bytes(dir.path()) - before) / 1000
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = Arc::new(engine(Some(SyncMode::Always), dir.path()));
+    g.bench_function("always-8-threads (per call)", |b| {
+        b.iter_custom(|iters| {
+            let per = iters.div_ceil(8);
+            let start = Instant::now();
+            let threads: Vec<_> = (0..8)
+                .map(|t| {
+                    let p = p.clone();
+                    std::thread::spawn(move || {
+                        for _ in 0..per {
+                            p.allow(&format!("u{t}"), "ai-chat-input", Decimal::from(1))
+                                .unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            start.elapsed() / 8
+        });
+    });
+    g.finish();
+}
+
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
+}
+
+fn restart(c: &mut Criterion) {
+    let n: usize = std::env::var("LIMITR_BENCH_CUSTOMERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let text = {
+        let p = Journal::at(dir.path())
+            .sync(SyncMode::Os)
+            .snapshot_every(0)
+            .load(DOC, Format::Json)
+            .unwrap()
+            .with_clock(Arc::new(ManualClock::new(T0)));
+        for i in 0..n {
+            p.create_customer(&format!("customer-{i}"), None).unwrap();
+        }
+        p.store().snapshot_now().unwrap();
+        // a tail of n entries after the snapshot
+        for i in 0..n {
+            p.allow(&format!("customer-{i}"), "ai-chat-input", Decimal::from(7))
+                .unwrap();
+        }
+        p.stringify(Format::Json).unwrap()
+    };
+    println!(
+        "restart: {n} customers, a {n}-record tail; document {} MB",
+        text.len() / 1_000_000
+    );
+    let mut g = c.benchmark_group("journal/restart");
+    g.sample_size(10);
+    g.bench_function("journal (snapshot + tail)", |b| {
+        b.iter(|| {
+            black_box(Journal::at(dir.path()).load(DOC, Format::Json).unwrap());
+        });
+    });
+    let options = limitr_core::LoadOptions {
+        max_document_bytes: usize::MAX,
+        ..limitr_core::LoadOptions::default()
+    };
+    g.bench_function("document (stringify json)", |b| {
+        b.iter(|| black_box(Limitr::load_with(&text, Format::Json, options).unwrap()));
+    });
+    g.finish();
+}
+
+criterion_group!(benches, allow, restart);
+criterion_main!(benches);
