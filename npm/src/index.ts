@@ -42,6 +42,43 @@ export interface LimitrOptions {
    * still run. Default: `console.error`.
    */
   onHandlerError?: (error: unknown, handler: string, event: string) => void;
+  /**
+   * A directory for durable state (Node and Bun; the WASM build refuses it). On open the engine
+   * restores every customer from the directory, then applies the document's rules; every change is
+   * appended before its call returns, so a crash (even SIGKILL) loses no acknowledged change.
+   */
+  journal?: string;
+  /**
+   * When the journal fsyncs: `always` (before each call returns; concurrent calls share one fsync),
+   * `batch` (every `syncMs`, default 5) or `os` (left to the OS; still safe from a process crash).
+   * Default `batch`.
+   */
+  sync?: 'always' | 'batch' | 'os';
+  /** The `batch` fsync interval in ms (default 5). */
+  syncMs?: number;
+  /** Journal records between snapshots (default 1,000,000). */
+  snapshotEvery?: number;
+  /** Largest document text accepted, in bytes (default 32 MiB). */
+  maxDocumentBytes?: number;
+}
+
+/** The load options for the backend, as JSON; every number checked where it enters. */
+function loadOptions(options: LimitrOptions): string | null {
+  const count = (name: string, v: unknown): number | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+      throw invalidArgument(`options.${name}`, `expected a non-negative integer, got ${describe(v)}`);
+    }
+    return v;
+  };
+  const o = {
+    journal: options.journal === undefined ? undefined : str('options.journal', options.journal),
+    sync: options.sync === undefined ? undefined : str('options.sync', options.sync),
+    sync_ms: count('syncMs', options.syncMs),
+    snapshot_every: count('snapshotEvery', options.snapshotEvery),
+    max_document_bytes: count('maxDocumentBytes', options.maxDocumentBytes),
+  };
+  return Object.values(o).some((v) => v !== undefined) ? JSON.stringify(o) : null;
 }
 
 /** Limit fields a customer override may set; the rest is inherited from the plan limit. */
@@ -362,11 +399,20 @@ export class Limitr {
     this.h = h;
     this.now = options.now;
     this.report = options.onHandlerError ?? defaultReporter;
-    engines.register(this, { n, h });
+    engines.register(this, { n, h }, this);
     this.doc = {
       record: () => JSON.parse(this.call(() => n.record(h))) as DocRecord,
       stringify: (format: Format = 'json') => this.call(() => n.stringify(h, str('format', format))),
     };
+  }
+
+  /**
+   * Releases the engine now (its journal is closed and its directory may be opened again); any
+   * later call on it is an error. Without it the engine is released when garbage-collected.
+   */
+  close(): void {
+    engines.unregister(this);
+    this.n.free(this.h);
   }
 
   /** Loads a policy: text in `format` (`json`, `yaml`, `toml`) or an already-parsed object. */
@@ -394,9 +440,14 @@ export class Limitr {
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw invalidArgument('options.now', 'expected a function returning epoch ms');
     }
+    const known = new Set(['now', 'onHandlerError', 'journal', 'sync', 'syncMs', 'snapshotEvery', 'maxDocumentBytes']);
+    for (const k of Object.keys(options)) {
+      if (!known.has(k)) throw invalidArgument('options', `unknown option "${k}"`);
+    }
+    const load = loadOptions(options);
     let h: Handle;
     try {
-      h = n.load(text, str('format', format));
+      h = n.load(text, str('format', format), load);
     } catch (e) {
       throw fromNative(e);
     }

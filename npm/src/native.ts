@@ -23,7 +23,8 @@
 export type Handle = number | object;
 
 export interface NativeBackend {
-  load(text: string, format: string): Handle;
+  /** `options`: JSON `{journal?, sync?, sync_ms?, snapshot_every?, max_document_bytes?}` or null. */
+  load(text: string, format: string, options: string | null): Handle;
   free(h: Handle): void;
   errorCodes(): string[];
   setNow(h: Handle, ms: number | null): void;

@@ -7,7 +7,8 @@ step, never a thread hop (the engine works in memory, in well under a microsecon
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union
+import os
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Tuple, Union
 
 from ._limitr import Doc, LimitrSync
 
@@ -32,9 +33,29 @@ class Limitr:
     __slots__ = ("_sync", "_allow", "_check", "_value", "_remaining")
 
     def __init__(
-        self, doc: Union[str, Mapping[str, Any]], format: str = "json", *, now: Optional[Clock] = None
+        self,
+        doc: Union[str, Mapping[str, Any]],
+        format: str = "json",
+        *,
+        now: Optional[Clock] = None,
+        journal: Optional[Union[str, os.PathLike[str]]] = None,
+        sync: Optional[Literal["always", "batch", "os"]] = None,
+        sync_ms: Optional[int] = None,
+        snapshot_every: Optional[int] = None,
+        max_document_bytes: Optional[int] = None,
     ) -> None:
-        self._bind(LimitrSync(doc, format, now=now))
+        self._bind(
+            LimitrSync(
+                doc,
+                format,
+                now=now,
+                journal=journal,
+                sync=sync,
+                sync_ms=sync_ms,
+                snapshot_every=snapshot_every,
+                max_document_bytes=max_document_bytes,
+            )
+        )
 
     def _bind(self, engine: LimitrSync) -> None:
         self._sync = engine
@@ -45,13 +66,37 @@ class Limitr:
 
     @classmethod
     async def new(
-        cls, doc: Union[str, Mapping[str, Any]], format: str = "json", *, now: Optional[Clock] = None
+        cls,
+        doc: Union[str, Mapping[str, Any]],
+        format: str = "json",
+        *,
+        now: Optional[Clock] = None,
+        journal: Optional[Union[str, os.PathLike[str]]] = None,
+        sync: Optional[Literal["always", "batch", "os"]] = None,
+        sync_ms: Optional[int] = None,
+        snapshot_every: Optional[int] = None,
+        max_document_bytes: Optional[int] = None,
     ) -> Limitr:
         """Loads a policy from text in ``format`` (json, yaml, toml) or from a ``dict``.
 
         ``now``: optional callable returning epoch milliseconds, for tests and simulations.
+        ``journal``: a directory for durable state: on open every customer is restored from it,
+        then the document's rules apply; every change is appended before its call returns, so a
+        crash (even SIGKILL) loses no acknowledged change. ``sync``: when it fsyncs (``always``
+        before each call returns, ``batch`` every ``sync_ms`` (default 5), ``os`` left to the OS;
+        default ``batch``). ``snapshot_every``: records between snapshots (default 1,000,000).
+        ``max_document_bytes``: the largest document text accepted (default 32 MiB).
         """
-        return cls(doc, format, now=now)
+        return cls(
+            doc,
+            format,
+            now=now,
+            journal=journal,
+            sync=sync,
+            sync_ms=sync_ms,
+            snapshot_every=snapshot_every,
+            max_document_bytes=max_document_bytes,
+        )
 
     @classmethod
     def from_sync(cls, engine: LimitrSync) -> Limitr:

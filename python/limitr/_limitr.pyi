@@ -1,7 +1,8 @@
 """The compiled extension (pyo3 over limitr-core). Use it through ``limitr``."""
 
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Union, final
+import os
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Tuple, Union, final
 
 _Number = Union[int, float, Decimal]
 _Amount = Union[int, float, Decimal, str]
@@ -27,6 +28,11 @@ class LimitrSync:
         format: str = "json",
         *,
         now: Optional[Callable[[], float]] = None,
+        journal: Optional[Union[str, os.PathLike[str]]] = None,
+        sync: Optional[Literal["always", "batch", "os"]] = None,
+        sync_ms: Optional[int] = None,
+        snapshot_every: Optional[int] = None,
+        max_document_bytes: Optional[int] = None,
     ) -> LimitrSync: ...
     @staticmethod
     def new(
@@ -34,6 +40,11 @@ class LimitrSync:
         format: str = "json",
         *,
         now: Optional[Callable[[], float]] = None,
+        journal: Optional[Union[str, os.PathLike[str]]] = None,
+        sync: Optional[Literal["always", "batch", "os"]] = None,
+        sync_ms: Optional[int] = None,
+        snapshot_every: Optional[int] = None,
+        max_document_bytes: Optional[int] = None,
     ) -> LimitrSync: ...
     @property
     def doc(self) -> Doc: ...

@@ -18,7 +18,7 @@ use convert::{decimal, json, ms, num, opt_decimal, timestamp};
 use error::{CoreResult, Result};
 use key::Key;
 use limitr::Engine;
-use limitr_core::{CallOptions, Error, Format, Limitr};
+use limitr_core::{CallOptions, Error, Format};
 use napi_derive::napi;
 
 /// The options of a metering call; `caps`: JSON `{credit: ceiling}` of call-scoped caps, or null.
@@ -44,11 +44,13 @@ pub fn exports(exports: napi::bindgen_prelude::Object) -> napi::Result<()> {
     fast::register(v.env, v.value)
 }
 
-/// Loads a document (`json`, `yaml` or `toml` text) and returns the engine handle.
+/// Loads a document (`json`, `yaml` or `toml` text) and returns the engine handle. `options`: JSON
+/// of the load options (`journal`, `sync`, `sync_ms`, `snapshot_every`, `max_document_bytes`).
 #[napi]
-pub fn load(text: String, format: String) -> Result<u32> {
+pub fn load(text: String, format: String, options: Option<String>) -> Result<u32> {
     let format = Format::parse(&format).js()?;
-    registry::insert(Engine::new(Limitr::load(&text, format).js()?))
+    let options = limitr_journal::HostOptions::from_json(options.as_deref().unwrap_or("")).js()?;
+    registry::insert(Engine::new(options.load(&text, format).js()?))
 }
 
 /// Releases an engine (the face calls it from a `FinalizationRegistry`); unknown handles are ignored.

@@ -1,6 +1,10 @@
 //! The engine a JS handle points at: the core engine, a host-settable clock and an event queue.
 
-use limitr_core::{Clock, Event, Limitr, SystemClock, Timestamp};
+use limitr_core::{Clock, Event, SystemClock, Timestamp};
+use limitr_journal::JournalStore;
+
+/// The core engine over the store every host shares: memory, or memory plus a journal.
+pub type Limitr = limitr_core::Limitr<JournalStore>;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

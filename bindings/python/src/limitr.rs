@@ -9,7 +9,11 @@ use crate::error::{check, invalid};
 use crate::events::{PyClock, PyHandler};
 use limitr_core::margin::Usage;
 use limitr_core::number::Decimal;
-use limitr_core::{CallOptions, CapOptions, Format, Limitr, NewCustomer, ReserveOptions};
+use limitr_core::{CallOptions, CapOptions, Format, NewCustomer, ReserveOptions};
+use limitr_journal::{HostOptions, JournalStore};
+
+/// The core engine over the store every host shares: memory, or memory plus a journal.
+type Limitr = limitr_core::Limitr<JournalStore>;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyMapping, PyString};
@@ -163,22 +167,38 @@ impl LimitrSync {
     /// `now`: optional callable returning epoch milliseconds (tests, simulations).
     #[new]
     #[pyo3(
-        signature = (doc, format = String::from("json"), *, now = None),
-        text_signature = "(doc, format='json', *, now=None)"
+        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None),
+        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None)"
+    )]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "keyword arguments of the Python constructor"
     )]
     fn py_new(
         py: Python<'_>,
         doc: &Bound<'_, PyAny>,
         format: String,
         now: Option<Py<PyAny>>,
+        journal: Option<std::path::PathBuf>,
+        sync: Option<String>,
+        sync_ms: Option<u64>,
+        snapshot_every: Option<u64>,
+        max_document_bytes: Option<usize>,
     ) -> PyResult<Self> {
+        let options = HostOptions {
+            journal: journal.map(|p| p.to_string_lossy().into_owned()),
+            sync,
+            sync_ms,
+            snapshot_every,
+            max_document_bytes,
+        };
         let engine = if let Ok(text) = doc.cast::<PyString>() {
             let fmt = self::format(py, &format)?;
             let text = text.to_cow()?;
-            py.detach(|| Limitr::load(&text, fmt))
+            py.detach(|| options.load(&text, fmt))
         } else if doc.is_instance_of::<PyDict>() {
             let value = convert::from_py(doc, "doc")?;
-            py.detach(|| Limitr::from_value(&value))
+            py.detach(|| options.load_value(&value))
         } else {
             return Err(PyTypeError::new_err(format!(
                 "doc: expected str (policy text) or dict, got {}",
@@ -202,16 +222,35 @@ impl LimitrSync {
     /// Same as the constructor: `LimitrSync.new(doc, "json")`.
     #[staticmethod]
     #[pyo3(
-        signature = (doc, format = String::from("json"), *, now = None),
-        text_signature = "(doc, format='json', *, now=None)"
+        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None),
+        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None)"
+    )]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "keyword arguments of the Python constructor"
     )]
     fn new(
         py: Python<'_>,
         doc: &Bound<'_, PyAny>,
         format: String,
         now: Option<Py<PyAny>>,
+        journal: Option<std::path::PathBuf>,
+        sync: Option<String>,
+        sync_ms: Option<u64>,
+        snapshot_every: Option<u64>,
+        max_document_bytes: Option<usize>,
     ) -> PyResult<Self> {
-        Self::py_new(py, doc, format, now)
+        Self::py_new(
+            py,
+            doc,
+            format,
+            now,
+            journal,
+            sync,
+            sync_ms,
+            snapshot_every,
+            max_document_bytes,
+        )
     }
 
     /// The document: `doc.record()`, `doc.stringify("yaml")`.

@@ -24,9 +24,11 @@ pub struct WasmLimitr {
 
 /// Loads a document (`json`, `yaml` or `toml` text); the clock is `Date.now()` until `setNow`.
 #[wasm_bindgen]
-pub fn load(text: &str, format: &str) -> JsResult<WasmLimitr> {
+pub fn load(text: &str, format: &str, options: Option<String>) -> JsResult<WasmLimitr> {
     let clock = Arc::new(HostClock::default());
-    let inner = js(Limitr::load(text, convert::format(format)?))?.with_clock(clock.clone());
+    let options = load_options(options.as_deref())?;
+    let inner =
+        js(Limitr::load_with(text, convert::format(format)?, options))?.with_clock(clock.clone());
     Ok(WasmLimitr {
         inner,
         clock,
@@ -546,4 +548,40 @@ pub fn stringify(h: &WasmLimitr, format: &str) -> JsResult<String> {
 #[wasm_bindgen]
 pub fn lint(h: &WasmLimitr) -> String {
     serde_json::to_string(h.inner.lint()).unwrap_or_else(|_| "[]".into())
+}
+
+/// The load options the WASM build takes: `max_document_bytes`. A journal needs a filesystem, which
+/// this build does not have: its options are refused by name.
+fn load_options(text: Option<&str>) -> JsResult<limitr_core::LoadOptions> {
+    let mut out = limitr_core::LoadOptions::default();
+    let Some(text) = text else { return Ok(out) };
+    let fail = |name: &'static str, message: String| {
+        crate::error::js_error(&Error::InvalidArgument { name, message })
+    };
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| fail("options", format!("not valid JSON: {e}")))?;
+    for (k, v) in v.as_object().into_iter().flatten() {
+        match k.as_str() {
+            _ if v.is_null() => {}
+            "journal" | "sync" | "sync_ms" | "snapshot_every" => {
+                return Err(fail(
+                    "journal",
+                    "durable state needs a filesystem, which the WASM build has not: keep state \
+                     with `doc.stringify('json')` in KV or a Durable Object"
+                        .into(),
+                ));
+            }
+            "max_document_bytes" => {
+                let n = v.as_u64().ok_or_else(|| {
+                    fail(
+                        "max_document_bytes",
+                        format!("expected a non-negative integer, got `{v}`"),
+                    )
+                })?;
+                out.max_document_bytes = usize::try_from(n).unwrap_or(usize::MAX);
+            }
+            other => return Err(fail("options", format!("unknown option `{other}`"))),
+        }
+    }
+    Ok(out)
 }

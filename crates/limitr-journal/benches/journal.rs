@@ -2,7 +2,11 @@
 //! sync mode (always with 1 and 8 threads), journal bytes per `allow`, and restart time against
 //! loading the same state from its `stringify('json')` text.
 //! `LIMITR_BENCH_CUSTOMERS` (default 100000) sets the restart bench's customer count.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "bench code fails loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "bench code fails loudly"
+)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use limitr_core::number::Decimal;

@@ -30,11 +30,13 @@
 
 mod frame;
 mod log;
+mod options;
 mod record;
 mod recover;
 mod snapshot;
 mod store;
 
+pub use options::HostOptions;
 pub use store::JournalStore;
 
 use limitr_core::{Customer, Error, Format, Limitr, LoadOptions, MemoryStore, Policy, Store};
