@@ -20,14 +20,22 @@ lint:
     cargo fmt --all --check
     cargo clippy --all-targets -- -D warnings
 
-# Rust unit, integration, property, scenario and doc tests
+# Rust unit, integration, property, scenario and doc tests; the journal's restart, torn-tail and
+# SIGKILL crash tests (20 kills of a child process, every acknowledged call checked)
 test-rust:
     cargo test -p limitr-core
+    cargo test -p limitr-journal
+    cargo build -q -p limitr-journal --examples
+    cargo run -q -p limitr-journal --example crash -- 20 target/debug/examples/crash_child
     cargo run -q -p limitr-core --example quickstart | grep -q "Grant current value:  5.69"
 
 # Criterion benchmarks of the core (prints numbers)
 bench:
     cargo bench -p limitr-core --bench engine
+
+# The journal beside the in-memory store: allow per sync mode, bytes per allow, restart time
+bench-journal:
+    cargo bench -p limitr-journal --bench journal
 
 # Build the Python package (debug) into .venv: maturin develop (editable, for working on it)
 build-python:

@@ -195,6 +195,10 @@ impl Customer {
             "metadata".into(),
             Value::Object(p.map(|p| p.metadata.clone()).unwrap_or_default()),
         );
+        if self.grant_seq > 0 {
+            // the grant-id counter: a reloaded customer mints the ids an uninterrupted one would
+            m.insert("grant_seq".into(), Value::from(self.grant_seq));
+        }
         if let Some(p) = p.filter(|p| !p.notified.is_empty()) {
             let marks: Map<String, Value> = p
                 .notified
@@ -223,6 +227,12 @@ impl Customer {
             .ok_or_else(|| err("id", "missing customer id"))?;
         let plan = m.get("plan").and_then(Value::as_str).unwrap_or_default();
         let mut c = Customer::new(id, policy.intern(plan));
+        if let Some(seq) = m.get("grant_seq") {
+            c.grant_seq = seq
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| err("grant_seq", "expected a non-negative integer"))?;
+        }
         if let Some(meters) = m.get("meters").and_then(Value::as_object) {
             for (ent, mv) in meters {
                 let path = format!("meters.{ent}");
@@ -332,6 +342,7 @@ impl Customer {
         }
         let known = [
             "notified",
+            "grant_seq",
             "id",
             "plan",
             "meters",
