@@ -130,12 +130,12 @@ fn restart(c: &mut Criterion) {
             black_box(Journal::at(dir.path()).load(DOC, Format::Json).unwrap());
         });
     });
-    let options = limitr_core::LoadOptions {
-        max_document_bytes: usize::MAX,
-        ..limitr_core::LoadOptions::default()
+    let options = limitr_journal::HostOptions {
+        max_document_bytes: Some(usize::MAX),
+        ..limitr_journal::HostOptions::default()
     };
     g.bench_function("document (stringify json)", |b| {
-        b.iter(|| black_box(Limitr::load_with(&text, Format::Json, options).unwrap()));
+        b.iter(|| black_box(options.load(&text, Format::Json).unwrap()));
     });
     g.finish();
 }

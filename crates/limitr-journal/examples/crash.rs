@@ -82,11 +82,18 @@ fn main() {
         .filter(|c| !c.is_empty())
         .expect("a child command");
     let dir = tempfile::tempdir().unwrap();
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
+    // a random seed each run (printed, and `LIMITR_CRASH_SEED` replays one)
+    let seed = std::env::var("LIMITR_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            use std::hash::{BuildHasher, Hasher};
+            std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish()
+        })
         | 1;
+    println!("crash test: seed {seed} (LIMITR_CRASH_SEED={seed} replays the calls)");
     let mut rng = Rng(seed);
     let clock = Arc::new(ManualClock::new(T0));
     let model = Limitr::from_json(DOC).unwrap().with_clock(clock.clone());
