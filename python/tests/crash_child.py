@@ -1,0 +1,42 @@
+"""The Python child of the journal's crash test (crates/limitr-journal/examples/crash.rs drives it
+and SIGKILLs it): opens the journal given as the last argument in ``os`` sync mode and answers one
+call per line, ``<op> <customer> <value> <now-ms>`` -> ``ok <true|false|error:CODE>``."""
+
+import pathlib
+import sys
+
+from limitr import LimitrError, LimitrSync
+
+DOC = (pathlib.Path(__file__).resolve().parents[2] / "tests" / "policies" / "quickstart.json").read_text()
+
+
+def main() -> None:
+    clock = {"now": 0}
+    policy = LimitrSync(DOC, "json", now=lambda: clock["now"], journal=sys.argv[-1], sync="os")
+    out = sys.stdout
+    out.write("ready\n")
+    out.flush()
+    for line in sys.stdin:
+        op, customer, value, at = line.split()
+        clock["now"] = int(at)
+        v = int(value)
+        try:
+            if op == "create":
+                policy.create_customer(customer, "starter" if v % 2 == 0 else "growth")
+                answer = "true"
+            elif op == "allow":
+                answer = str(policy.allow(customer, "ai-chat-input", v)).lower()
+            elif op == "set":
+                answer = str(policy.set(customer, "ai-chat-output", v)).lower()
+            elif op == "topup":
+                answer = str(policy.apply_customer_topup(customer, "ai-token-small")).lower()
+            else:
+                raise SystemExit(f"unknown op {op}")
+        except LimitrError as e:
+            answer = f"error:{e.code}"
+        out.write(f"ok {answer}\n")
+        out.flush()
+
+
+if __name__ == "__main__":
+    main()
