@@ -79,6 +79,8 @@ test-node: build-node
     cargo clippy -p limitr-node --all-targets -- -D warnings
     node --import tsx --test npm/test/unit/*.test.ts npm/test/package.test.ts
     node_modules/.bin/bun test npm/test/unit
+    cargo build -q -p limitr-journal --example crash
+    cargo run -q -p limitr-journal --example crash -- 20 node npm/test/crash/child.mjs
 
 # The quick start in Bun, as a user runs it: fresh project, `bun add` of the built package, each index.ts
 quickstart-node: build-node

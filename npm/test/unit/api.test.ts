@@ -61,6 +61,8 @@ test('every error code is reachable from JS, with err.code and a message', async
   doc.policy.customers.user_growth.meters['ai-chat-output'].value = '79228162514264337593543950335';
   const big = await Limitr.new(doc, 'json', { now: () => T0 });
   await expect('OVERFLOW', big.allow('user_growth', 'ai-chat-output', 1e20));
+  // a journal directory that cannot be one (a file is in the way)
+  await expect('STORAGE', Limitr.new(QS, 'json', { journal: join(ROOT, 'README.md') }));
   // Not raised by any call today: UNKNOWN_CUSTOMER (lookups answer false/undefined instead) and
   // SERIALIZE (every loaded document writes in every format). Both stay in the list for stability.
   assert.deepEqual(
