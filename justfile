@@ -57,6 +57,8 @@ test-python: install-python-wheel
     cargo clippy -q -p limitr-python --all-targets -- -D warnings
     cd python && LIMITR_TEST_INSTALLED=1 ../.venv/bin/python -P -m pytest -q
     cd python && ../.venv/bin/python -P -m mypy.stubtest limitr
+    cargo build -q -p limitr-journal --example crash
+    cargo run -q -p limitr-journal --example crash -- 20 .venv/bin/python -P python/tests/crash_child.py
     cd python && ../.venv/bin/python -m mypy --strict limitr examples
 
 # Operations per second of the installed Python wheel (release build), sync and awaited allow;

@@ -19,6 +19,7 @@ from ._errors import (
     PolicyInvalidError,
     PolicyParseError,
     SerializeError,
+    StorageError,
     UnknownCustomerError,
     UnknownPlanError,
     UnknownTopupError,
@@ -42,6 +43,7 @@ __all__ = [
     "UnknownCustomerError",
     "AmountOverflowError",
     "SerializeError",
+    "StorageError",
     "HandlerWarning",
     "__version__",
 ]

@@ -105,6 +105,13 @@ class SerializeError(LimitrError):
     code = "SERIALIZE"
 
 
+class StorageError(LimitrError):
+    """``STORAGE``: the journal could not be opened, read or written (a damaged journal names its
+    file and byte offset). The call that met it changed nothing."""
+
+    code = "STORAGE"
+
+
 #: The exception class for each engine code.
 ERRORS: Dict[str, Type[LimitrError]] = {
     cls.code: cls
@@ -119,6 +126,7 @@ ERRORS: Dict[str, Type[LimitrError]] = {
         UnknownCustomerError,
         AmountOverflowError,
         SerializeError,
+        StorageError,
     )
 }
 
