@@ -102,8 +102,8 @@ build-wasm: build-node
 test-wasm: build-wasm
     scripts/bootstrap.sh wasm browser
     cargo clippy -p limitr-wasm --target wasm32-unknown-unknown -- -D warnings
-    node --test tests/wasm/scenarios.test.mjs tests/wasm/scratch.test.mjs tests/wasm/workerd.test.mjs tests/wasm/browser.test.mjs
-    node_modules/.bin/bun test ./tests/wasm/scenarios.test.mjs ./tests/wasm/scratch.test.mjs
+    node --test tests/wasm/scenarios.test.mjs tests/wasm/scratch.test.mjs tests/wasm/journal.test.mjs tests/wasm/workerd.test.mjs tests/wasm/browser.test.mjs
+    node_modules/.bin/bun test ./tests/wasm/scenarios.test.mjs ./tests/wasm/scratch.test.mjs ./tests/wasm/journal.test.mjs
 
 # Operations per second of sync and awaited `allow` on the WASM build, in Node (and Bun)
 bench-wasm: build-wasm
