@@ -94,13 +94,13 @@ function utf8Size(text: string, max: number): number {
 export function withFormats<B extends Pick<NativeBackend, 'load' | 'stringify'>>(backend: B): B {
   return {
     ...backend,
-    load(text: string, format: string): Handle {
+    load(text: string, format: string, options: string | null): Handle {
       const f = converted(format);
       // Over the size limit, the engine reports DOCUMENT_TOO_LARGE before reading any text.
       if (f === undefined || utf8Size(text, MAX_DOCUMENT_BYTES) > MAX_DOCUMENT_BYTES) {
-        return backend.load(text, f === undefined ? format : 'json');
+        return backend.load(text, f === undefined ? format : 'json', options);
       }
-      return backend.load(readAsJson(text, f), 'json');
+      return backend.load(readAsJson(text, f), 'json', options);
     },
     stringify(h: Handle, format: string): string {
       const f = converted(format);

@@ -210,6 +210,48 @@ impl<S: Store> Limitr<S> {
         self.store.read(&self.primary_id(id)?, Customer::clone)
     }
 
+    /// Everything one customer is (its record: plan, meters with their holds, grants, caps,
+    /// overrides, notification marks, idempotency keys), to move it to another engine with
+    /// [`import_customer`](Self::import_customer). `None` for an unknown customer.
+    pub fn export_customer(&self, id: &str) -> Result<Option<Value>> {
+        require_id("id", id)?;
+        Ok(self.customer_record(id))
+    }
+
+    /// Puts a customer exported by [`export_customer`](Self::export_customer) (or read from a
+    /// document) into this engine, replacing one of the same id, validated against this engine's
+    /// policy: a bad record is `INVALID_ARGUMENT` naming its field, and nothing changes. True
+    /// when it replaced an existing customer. No event fires.
+    pub fn import_customer(&self, record: &Value) -> Result<bool> {
+        let c = Customer::from_record(record, &self.policy).map_err(|(field, message)| {
+            Error::invalid(
+                "record",
+                if field.is_empty() {
+                    message
+                } else {
+                    format!("{field}: {message}")
+                },
+            )
+        })?;
+        let id = c.id.to_string();
+        let alts: Vec<String> = c.profile.iter().flat_map(|p| p.alt_ids.clone()).collect();
+        if c.has_caps() {
+            self.any_caps
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        let incoming = c.clone();
+        let replaced = self
+            .store
+            .upsert(c, move |existing| *existing = incoming)
+            .is_some();
+        let mut map = self.alt_ids.write();
+        map.retain(|_, p| *p != id);
+        for alt in alts {
+            map.insert(alt, id.clone());
+        }
+        Ok(replaced)
+    }
+
     /// A customer's record (`{id, plan, meters, grants, …}`), by id or alt id.
     pub fn customer_record(&self, id: &str) -> Option<Value> {
         self.store.read(&self.primary_id(id)?, Customer::record)
