@@ -38,8 +38,19 @@ fn engine(mode: Option<SyncMode>, dir: &std::path::Path) -> Limitr<JournalStore>
 
 fn allow(c: &mut Criterion) {
     let mut g = c.benchmark_group("journal/allow");
+    {
+        // the core's own MemoryStore, for the wrapper's cost without a journal (same customer)
+        let p = Limitr::from_json(DOC)
+            .unwrap()
+            .with_clock(Arc::new(ManualClock::new(T0)));
+        p.create_customer("u0", Some("growth")).unwrap();
+        let one = Decimal::from(1);
+        g.bench_function("core-memory-store", |b| {
+            b.iter(|| black_box(p.allow("u0", "ai-chat-input", one).unwrap()));
+        });
+    }
     let modes: [(&str, Option<SyncMode>); 4] = [
-        ("memory", None),
+        ("journal-store-without-journal", None),
         ("os", Some(SyncMode::Os)),
         ("batch-5ms", Some(SyncMode::Batch(Duration::from_millis(5)))),
         ("always", Some(SyncMode::Always)),
