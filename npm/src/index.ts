@@ -637,6 +637,26 @@ export class Limitr {
     return r === null ? undefined : (JSON.parse(r) as CustomerRecord);
   }
 
+  /**
+   * One customer's whole record (meters, holds, grants, caps, idempotency keys), to move it to
+   * another engine with {@link Limitr.importCustomerSync}; `undefined` for an unknown customer.
+   */
+  exportCustomerSync(id: string): CustomerRecord | undefined {
+    const c = str('id', id);
+    const r = this.call(() => this.n.exportCustomer(this.h, c));
+    return r === null ? undefined : (JSON.parse(r) as CustomerRecord);
+  }
+
+  /**
+   * Puts an exported customer record into this engine, replacing one of the same id (validated
+   * against this engine's policy); true if it replaced one.
+   */
+  importCustomerSync(record: CustomerRecord): boolean {
+    if (record === null || typeof record !== 'object') throw invalidArgument('record', `expected a customer record, got ${describe(record)}`);
+    const text = JSON.stringify(record);
+    return this.call(() => this.n.importCustomer(this.h, text));
+  }
+
   /** Every customer's record, by id. */
   customersSync(): Record<string, CustomerRecord> {
     return JSON.parse(this.call(() => this.n.customers(this.h))) as Record<string, CustomerRecord>;
@@ -699,6 +719,12 @@ export class Limitr {
   }
   async customer(id: string): Promise<CustomerRecord | undefined> {
     return this.customerSync(id);
+  }
+  async exportCustomer(id: string): Promise<CustomerRecord | undefined> {
+    return this.exportCustomerSync(id);
+  }
+  async importCustomer(record: CustomerRecord): Promise<boolean> {
+    return this.importCustomerSync(record);
   }
   async customers(): Promise<Record<string, CustomerRecord>> {
     return this.customersSync();

@@ -37,6 +37,8 @@ export interface NativeBackend {
   ensurePlanSubscription(h: Handle, id: string): boolean;
   ensureCustomer(h: Handle, id: string, plan: string | null): boolean;
   customer(h: Handle, id: string): string | null;
+  exportCustomer(h: Handle, id: string): string | null;
+  importCustomer(h: Handle, record: string): boolean;
   customers(h: Handle): string;
   removeCustomer(h: Handle, id: string): boolean;
   setCustomerPlan(h: Handle, id: string, plan: string, resetMeters: boolean): boolean;

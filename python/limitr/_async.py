@@ -149,6 +149,16 @@ class Limitr:
         """A customer's record (``{id, plan, meters, grants, …}``), or None."""
         return self._sync.customer(id)
 
+    async def export_customer(self, id: str) -> Optional[Record]:
+        """One customer's whole record (meters, holds, grants, caps, idempotency keys), to move it
+        to another engine with :meth:`import_customer`; None for an unknown customer."""
+        return self._sync.export_customer(id)
+
+    async def import_customer(self, record: Mapping[str, Any]) -> bool:
+        """Puts an exported customer record into this engine, replacing one of the same id
+        (validated against this engine's policy); True if it replaced one."""
+        return self._sync.import_customer(record)
+
     async def customers(self) -> Dict[str, Record]:
         """Every customer's record, by id."""
         return self._sync.customers()

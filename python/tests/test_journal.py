@@ -54,3 +54,22 @@ def test_a_file_in_the_way_is_a_storage_error() -> None:
     with pytest.raises(LimitrError) as e:
         LimitrSync(QS, "json", journal=ROOT / "README.md")
     assert e.value.code == "STORAGE"
+
+
+async def test_export_and_import_move_a_customer(tmp_path: pathlib.Path) -> None:
+    a = await Limitr.new(QS, "json", now=lambda: T0)
+    await a.create_customer("u1", "growth")
+    assert await a.allow("u1", "ai-chat-input", 650000)
+    record = await a.export_customer("u1")
+    assert record is not None
+    b = await Limitr.new(QS, "json", journal=tmp_path, now=lambda: T0)
+    assert not await b.import_customer(record)
+    assert await b.export_customer("u1") == record
+    del b
+    gc.collect()
+    c = LimitrSync(QS, "json", journal=tmp_path, now=lambda: T0)
+    assert c.export_customer("u1") == record
+    assert c.export_customer("nobody") is None
+    with pytest.raises(LimitrError) as e:
+        c.import_customer({"id": "x", "meters": {"m": {}}})
+    assert e.value.code == "INVALID_ARGUMENT" and str(e.value).startswith("record: meters.m")

@@ -33,6 +33,7 @@ pub(crate) fn options(
         overhead: opt_decimal("overhead", overhead)?,
         event_data: event_data.map(|t| json("eventData", &t)).transpose()?,
         caps: convert::call_caps(caps.as_deref())?,
+        ..CallOptions::default()
     })
 }
 
@@ -139,6 +140,21 @@ pub fn customer(h: u32, id: String) -> Result<Option<String>> {
     registry::with(h, |e| {
         Ok(e.core.customer_record(&id).map(|v| v.to_string()))
     })
+}
+
+/// One customer's whole record as JSON (to move it to another engine), or null.
+#[napi]
+pub fn export_customer(h: u32, id: String) -> Result<Option<String>> {
+    registry::with(h, |e| {
+        Ok(e.core.export_customer(&id).js()?.map(|v| v.to_string()))
+    })
+}
+
+/// Puts an exported customer record (JSON) into the engine; true if it replaced one.
+#[napi]
+pub fn import_customer(h: u32, record: String) -> Result<bool> {
+    let record = convert::json("record", &record)?;
+    registry::with(h, |e| e.core.import_customer(&record).js())
 }
 
 /// Every customer's record by id, as JSON.

@@ -289,6 +289,7 @@ impl LimitrSync {
                 Some(m) => convert::object(m, "metadata")?,
                 None => Map::new(),
             },
+            ..NewCustomer::default()
         };
         let record = check(py, self.inner.create_customer_with(id, &new))?;
         convert::to_py(py, &record)
@@ -306,6 +307,21 @@ impl LimitrSync {
             Some(r) => convert::to_py(py, &r),
             None => Ok(py.None().into_bound(py)),
         }
+    }
+
+    /// One customer's whole record (meters, holds, grants, caps, keys), to move it to another
+    /// engine with `import_customer`; None for an unknown customer.
+    fn export_customer<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
+        match check(py, self.inner.export_customer(id))? {
+            Some(r) => convert::to_py(py, &r),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+
+    /// Puts an exported customer record into this engine; True if it replaced one.
+    fn import_customer(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let record = convert::from_py(record, "record")?;
+        check(py, self.inner.import_customer(&record))
     }
 
     /// Every customer's record, by id.
@@ -717,6 +733,7 @@ impl LimitrSync {
             segment,
             overhead: opt_amount(overhead, "overhead")?,
             event_data: event_data(event)?,
+            ..ReserveOptions::default()
         };
         check(py, self.inner.reserve(customer, entitlement, &o))
     }

@@ -74,6 +74,7 @@ pub fn call_options(
         overhead: opt_decimal("overhead", overhead)?,
         event_data,
         caps: call_caps(caps.as_deref())?,
+        ..CallOptions::default()
     })
 }
 

@@ -135,6 +135,25 @@ pub fn customer(h: &WasmLimitr, id: &str) -> JsValue {
         .map_or(JsValue::NULL, |r| JsValue::from_str(&r.to_string()))
 }
 
+/// One customer's whole record as JSON (to move it to another engine), or `null`.
+#[wasm_bindgen(js_name = exportCustomer)]
+pub fn export_customer(h: &WasmLimitr, id: &str) -> JsResult<JsValue> {
+    Ok(js(h.inner.export_customer(id))?
+        .map_or(JsValue::NULL, |r| JsValue::from_str(&r.to_string())))
+}
+
+/// Puts an exported customer record (JSON) into the engine; true if it replaced one.
+#[wasm_bindgen(js_name = importCustomer)]
+pub fn import_customer(h: &WasmLimitr, record: &str) -> JsResult<bool> {
+    let record: Value = serde_json::from_str(record).map_err(|e| {
+        crate::error::js_error(&Error::InvalidArgument {
+            name: "record",
+            message: format!("not valid JSON: {e}"),
+        })
+    })?;
+    js(h.inner.import_customer(&record))
+}
+
 /// Every customer's record by id, as JSON.
 #[wasm_bindgen]
 pub fn customers(h: &WasmLimitr) -> String {

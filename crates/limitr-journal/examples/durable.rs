@@ -21,7 +21,9 @@ fn main() {
             .load(POLICY, Format::Json)
             .unwrap()
             .with_clock(clock.clone());
-        policy.create_customer("user_starter", Some("starter")).unwrap();
+        policy
+            .create_customer("user_starter", Some("starter"))
+            .unwrap();
         let ok = policy
             .allow("user_starter", "ai-chat-input", Decimal::from(500_000))
             .unwrap();

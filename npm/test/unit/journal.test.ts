@@ -65,3 +65,25 @@ test('bad load options are INVALID_ARGUMENT naming the option', async () => {
     });
   }
 });
+
+test('exportCustomer / importCustomer move a customer between engines, journaled or not', async () => {
+  const state = dir();
+  try {
+    const a = await Limitr.new(QS, 'json', { now: () => T0 });
+    await a.createCustomer('u1', 'growth');
+    assert.equal(await a.allow('u1', 'ai-chat-input', 650000), true);
+    const record = await a.exportCustomer('u1');
+    assert.ok(record);
+    const b = await Limitr.new(QS, 'json', { journal: state, now: () => T0 });
+    assert.equal(await b.importCustomer(record), false);
+    assert.deepEqual(await b.exportCustomer('u1'), record);
+    b.close();
+    const c = await Limitr.new(QS, 'json', { journal: state, now: () => T0 });
+    assert.deepEqual(await c.exportCustomer('u1'), record, 'the import was journaled');
+    assert.equal(await c.exportCustomer('nobody'), undefined);
+    await assert.rejects(c.importCustomer({ id: 'x', meters: { m: {} } } as any), (e: LimitrError) => e.code === 'INVALID_ARGUMENT' && /^record: meters\.m/.test(e.message));
+    c.close();
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+  }
+});
