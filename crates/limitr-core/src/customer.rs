@@ -43,6 +43,9 @@ pub struct Profile {
     pub caps: Vec<crate::cap::Cap>,
     /// Notification rules already fired, with the meter period they fired in.
     pub notified: Vec<(String, Timestamp)>,
+    /// Idempotency keys of the customer's recent mutating calls, oldest first (the record's
+    /// `idempotency_keys`).
+    pub idempotency: Vec<crate::idempotency::IdempotencyKey>,
     /// Unknown fields of the record, kept for round trips.
     pub extra: Map<String, Value>,
 }
@@ -141,7 +144,8 @@ impl Customer {
     }
 
     /// The customer's record (`{id, plan, type, label, alt_ids, refs, meters, overrides, grants,
-    /// caps, metadata}`), maps in a stable order.
+    /// caps, metadata}`, and `notified` and `idempotency_keys` when there are any), maps in a
+    /// stable order.
     pub fn record(&self) -> Value {
         let p = self.profile.as_deref();
         let strings = |v: Option<&Vec<String>>| {
@@ -206,6 +210,14 @@ impl Customer {
                 .map(|(n, t)| (n.clone(), Value::from(*t)))
                 .collect();
             m.insert("notified".into(), Value::Object(marks));
+        }
+        if let Some(p) = p.filter(|p| !p.idempotency.is_empty()) {
+            let keys: Map<String, Value> = p
+                .idempotency
+                .iter()
+                .map(|k| (k.key.clone(), k.record()))
+                .collect();
+            m.insert("idempotency_keys".into(), Value::Object(keys));
         }
         if let Some(p) = p {
             for (k, v) in &p.extra {
@@ -340,7 +352,25 @@ impl Customer {
                 .filter_map(|(n, t)| Some((n.clone(), t.as_i64()?)))
                 .collect();
         }
+        if let Some(keys) = m.get("idempotency_keys") {
+            let keys = keys
+                .as_object()
+                .ok_or_else(|| err("idempotency_keys", "expected an object of keys"))?;
+            for (key, kv) in keys {
+                let k =
+                    crate::idempotency::IdempotencyKey::from_record(key, kv).ok_or_else(|| {
+                        err(
+                            &format!("idempotency_keys.{key}"),
+                            "expected `{fingerprint, answer, at}`",
+                        )
+                    })?;
+                profile.idempotency.push(k);
+            }
+            // oldest first, whatever order the record lists them in
+            profile.idempotency.sort_by_key(|k| k.at);
+        }
         let known = [
+            "idempotency_keys",
             "notified",
             "grant_seq",
             "id",

@@ -45,6 +45,10 @@ pub struct CallOptions {
     /// Call-scoped spend caps: `(credit or currency, ceiling)`, each starting at 0 for this call
     /// only (they appear as `tmp-<credit>` in `cap-limit` events).
     pub caps: Vec<(String, Decimal)>,
+    /// Idempotency key: a second call with the same key (for the same customer, within the
+    /// idempotency TTL) answers the first call's answer and changes nothing; with other arguments
+    /// it is [`Error::IdempotencyConflict`]. A non-empty string of at most 255 bytes.
+    pub idempotency_key: Option<String>,
 }
 
 impl Default for CallOptions {
@@ -54,6 +58,7 @@ impl Default for CallOptions {
             overhead: None,
             event_data: None,
             caps: Vec::new(),
+            idempotency_key: None,
         }
     }
 }
@@ -63,12 +68,16 @@ impl Default for CallOptions {
 pub struct LoadOptions {
     /// Largest accepted document text, in bytes (default 32 MiB).
     pub max_document_bytes: usize,
+    /// How long idempotency keys are remembered, in ms; wins over the policy's `idempotency_ttl`
+    /// (default: the policy's, else 24 hours). Must be greater than zero.
+    pub idempotency_ttl_ms: Option<i64>,
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
+            idempotency_ttl_ms: None,
         }
     }
 }
@@ -101,6 +110,8 @@ pub struct Limitr<S: Store = MemoryStore> {
     any_caps: std::sync::atomic::AtomicBool,
     /// Everyone's learned estimates, by `<entitlement>.<segment>`.
     estimates: RwLock<hashbrown::HashMap<String, crate::estimate::Estimate>>,
+    /// How long idempotency keys are remembered, in ms.
+    idempotency_ttl: i64,
 }
 
 impl<S: Store> std::fmt::Debug for Limitr<S> {
@@ -139,7 +150,11 @@ impl Limitr<MemoryStore> {
     /// Loads a document from text with explicit options.
     pub fn load_with(text: &str, format: Format, options: LoadOptions) -> Result<Self> {
         let doc = format.read(text, options.max_document_bytes)?;
-        Self::from_value(&doc)
+        let engine = Self::from_value(&doc)?;
+        match options.idempotency_ttl_ms {
+            Some(ms) => engine.with_idempotency_ttl(ms),
+            None => Ok(engine),
+        }
     }
 
     /// Loads a JSON document.
@@ -219,6 +234,7 @@ impl<S: Store> Limitr<S> {
             }
             store.upsert(c, |_| ());
         }
+        let policy_idempotency_ttl = policy.idempotency_ttl;
         Ok(Limitr {
             policy: Arc::new(policy),
             store,
@@ -227,6 +243,7 @@ impl<S: Store> Limitr<S> {
             alt_ids: RwLock::new(alt_ids),
             estimates: RwLock::new(estimates),
             any_caps: std::sync::atomic::AtomicBool::new(any_caps),
+            idempotency_ttl: policy_idempotency_ttl,
         })
     }
 
@@ -234,6 +251,45 @@ impl<S: Store> Limitr<S> {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// Remembers idempotency keys for `ms` milliseconds instead of the policy's `idempotency_ttl`
+    /// (what [`LoadOptions::idempotency_ttl_ms`] sets).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming `idempotency_ttl_ms` when `ms` is not greater than zero.
+    pub fn with_idempotency_ttl(mut self, ms: i64) -> Result<Self> {
+        if ms <= 0 {
+            return Err(Error::invalid(
+                "idempotency_ttl_ms",
+                format!("must be greater than zero, found `{ms}`"),
+            ));
+        }
+        self.idempotency_ttl = ms;
+        Ok(self)
+    }
+
+    /// How long idempotency keys are remembered, in ms.
+    pub fn idempotency_ttl(&self) -> i64 {
+        self.idempotency_ttl
+    }
+
+    /// A keyed call's [`Keyed`](crate::idempotency::Keyed) (`None` without a key); `parts` are
+    /// the operation and its arguments. Only keyed calls build the parts.
+    #[inline]
+    fn keyed(
+        &self,
+        key: Option<&str>,
+        parts: impl FnOnce() -> Vec<String>,
+    ) -> Result<Option<crate::idempotency::Keyed>> {
+        match key {
+            None => Ok(None),
+            Some(k) => {
+                let parts = parts();
+                let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
+                crate::idempotency::Keyed::new(k, &refs, self.idempotency_ttl).map(Some)
+            }
+        }
     }
 
     /// The current time of the engine's clock.

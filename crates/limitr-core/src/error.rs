@@ -74,6 +74,17 @@ pub enum Error {
     /// and byte offset). A call that met it changed nothing.
     #[error("storage: {0}")]
     Storage(String),
+    /// An idempotency key was used again with different arguments (another operation,
+    /// entitlement, value or options) while its first use is remembered. Nothing changed.
+    #[error(
+        "idempotency key `{key}` was first used for a different call (`{operation}` with other arguments); use a new key for a new call"
+    )]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+        /// The operation the key was first used for (`allow`, `reserve`, ...).
+        operation: String,
+    },
 }
 
 impl Error {
@@ -95,6 +106,7 @@ impl Error {
             Error::UnknownCustomer(_) => "UNKNOWN_CUSTOMER",
             Error::Overflow(_) => "OVERFLOW",
             Error::Serialize { .. } => "SERIALIZE",
+            Error::IdempotencyConflict { .. } => "IDEMPOTENCY_CONFLICT",
             Error::Storage(_) => "STORAGE",
         }
     }
@@ -112,6 +124,7 @@ impl Error {
         "OVERFLOW",
         "SERIALIZE",
         "STORAGE",
+        "IDEMPOTENCY_CONFLICT",
     ];
 
     /// The validation problems, when this is [`Error::PolicyInvalid`].

@@ -3,7 +3,7 @@
 //! Hosts that pass options as JSON (the Node and WASM bindings get `JSON.stringify` text) parse
 //! the text into a [`Value`] and hand it here: [`CapOptions::from_json`],
 //! [`ReserveOptions::from_json`], [`NewCustomer::from_json`], [`CallOptions::caps_from_json`],
-//! [`override_fields_from_json`] and [`margin::usage_from_json`](crate::margin::usage_from_json).
+//! [`idempotency_key_from_json`], [`override_fields_from_json`] and [`margin::usage_from_json`](crate::margin::usage_from_json).
 //! `null` or a missing key means absent; a field of the wrong type is
 //! [`Error::InvalidArgument`] naming the field.
 
@@ -51,6 +51,14 @@ impl<'a> Fields<'a> {
                 _ => Err(Error::invalid(key, "expected a string or a number")),
             })
             .transpose()
+    }
+    /// The `idempotency_key` field: a non-empty string of at most 255 bytes.
+    fn idempotency_key(&self) -> Result<Option<String>> {
+        let key = self.text("idempotency_key")?;
+        if let Some(k) = &key {
+            crate::idempotency::validate_key(k)?;
+        }
+        Ok(key)
     }
     fn flag(&self, key: &'static str) -> Result<Option<bool>> {
         self.get(key)
@@ -134,7 +142,7 @@ impl CapOptions {
 
 impl ReserveOptions {
     /// `reserve` options from a JSON object `{value, ttl, quantile, basis, segment, overhead,
-    /// context}`, each optional (`null` itself: the defaults); `context` becomes the event data.
+    /// context, idempotency_key}`, each optional (`null` itself: the defaults); `context` becomes the event data.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] naming `options` when `v` is not an object, or the field of the
@@ -155,13 +163,14 @@ impl ReserveOptions {
             segment: f.text("segment")?,
             overhead: f.decimal("overhead")?,
             event_data: f.get("context").cloned(),
+            idempotency_key: f.idempotency_key()?,
         })
     }
 }
 
 impl NewCustomer {
     /// Customer creation options from a profile JSON object `{type, label, refs, alt_ids,
-    /// metadata}`, each optional (`null` itself: the defaults). The plan is not part of the
+    /// metadata, idempotency_key}`, each optional (`null` itself: the defaults). The plan is not part of the
     /// profile: set [`NewCustomer::plan`] afterwards.
     ///
     /// # Errors
@@ -186,6 +195,7 @@ impl NewCustomer {
                 Some(Value::Object(m)) => m.clone(),
                 Some(_) => return Err(Error::invalid("metadata", "expected an object")),
             },
+            idempotency_key: f.idempotency_key()?,
         })
     }
 }
@@ -214,6 +224,24 @@ impl CallOptions {
             })
             .collect()
     }
+}
+
+/// The `idempotency_key` of any options object (`null` or a missing field: none), for the calls
+/// whose other options are plain arguments (`allow`, `increment`, `decrement`, `set`, `settle`
+/// through [`CallOptions::idempotency_key`], and `release_with`, `apply_customer_topup_with`).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `options` when `v` is not an object, or `idempotency_key`
+/// when it is not a non-empty string of at most 255 bytes.
+///
+/// ```
+/// use limitr_core::options::idempotency_key_from_json;
+/// let k = idempotency_key_from_json(&serde_json::json!({"idempotency_key": "req-1"})).unwrap();
+/// assert_eq!(k.as_deref(), Some("req-1"));
+/// assert_eq!(idempotency_key_from_json(&serde_json::Value::Null).unwrap(), None);
+/// ```
+pub fn idempotency_key_from_json(v: &Value) -> Result<Option<String>> {
+    fields("options", v)?.idempotency_key()
 }
 
 /// The limit fields of a customer override (`create_customer_override`) from a JSON value, which
@@ -341,6 +369,25 @@ mod tests {
         );
         let e = CallOptions::caps_from_json(&json!({"usd": true})).unwrap_err();
         assert_eq!(e.to_string(), "caps: `usd`: expected a number");
+    }
+
+    #[test]
+    fn idempotency_keys_from_json() {
+        let o = ReserveOptions::from_json(&json!({"idempotency_key": "r1"})).unwrap();
+        assert_eq!(o.idempotency_key.as_deref(), Some("r1"));
+        let n = NewCustomer::from_json(&json!({"idempotency_key": "c1"})).unwrap();
+        assert_eq!(n.idempotency_key.as_deref(), Some("c1"));
+        assert_eq!(
+            idempotency_key_from_json(&json!({"idempotency_key": null})).unwrap(),
+            None
+        );
+        for bad_key in [json!(""), json!(7), json!("x".repeat(256))] {
+            let v = json!({ "idempotency_key": bad_key });
+            assert_eq!(bad(idempotency_key_from_json(&v)).0, "idempotency_key");
+            assert_eq!(bad(ReserveOptions::from_json(&v)).0, "idempotency_key");
+            assert_eq!(bad(NewCustomer::from_json(&v)).0, "idempotency_key");
+        }
+        assert_eq!(bad(idempotency_key_from_json(&json!(1))).0, "options");
     }
 
     #[test]

@@ -51,6 +51,7 @@ fn a_document_over_the_size_limit_is_refused() {
         Format::Json,
         LoadOptions {
             max_document_bytes: 64 * 1024 * 1024,
+            ..LoadOptions::default()
         },
     );
     assert!(ok.is_ok());

@@ -165,6 +165,7 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
             .and_then(Value::as_object)
             .map(|m| m.iter().map(|(k, v)| (k.clone(), dec(Some(v)))).collect())
             .unwrap_or_default(),
+        idempotency_key: None,
     };
     let plan = args.get("plan").and_then(Value::as_str);
     Ok(Some(match s(st, "op") {
@@ -190,6 +191,7 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
                     .and_then(Value::as_object)
                     .cloned()
                     .unwrap_or_default(),
+                idempotency_key: None,
             };
             e.create_customer_with(s(&args, "id"), &new)?;
             return Ok(None);
@@ -252,6 +254,7 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
                     .map(String::from),
                 overhead: args.get("overhead").and_then(number::from_value),
                 event_data: args.get("event_data").cloned(),
+                idempotency_key: None,
             };
             let id = e.reserve(s(&args, "customer"), s(&args, "entitlement"), &opts)?;
             if let (Some(name), Some(id)) = (st.get("as").and_then(Value::as_str), &id) {

@@ -10,6 +10,7 @@ use crate::decision::{self, Reason, Request};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::exchange::RUNE;
+use crate::idempotency::Keyed;
 use crate::number::{self, Decimal};
 use crate::policy::duration::parse_duration_ms;
 use crate::policy::plan::{Entitlement, Plan};
@@ -334,6 +335,8 @@ impl<S: Store> Limitr<S> {
     }
 
     /// Metering through the cap path (see the module docs). `None`: unknown customer/entitlement.
+    /// With `keyed`, the key is checked and recorded on the caller inside the same lock.
+    #[allow(clippy::too_many_arguments, reason = "the call's parts")]
     pub(crate) fn call_capped(
         &self,
         caller: &str,
@@ -341,6 +344,7 @@ impl<S: Store> Limitr<S> {
         req: &Request<'_>,
         options: &CallOptions,
         settle: Option<(&str, bool)>,
+        keyed: Option<&Keyed>,
         now: Timestamp,
     ) -> Result<Option<bool>> {
         let temp = self.temp_caps(&options.caps);
@@ -348,7 +352,10 @@ impl<S: Store> Limitr<S> {
         // nobody else: one lock
         let single = self.store.update(caller, |c| {
             let parties = self.alone(c, entitlement)?;
-            Some(self.capped_commit(&mut [c], &parties, req, settle, &temp, now))
+            Some(match keyed {
+                None => self.capped_commit(&mut [c], &parties, req, settle, &temp, now),
+                Some(k) => self.capped_keyed(&mut [c], &parties, req, settle, &temp, k, now),
+            })
         });
         if let Some(Some(outcome)) = single {
             let (allowed, events) = outcome?;
@@ -362,8 +369,9 @@ impl<S: Store> Limitr<S> {
         };
         let mut ids: Vec<&str> = vec![parties.owner.as_str(), parties.caller.as_str()];
         ids.extend(parties.holders.iter().map(String::as_str));
-        let outcome = self.store.update_many(&ids, |cs| {
-            self.capped_commit(cs, &parties, req, settle, &temp, now)
+        let outcome = self.store.update_many(&ids, |cs| match keyed {
+            None => self.capped_commit(cs, &parties, req, settle, &temp, now),
+            Some(k) => self.capped_keyed(cs, &parties, req, settle, &temp, k, now),
         });
         let Some(outcome) = outcome else {
             return Ok(None);
@@ -371,6 +379,36 @@ impl<S: Store> Limitr<S> {
         let (allowed, events) = outcome?;
         self.handlers.dispatch(&events);
         Ok(Some(allowed))
+    }
+
+    /// [`capped_commit`](Self::capped_commit) with an idempotency key, on locked parties: a key
+    /// the caller holds answers the first answer (no change, no event); otherwise the call
+    /// commits and the key is recorded on the caller with its answer. An error records nothing.
+    #[allow(clippy::too_many_arguments, reason = "the call's parts")]
+    fn capped_keyed(
+        &self,
+        cs: &mut [&mut Customer],
+        parties: &Parties<'_>,
+        req: &Request<'_>,
+        settle: Option<(&str, bool)>,
+        temp: &[Cap],
+        keyed: &Keyed,
+        now: Timestamp,
+    ) -> Result<(bool, Vec<Event>)> {
+        let caller = cs
+            .iter()
+            .position(|c| *c.id == *parties.caller)
+            .ok_or_else(|| Error::UnknownCustomer(parties.caller.to_string()))?;
+        if let Some(c) = cs.get(caller)
+            && let Some(v) = keyed.replay(c, now)?
+        {
+            return Ok((v.as_bool().unwrap_or(false), Vec::new()));
+        }
+        let (allowed, events) = self.capped_commit(cs, parties, req, settle, temp, now)?;
+        if let Some(c) = cs.get_mut(caller) {
+            keyed.record(c, Value::Bool(allowed), now);
+        }
+        Ok((allowed, events))
     }
 
     /// `check` through the cap path: the limit's verdict, then the caps' (reason `cap`).

@@ -6,6 +6,7 @@ use crate::customer::{Customer, Override, Profile};
 use crate::error::{Error, Result};
 use crate::events::Event;
 use crate::grant::Grant;
+use crate::idempotency::{self, Keyed, Outcome};
 use crate::meter::{Meter, Meters};
 use crate::number::Decimal;
 use crate::store::Store;
@@ -35,6 +36,26 @@ pub struct NewCustomer {
     pub alt_ids: Vec<String>,
     /// Free-form data.
     pub metadata: Map<String, Value>,
+    /// Idempotency key: a second `create_customer_with` of the same id with the same key (within
+    /// the idempotency TTL) answers the first call's record and changes nothing; with other
+    /// arguments it is [`Error::IdempotencyConflict`].
+    pub idempotency_key: Option<String>,
+}
+
+impl NewCustomer {
+    /// The arguments as fingerprint text (everything but the key).
+    fn fingerprint(&self) -> String {
+        let text = |t: &Option<String>| t.clone().map_or(Value::Null, Value::String);
+        let list = |l: &[String]| Value::Array(l.iter().cloned().map(Value::String).collect());
+        let mut m = Map::new();
+        m.insert("plan".into(), text(&self.plan));
+        m.insert("type".into(), text(&self.kind));
+        m.insert("label".into(), text(&self.label));
+        m.insert("refs".into(), list(&self.refs));
+        m.insert("alt_ids".into(), list(&self.alt_ids));
+        m.insert("metadata".into(), Value::Object(self.metadata.clone()));
+        idempotency::canonical(&Value::Object(m))
+    }
 }
 
 /// Grants the plan's included top-ups the customer lacks (filtered by `included_scopes`) and
@@ -136,16 +157,21 @@ impl<S: Store> Limitr<S> {
 
     /// Creates (or updates) a customer with a type, label, refs, alt ids and metadata. A new
     /// customer gets a zero meter for every limited entitlement of its plan (own, inherited through
-    /// refs, or default). Fires `customer-set`.
+    /// refs, or default). Fires `customer-set`. With [`NewCustomer::idempotency_key`], a retry
+    /// answers the first call's record, changes nothing and fires nothing.
     pub fn create_customer_with(&self, id: &str, new: &NewCustomer) -> Result<Value> {
         let now = self.now();
         let mut c = self.build(id, new)?;
+        let keyed = self.keyed(new.idempotency_key.as_deref(), || {
+            vec!["create_customer".into(), new.fingerprint()]
+        })?;
         let explicit = new.plan.as_deref().is_some_and(|p| !p.is_empty());
-        let existing = self.store.update(id, |e| {
+        let (plan_name, profile) = (c.plan.clone(), c.profile.clone());
+        let update = |e: &mut Customer| {
             if explicit {
-                e.plan = c.plan.clone();
+                e.plan = plan_name;
             }
-            if let Some(p) = &c.profile {
+            if let Some(p) = &profile {
                 let mine = e.profile_mut();
                 mine.kind = p.kind.clone().or(mine.kind.take());
                 mine.label = p.label.clone().or(mine.label.take());
@@ -162,26 +188,27 @@ impl<S: Store> Limitr<S> {
                 }
             }
             e.record()
+        };
+        // a new customer is inserted whole (meters, included top-ups, idempotency key) in one
+        // step; an existing one is updated, its key checked and recorded, under its lock
+        let plan = self.plan_of_new(&c);
+        c.meters = self.fresh_meters(plan, now);
+        if let Some(p) = plan {
+            reconcile_included(&mut c, p, now);
+        }
+        let fresh = c.record();
+        if let Some(k) = &keyed {
+            k.record(&mut c, fresh.clone(), now);
+        }
+        let existing = self.store.upsert(c, |e| {
+            Keyed::run(keyed.as_ref(), e, now, |e| Ok(update(e)), Value::clone)
         });
         let record = match existing {
-            Some(r) => r,
-            None => {
-                self.store.upsert(c.clone(), |_| ());
-                let plan = self.plan_for(id);
-                let meters = self.fresh_meters(plan, now);
-                c.meters = meters.clone();
-                self.store
-                    .update(id, |s| {
-                        if s.meters.is_empty() {
-                            s.meters = meters;
-                        }
-                        if let Some(p) = plan {
-                            reconcile_included(s, p, now);
-                        }
-                        s.record()
-                    })
-                    .unwrap_or_else(|| c.record())
-            }
+            None => fresh,
+            Some(r) => match r? {
+                Outcome::Fresh(r) => r,
+                Outcome::Replay(first) => return Ok(first),
+            },
         };
         self.register_alts(id, &new.alt_ids);
         if self.emitting(true) {
@@ -456,8 +483,23 @@ impl<S: Store> Limitr<S> {
     /// Grants a plan top-up to a customer. False for an unknown customer; an error when the
     /// customer's plan has no such top-up. Fires `customer-topup-granted`.
     pub fn apply_customer_topup(&self, customer: &str, topup: &str) -> Result<bool> {
+        self.apply_customer_topup_with(customer, topup, None)
+    }
+
+    /// [`apply_customer_topup`](Self::apply_customer_topup) with an idempotency key: a retry with
+    /// the same key grants nothing more, answers the first answer and fires nothing; the key with
+    /// another top-up is [`Error::IdempotencyConflict`].
+    pub fn apply_customer_topup_with(
+        &self,
+        customer: &str,
+        topup: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<bool> {
         require_id("customer", customer)?;
         require_id("topup", topup)?;
+        let keyed = self.keyed(idempotency_key, || {
+            vec!["apply_customer_topup".into(), topup.into()]
+        })?;
         let now = self.now();
         let Some(primary) = self.primary_id(customer) else {
             return Ok(false);
@@ -469,13 +511,20 @@ impl<S: Store> Limitr<S> {
             topup: topup.into(),
             plan: plan.name.to_string(),
         })?;
-        let record = self.store.update(&primary, |c| {
-            let id = c.next_grant_id(now);
-            c.grants.push(Grant::from_topup(id, t, now));
-            c.record()
+        let outcome = self.store.update(&primary, |c| {
+            let grant = |c: &mut Customer| {
+                let id = c.next_grant_id(now);
+                c.grants.push(Grant::from_topup(id, t, now));
+                Ok(c.record())
+            };
+            Keyed::run(keyed.as_ref(), c, now, grant, |_| Value::Bool(true))
         });
-        let Some(record) = record else {
+        let Some(outcome) = outcome else {
             return Ok(false);
+        };
+        let record = match outcome? {
+            Outcome::Fresh(record) => record,
+            Outcome::Replay(first) => return Ok(first.as_bool().unwrap_or(false)),
         };
         if self.emitting(true) {
             let mut p = Map::new();

@@ -11,6 +11,7 @@ use crate::customer::Customer;
 use crate::decision::{self, Request};
 use crate::error::{Error, Result};
 use crate::estimate::{Estimate, segment_key};
+use crate::idempotency::{self, Outcome};
 use crate::meter::{Hold, Meter};
 use crate::number::{self, Decimal};
 use crate::store::Store;
@@ -35,6 +36,37 @@ pub struct ReserveOptions {
     pub overhead: Option<Decimal>,
     /// Event data the basis and segment may be read from.
     pub event_data: Option<Value>,
+    /// Idempotency key: a second `reserve` with the same key (same customer, within the
+    /// idempotency TTL) answers the first hold id (or `None`) and holds nothing more; with other
+    /// arguments it is [`Error::IdempotencyConflict`].
+    pub idempotency_key: Option<String>,
+}
+
+impl ReserveOptions {
+    /// The options as fingerprint text (everything but the key).
+    fn fingerprint(&self) -> String {
+        let mut m = Map::new();
+        let dec =
+            |d: Option<Decimal>| d.map_or(Value::Null, |d| Value::String(idempotency::decimal(d)));
+        let float = |f: Option<f64>| {
+            f.and_then(serde_json::Number::from_f64)
+                .map_or(Value::Null, Value::Number)
+        };
+        m.insert("value".into(), dec(self.value));
+        m.insert("ttl".into(), self.ttl.map_or(Value::Null, Value::from));
+        m.insert("quantile".into(), float(self.quantile));
+        m.insert("basis".into(), float(self.basis));
+        m.insert(
+            "segment".into(),
+            self.segment.clone().map_or(Value::Null, Value::String),
+        );
+        m.insert("overhead".into(), dec(self.overhead));
+        m.insert(
+            "event_data".into(),
+            self.event_data.clone().unwrap_or(Value::Null),
+        );
+        idempotency::canonical(&Value::Object(m))
+    }
 }
 
 /// An estimate answer: `{value, overhead, samples, source, scope}`.
@@ -117,7 +149,8 @@ fn basis_field(data: Option<&Value>, field: Option<&String>) -> Option<f64> {
 
 impl<S: Store> Limitr<S> {
     /// Holds room on an entitlement for a call of unknown size. Returns the hold id, or `None`
-    /// when the room is not there (or the size is not positive, or there is no limit).
+    /// when the room is not there (or the size is not positive, or there is no limit). With
+    /// [`ReserveOptions::idempotency_key`], a retry answers the first answer and holds nothing.
     pub fn reserve(
         &self,
         customer: &str,
@@ -137,6 +170,9 @@ impl<S: Store> Limitr<S> {
                 format!("`{quantile}` must be between 0 and 1"),
             ));
         }
+        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+            vec!["reserve".into(), entitlement.into(), options.fingerprint()]
+        })?;
         let ttl = options.ttl.unwrap_or(self.policy.hold_ttl);
         let data = options.event_data.as_ref();
         let prediction = match options.value {
@@ -150,7 +186,7 @@ impl<S: Store> Limitr<S> {
                 data,
             )?,
         };
-        let outcome = self.on_target(customer, entitlement, now, |plan, ent, owner| {
+        let hold = |plan: &crate::Plan, ent: &crate::Entitlement, owner: &mut Customer| {
             let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now)?;
             let credit = self
                 .policy
@@ -211,8 +247,22 @@ impl<S: Store> Limitr<S> {
             x.holds.retain(|h| h.live(now));
             x.holds.push(hold);
             Some(id.to_string())
-        });
-        Ok(outcome.ok().flatten())
+        };
+        let outcome = self.on_target_keyed(
+            customer,
+            entitlement,
+            now,
+            keyed.as_ref(),
+            |plan, ent, owner| Ok(hold(plan, ent, owner)),
+            |id| id.clone().map_or(Value::Null, Value::String),
+        );
+        match outcome {
+            Err(_) => Ok(None),
+            Ok(r) => Ok(match r? {
+                Outcome::Fresh(id) => id,
+                Outcome::Replay(v) => v.as_str().map(String::from),
+            }),
+        }
     }
 
     /// Meters the real size of a reserved call and removes its hold (`last = false` keeps the rest
@@ -228,20 +278,68 @@ impl<S: Store> Limitr<S> {
         options: &CallOptions,
     ) -> Result<bool> {
         require_id("hold", hold)?;
+        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+            let (v, o) = (
+                idempotency::decimal(value),
+                idempotency::call_options(options),
+            );
+            let last = if last { "final" } else { "partial" };
+            vec![
+                "settle".into(),
+                entitlement.into(),
+                hold.into(),
+                v,
+                last.into(),
+                o,
+            ]
+        })?;
         Ok(self
-            .call(customer, entitlement, value, options, Some((hold, last)))?
+            .call(
+                customer,
+                entitlement,
+                value,
+                options,
+                Some((hold, last)),
+                keyed.as_ref(),
+            )?
             .unwrap_or(false))
     }
 
     /// Drops a hold without metering; true if it was there.
     pub fn release(&self, customer: &str, entitlement: &str, hold: &str) -> Result<bool> {
+        self.release_with(customer, entitlement, hold, None)
+    }
+
+    /// [`release`](Self::release) with an idempotency key: a retry with the same key answers the
+    /// first answer and changes nothing; the key with another entitlement or hold is
+    /// [`Error::IdempotencyConflict`].
+    pub fn release_with(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        hold: &str,
+        idempotency_key: Option<&str>,
+    ) -> Result<bool> {
         require_id("customer", customer)?;
         require_id("entitlement", entitlement)?;
-        Ok(self
-            .on_target(customer, entitlement, self.now(), |_, ent, owner| {
-                settle_hold(owner, &ent.name, hold, Decimal::ZERO, true).is_some()
-            })
-            .unwrap_or(false))
+        let keyed = self.keyed(idempotency_key, || {
+            vec!["release".into(), entitlement.into(), hold.into()]
+        })?;
+        let outcome = self.on_target_keyed(
+            customer,
+            entitlement,
+            self.now(),
+            keyed.as_ref(),
+            |_, ent, owner| Ok(settle_hold(owner, &ent.name, hold, Decimal::ZERO, true).is_some()),
+            |released| Value::Bool(*released),
+        );
+        match outcome {
+            Err(_) => Ok(false),
+            Ok(r) => Ok(match r? {
+                Outcome::Fresh(released) => released,
+                Outcome::Replay(v) => v.as_bool().unwrap_or(false),
+            }),
+        }
     }
 
     /// Units held by unexpired holds on an entitlement.

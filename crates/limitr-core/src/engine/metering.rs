@@ -5,11 +5,13 @@ use super::{CallOptions, Limitr, require_amount, require_id};
 use crate::decision::{self, CheckDetail, Draft, Reason, Request, Transition};
 use crate::error::{Error, Result};
 use crate::grant;
+use crate::idempotency::{self, Keyed, Outcome};
 use crate::notify;
 use crate::number::Decimal;
 use crate::reads;
 use crate::store::Store;
 use crate::time::Timestamp;
+use serde_json::Value;
 
 impl<S: Store> Limitr<S> {
     /// Meters `value` on an entitlement if the policy allows it. `value = 0` is an entitlement
@@ -26,14 +28,20 @@ impl<S: Store> Limitr<S> {
         value: Decimal,
         options: &CallOptions,
     ) -> Result<bool> {
+        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+            let v = idempotency::decimal(value);
+            let o = idempotency::call_options(options);
+            vec!["allow".into(), entitlement.into(), v, o]
+        })?;
         Ok(self
-            .call(customer, entitlement, value, options, None)?
+            .call(customer, entitlement, value, options, None, keyed.as_ref())?
             .unwrap_or(false))
     }
 
     /// Meters a call; with `settle = Some((hold, final))` the hold is first settled (removed, or
     /// reduced by `value` when not final) and the call is forced past hard limits, atomically.
-    /// `None` when the customer or entitlement is unknown.
+    /// `None` when the customer or entitlement is unknown. With `keyed`, the key is checked and
+    /// recorded on the caller under the same lock as the call's change.
     pub(crate) fn call(
         &self,
         customer: &str,
@@ -41,6 +49,7 @@ impl<S: Store> Limitr<S> {
         value: Decimal,
         options: &CallOptions,
         settle: Option<(&str, bool)>,
+        keyed: Option<&Keyed>,
     ) -> Result<Option<bool>> {
         require_id("customer", customer)?;
         require_id("entitlement", entitlement)?;
@@ -61,7 +70,10 @@ impl<S: Store> Limitr<S> {
         let capped =
             !options.caps.is_empty() || self.any_caps.load(std::sync::atomic::Ordering::Acquire);
         if capped {
-            return self.call_capped(customer, entitlement, &req, options, settle, now);
+            return self.call_capped(customer, entitlement, &req, options, settle, keyed, now);
+        }
+        if let Some(k) = keyed {
+            return self.call_keyed(customer, entitlement, &req, settle, k, now);
         }
         let outcome = self.on_target(customer, entitlement, now, |plan, ent, owner| {
             if settle.is_none()
@@ -70,14 +82,8 @@ impl<S: Store> Limitr<S> {
                 p.apply(owner);
                 return Ok((true, None));
             }
-            let learn = settle.and_then(|(hold, last)| {
-                super::holds::learns(
-                    super::holds::settle_hold(owner, &ent.name, hold, value, last).as_ref(),
-                )
-            });
-            let mut t = decision::evaluate(&self.policy, plan, ent, owner, &req, now, true)?;
-            let events = self.commit(owner, ent, &mut t, &req, learn, now);
-            Ok::<_, Error>((t.allowed, Some(events)))
+            self.metered(plan, ent, owner, &req, settle, now)
+                .map(|(allowed, events)| (allowed, Some(events)))
         });
         let Ok(outcome) = outcome else {
             return Ok(None);
@@ -87,6 +93,67 @@ impl<S: Store> Limitr<S> {
             self.handlers.dispatch(&events);
         }
         Ok(Some(allowed))
+    }
+
+    /// A metering call past the plain lane, under the owner's lock: settles the hold (when
+    /// settling), evaluates and commits. The answer and the events to send.
+    #[inline]
+    fn metered(
+        &self,
+        plan: &crate::Plan,
+        ent: &crate::Entitlement,
+        owner: &mut crate::Customer,
+        req: &Request<'_>,
+        settle: Option<(&str, bool)>,
+        now: Timestamp,
+    ) -> Result<(bool, Vec<crate::Event>)> {
+        let learn = settle.and_then(|(hold, last)| {
+            super::holds::learns(
+                super::holds::settle_hold(owner, &ent.name, hold, req.value, last).as_ref(),
+            )
+        });
+        let mut t = decision::evaluate(&self.policy, plan, ent, owner, req, now, true)?;
+        let events = self.commit(owner, ent, &mut t, req, learn, now);
+        Ok((t.allowed, events))
+    }
+
+    /// [`call`](Self::call) with an idempotency key, off the cap path: the key is checked on the
+    /// caller, and recorded there with the answer, in the lock of the call's change.
+    fn call_keyed(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        req: &Request<'_>,
+        settle: Option<(&str, bool)>,
+        keyed: &Keyed,
+        now: Timestamp,
+    ) -> Result<Option<bool>> {
+        let outcome = self.on_target_keyed(
+            customer,
+            entitlement,
+            now,
+            Some(keyed),
+            |plan, ent, owner| {
+                if settle.is_none()
+                    && let Some(p) = decision::plain(&self.policy, ent, owner, req, now)
+                {
+                    p.apply(owner);
+                    return Ok((true, Vec::new()));
+                }
+                self.metered(plan, ent, owner, req, settle, now)
+            },
+            |(allowed, _)| Value::Bool(*allowed),
+        );
+        let Ok(outcome) = outcome else {
+            return Ok(None);
+        };
+        match outcome? {
+            Outcome::Replay(v) => Ok(Some(v.as_bool().unwrap_or(false))),
+            Outcome::Fresh((allowed, events)) => {
+                self.handlers.dispatch(&events);
+                Ok(Some(allowed))
+            }
+        }
     }
 
     /// Commits a transition on the meter's owner, under its lock: the state, what a settle teaches
@@ -205,8 +272,14 @@ impl<S: Store> Limitr<S> {
         options: &CallOptions,
     ) -> Result<bool> {
         require_id("customer", customer)?;
+        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+            let o = idempotency::call_options(options);
+            vec!["increment".into(), entitlement.into(), o]
+        })?;
         match self.step(customer, entitlement) {
-            Some(step) => self.allow_with(customer, entitlement, step, options),
+            Some(step) => Ok(self
+                .call(customer, entitlement, step, options, None, keyed.as_ref())?
+                .unwrap_or(false)),
             None => Ok(false),
         }
     }
@@ -219,8 +292,14 @@ impl<S: Store> Limitr<S> {
         options: &CallOptions,
     ) -> Result<bool> {
         require_id("customer", customer)?;
+        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+            let o = idempotency::call_options(options);
+            vec!["decrement".into(), entitlement.into(), o]
+        })?;
         match self.step(customer, entitlement) {
-            Some(step) => self.allow_with(customer, entitlement, -step, options),
+            Some(step) => Ok(self
+                .call(customer, entitlement, -step, options, None, keyed.as_ref())?
+                .unwrap_or(false)),
             None => Ok(false),
         }
     }
@@ -234,10 +313,21 @@ impl<S: Store> Limitr<S> {
         options: &CallOptions,
     ) -> Result<bool> {
         require_amount("value", value)?;
+        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+            let (v, o) = (
+                idempotency::decimal(value),
+                idempotency::call_options(options),
+            );
+            vec!["set".into(), entitlement.into(), v, o]
+        })?;
         let Some(current) = self.value(customer, entitlement, false, true)? else {
             return Ok(false);
         };
-        self.allow_with(customer, entitlement, value - current, options)
+        // a retry finds the meter already at `value`: the key answers before the difference counts
+        let diff = value - current;
+        Ok(self
+            .call(customer, entitlement, diff, options, None, keyed.as_ref())?
+            .unwrap_or(false))
     }
 
     fn read<R>(

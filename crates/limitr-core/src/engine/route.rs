@@ -5,6 +5,7 @@
 use super::Limitr;
 use crate::customer::Customer;
 use crate::decision::{self, Reason};
+use crate::idempotency::{Keyed, Outcome};
 use crate::policy::plan::{Entitlement, Plan};
 use crate::store::Store;
 use std::collections::VecDeque;
@@ -31,13 +32,24 @@ impl<S: Store> Limitr<S> {
     pub(crate) fn walk_refs<T>(
         &self,
         start: &str,
+        pred: impl FnMut(&Customer) -> Option<T>,
+    ) -> Option<T> {
+        let queue: VecDeque<String> = self
+            .store
+            .read(start, |c| c.refs().iter().cloned().collect())?;
+        self.walk_from(start, queue, pred)
+    }
+
+    /// Breadth-first from `queue` (customers `start`, excluded, refers to), the first customer
+    /// matching `pred`.
+    fn walk_from<T>(
+        &self,
+        start: &str,
+        mut queue: VecDeque<String>,
         mut pred: impl FnMut(&Customer) -> Option<T>,
     ) -> Option<T> {
         let mut seen: hashbrown::HashSet<String> = hashbrown::HashSet::new();
         seen.insert(start.to_string());
-        let mut queue: VecDeque<String> = self
-            .store
-            .read(start, |c| c.refs().iter().cloned().collect())?;
         while let Some(id) = queue.pop_front() {
             if seen.len() > MAX_WALK || !seen.insert(id.clone()) {
                 continue;
@@ -64,6 +76,21 @@ impl<S: Store> Limitr<S> {
         let name = own.or_else(|| {
             self.walk_refs(id, |c| {
                 decision::own_plan(&self.policy, c).map(|p| p.name.clone())
+            })
+        });
+        match name {
+            Some(n) => self.policy.plan(&n),
+            None => self.policy.plan(self.policy.default_plan.as_deref()?),
+        }
+    }
+
+    /// The plan that would apply to `c`, a customer not yet stored: its own, else the first found
+    /// through its refs, else the default plan.
+    pub(crate) fn plan_of_new(&self, c: &Customer) -> Option<&Plan> {
+        let own = decision::own_plan(&self.policy, c).map(|p| p.name.clone());
+        let name = own.or_else(|| {
+            self.walk_from(&c.id, c.refs().iter().cloned().collect(), |r| {
+                decision::own_plan(&self.policy, r).map(|p| p.name.clone())
             })
         });
         match name {
@@ -111,21 +138,112 @@ impl<S: Store> Limitr<S> {
             Some(Fast::Slow) => caller.to_string(),
             None => self.primary_id(caller).ok_or(Reason::UnknownCustomer)?,
         };
-        let plan = self.plan_for(&id).ok_or(Reason::UnknownEntitlement)?;
-        let e = plan.entitlement(ent).ok_or(Reason::UnknownEntitlement)?;
-        let kind = self
-            .store
-            .read(&id, |c| c.kind().to_string())
-            .ok_or(Reason::UnknownCustomer)?;
-        let owner = match e.scope.as_deref() {
-            Some(scope) if scope != kind => self
-                .walk_refs(&id, |c| (c.kind() == scope).then(|| c.id.to_string()))
-                .ok_or(Reason::Scope)?,
-            _ => id,
-        };
+        let (plan, e, owner) = self.target(&id, ent)?;
         let f = f.ok_or(Reason::UnknownCustomer)?;
         self.store
             .update(&owner, |o| f(plan, e, o))
+            .ok_or(Reason::UnknownCustomer)
+    }
+
+    /// The plan, the entitlement and the meter's owner for a call by `id` (a primary id).
+    fn target(&self, id: &str, ent: &str) -> Result<(&Plan, &Entitlement, String), Reason> {
+        let plan = self.plan_for(id).ok_or(Reason::UnknownEntitlement)?;
+        let e = plan.entitlement(ent).ok_or(Reason::UnknownEntitlement)?;
+        let kind = self
+            .store
+            .read(id, |c| c.kind().to_string())
+            .ok_or(Reason::UnknownCustomer)?;
+        let owner = match e.scope.as_deref() {
+            Some(scope) if scope != kind => self
+                .walk_refs(id, |c| (c.kind() == scope).then(|| c.id.to_string()))
+                .ok_or(Reason::Scope)?,
+            _ => id.to_string(),
+        };
+        Ok((plan, e, owner))
+    }
+
+    /// [`on_target`](Self::on_target) for a mutating call that may carry an idempotency key. The
+    /// key lives on the caller (its primary id): the caller's lock is taken with the owner's (one
+    /// `update_many` when they differ), and inside it the key is checked, `f` runs, and the key is
+    /// recorded with `answer(&r)`, all at once. A seen key answers [`Outcome::Replay`] without
+    /// running `f`; an error from `f` records nothing. Without a key this is `on_target`.
+    pub(crate) fn on_target_keyed<R>(
+        &self,
+        caller: &str,
+        ent: &str,
+        now: crate::time::Timestamp,
+        keyed: Option<&Keyed>,
+        f: impl FnOnce(&Plan, &Entitlement, &mut Customer) -> crate::Result<R>,
+        answer: impl FnOnce(&R) -> serde_json::Value,
+    ) -> Result<crate::Result<Outcome<R>>, Reason> {
+        let Some(k) = keyed else {
+            return self.on_target(caller, ent, now, |p, e, o| f(p, e, o).map(Outcome::Fresh));
+        };
+        let tidy = move |c: &mut Customer| {
+            if !c.grants.is_empty() && crate::grant::untidy(&c.grants, now) {
+                c.grants = crate::grant::tidy(&c.grants, now);
+            }
+        };
+        let mut f = Some((f, answer));
+        // fast path, as in `on_target`: the caller's own plan and an entitlement it owns
+        let fast = self
+            .store
+            .update(caller, |c| match decision::own_plan(&self.policy, c) {
+                Some(plan) => match plan.entitlement(ent) {
+                    None => Fast::Missing,
+                    Some(e) if e.scope.as_deref().is_none_or(|s| s == c.kind()) => match f.take() {
+                        Some((f, answer)) => {
+                            tidy(c);
+                            Fast::Done(Keyed::run(Some(k), c, now, |c| f(plan, e, c), answer))
+                        }
+                        None => Fast::Slow,
+                    },
+                    Some(_) => Fast::Slow,
+                },
+                None => Fast::Slow,
+            });
+        let id = match fast {
+            Some(Fast::Done(r)) => return Ok(r),
+            Some(Fast::Missing) => return Err(Reason::UnknownEntitlement),
+            Some(Fast::Slow) => caller.to_string(),
+            None => self.primary_id(caller).ok_or(Reason::UnknownCustomer)?,
+        };
+        let (plan, e, owner) = self.target(&id, ent)?;
+        let (f, answer) = f.ok_or(Reason::UnknownCustomer)?;
+        if owner == id {
+            return self
+                .store
+                .update(&owner, |o| {
+                    tidy(o);
+                    Keyed::run(Some(k), o, now, |o| f(plan, e, o), answer)
+                })
+                .ok_or(Reason::UnknownCustomer);
+        }
+        self.store
+            .update_many(&[owner.as_str(), id.as_str()], |cs| {
+                let mut o = None;
+                let mut keeper = None;
+                for c in cs.iter_mut() {
+                    if *c.id == *owner {
+                        o = Some(c);
+                    } else if *c.id == *id {
+                        keeper = Some(c);
+                    }
+                }
+                let (Some(o), Some(keeper)) = (o, keeper) else {
+                    return None;
+                };
+                tidy(o);
+                Some(match k.replay(keeper, now) {
+                    Err(e) => Err(e),
+                    Ok(Some(v)) => Ok(Outcome::Replay(v)),
+                    Ok(None) => f(plan, e, o).map(|r| {
+                        k.record(keeper, answer(&r), now);
+                        Outcome::Fresh(r)
+                    }),
+                })
+            })
+            .flatten()
             .ok_or(Reason::UnknownCustomer)
     }
 }

@@ -34,6 +34,8 @@ pub struct Policy {
     pub default_plan: Option<Arc<str>>,
     /// Lifetime of a reservation hold, in ms (`hold_ttl`, 10 minutes by default).
     pub hold_ttl: i64,
+    /// How long an idempotency key is remembered, in ms (`idempotency_ttl`, 24 hours by default).
+    pub idempotency_ttl: i64,
     /// Samples a customer's own estimate needs before it is used (`estimate_min_samples`, 5).
     pub estimate_min_samples: u64,
     /// Declarative notification rules.
@@ -96,6 +98,7 @@ impl Policy {
             default_plan,
             notifications: checked.notifications,
             hold_ttl: checked.hold_ttl,
+            idempotency_ttl: checked.idempotency_ttl,
             estimate_min_samples: checked.estimate_min_samples,
             warnings,
             raw,

@@ -26,6 +26,7 @@ const POLICY_FIELDS: &[&str] = &[
     "estimates",
     "estimate_min_samples",
     "hold_ttl",
+    "idempotency_ttl",
 ];
 const CREDIT_FIELDS: &[&str] = &[
     "package_size",
@@ -108,6 +109,7 @@ pub const DEFAULT_RESET_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// The outcome of reading a policy: the model (when it has no errors) and every issue found.
 pub(crate) struct Checked {
     pub hold_ttl: i64,
+    pub idempotency_ttl: i64,
     pub estimate_min_samples: u64,
     pub credits: NameMap<Credit>,
     pub plans: NameMap<Plan>,
@@ -346,12 +348,16 @@ pub(crate) fn check(policy: &Map<String, Value>) -> Checked {
     let hold_ttl = cx
         .duration(policy, "hold_ttl", "policy")
         .unwrap_or(10 * 60 * 1000);
+    let idempotency_ttl = cx
+        .duration(policy, "idempotency_ttl", "policy")
+        .unwrap_or(crate::idempotency::DEFAULT_TTL_MS);
     let estimate_min_samples = cx
         .non_negative(policy, "estimate_min_samples", "policy")
         .and_then(|d| u64::try_from(d.trunc()).ok())
         .unwrap_or(5);
     Checked {
         hold_ttl,
+        idempotency_ttl,
         estimate_min_samples,
         credits,
         plans,
