@@ -20,6 +20,7 @@ from ._errors import (
     PolicyParseError,
     SerializeError,
     StorageError,
+    IdempotencyConflictError,
     UnknownCustomerError,
     UnknownPlanError,
     UnknownTopupError,
@@ -44,6 +45,7 @@ __all__ = [
     "AmountOverflowError",
     "SerializeError",
     "StorageError",
+    "IdempotencyConflictError",
     "HandlerWarning",
     "__version__",
 ]

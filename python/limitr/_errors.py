@@ -105,6 +105,13 @@ class SerializeError(LimitrError):
     code = "SERIALIZE"
 
 
+class IdempotencyConflictError(LimitrError):
+    """``IDEMPOTENCY_CONFLICT``: an idempotency key was used again with other arguments. Nothing
+    changed."""
+
+    code = "IDEMPOTENCY_CONFLICT"
+
+
 class StorageError(LimitrError):
     """``STORAGE``: the journal could not be opened, read or written (a damaged journal names its
     file and byte offset). The call that met it changed nothing."""
@@ -127,6 +134,7 @@ ERRORS: Dict[str, Type[LimitrError]] = {
         AmountOverflowError,
         SerializeError,
         StorageError,
+        IdempotencyConflictError,
     )
 }
 
