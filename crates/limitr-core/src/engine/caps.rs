@@ -364,8 +364,12 @@ impl<S: Store> Limitr<S> {
         }
         let parties = match self.parties(caller, entitlement) {
             Ok(p) => p,
-            Err(Reason::Scope) => return Ok(Some(false)),
-            Err(_) => return Ok(None),
+            Err(reason) => {
+                if let Some(seen) = keyed.and_then(|k| self.unrouted(caller, k, now)) {
+                    return Ok(Some(seen?.as_bool().unwrap_or(false)));
+                }
+                return Ok((reason == Reason::Scope).then_some(false));
+            }
         };
         let mut ids: Vec<&str> = vec![parties.owner.as_str(), parties.caller.as_str()];
         ids.extend(parties.holders.iter().map(String::as_str));

@@ -179,6 +179,36 @@ impl<S: Store> Limitr<S> {
         let Some(k) = keyed else {
             return self.on_target(caller, ent, now, |p, e, o| f(p, e, o).map(Outcome::Fresh));
         };
+        match self.route_keyed(caller, ent, now, k, f, answer) {
+            Err(reason) => match self.unrouted(caller, k, now) {
+                Some(seen) => Ok(seen.map(Outcome::Replay)),
+                None => Err(reason),
+            },
+            routed => routed,
+        }
+    }
+
+    /// For a keyed call that found no meter to move (unknown entitlement, no scope owner): the
+    /// caller's use of the key, if it holds it (the first answer, or the conflict).
+    pub(crate) fn unrouted(
+        &self,
+        caller: &str,
+        keyed: &Keyed,
+        now: crate::time::Timestamp,
+    ) -> Option<crate::Result<serde_json::Value>> {
+        let id = self.primary_id(caller)?;
+        self.store.read(&id, |c| keyed.replay(c, now))?.transpose()
+    }
+
+    fn route_keyed<R>(
+        &self,
+        caller: &str,
+        ent: &str,
+        now: crate::time::Timestamp,
+        k: &Keyed,
+        f: impl FnOnce(&Plan, &Entitlement, &mut Customer) -> crate::Result<R>,
+        answer: impl FnOnce(&R) -> serde_json::Value,
+    ) -> Result<crate::Result<Outcome<R>>, Reason> {
         let tidy = move |c: &mut Customer| {
             if !c.grants.is_empty() && crate::grant::untidy(&c.grants, now) {
                 c.grants = crate::grant::tidy(&c.grants, now);
