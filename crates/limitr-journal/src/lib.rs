@@ -121,8 +121,13 @@ impl Journal {
     pub fn load(self, text: &str, format: Format) -> Result<Limitr<JournalStore>, Error> {
         let doc = format.read(text, self.load.max_document_bytes)?;
         let (policy, _) = Policy::from_root(&doc)?;
+        let ttl = self.load.idempotency_ttl_ms;
         let store = self.open(&policy)?;
-        Limitr::with_store(&doc, store)
+        let engine = Limitr::with_store(&doc, store)?;
+        match ttl {
+            Some(ms) => engine.with_idempotency_ttl(ms),
+            None => Ok(engine),
+        }
     }
 
     /// Opens the directory and restores its customers against `policy`.

@@ -19,6 +19,8 @@ pub struct HostOptions {
     pub snapshot_every: Option<u64>,
     /// Largest document text accepted, in bytes.
     pub max_document_bytes: Option<usize>,
+    /// How long idempotency keys are remembered, in ms (default: the policy's, else 24 h).
+    pub idempotency_ttl_ms: Option<u64>,
 }
 
 fn bad(name: &'static str, message: impl Into<String>) -> Error {
@@ -73,6 +75,9 @@ impl HostOptions {
                     let n = count(v, "max_document_bytes")?;
                     out.max_document_bytes = Some(usize::try_from(n).unwrap_or(usize::MAX));
                 }
+                "idempotency_ttl_ms" => {
+                    out.idempotency_ttl_ms = Some(count(v, "idempotency_ttl_ms")?);
+                }
                 other => {
                     return Err(Error::InvalidArgument {
                         name: "options",
@@ -89,14 +94,24 @@ impl HostOptions {
         if let Some(n) = self.max_document_bytes {
             o.max_document_bytes = n;
         }
+        o.idempotency_ttl_ms = self
+            .idempotency_ttl_ms
+            .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
         o
     }
 
     /// Loads an already-parsed document (a host's own object) with these options.
     pub fn load_value(&self, doc: &Value) -> Result<Limitr<JournalStore>, Error> {
         match &self.journal {
-            None => Limitr::with_store(doc, JournalStore::memory()),
+            None => self.ttl(Limitr::with_store(doc, JournalStore::memory())?),
             Some(_) => self.load(&doc.to_string(), Format::Json),
+        }
+    }
+
+    fn ttl(&self, engine: Limitr<JournalStore>) -> Result<Limitr<JournalStore>, Error> {
+        match self.load_options().idempotency_ttl_ms {
+            Some(ms) => engine.with_idempotency_ttl(ms),
+            None => Ok(engine),
         }
     }
 
@@ -107,7 +122,7 @@ impl HostOptions {
                 return Err(bad("sync", "journal options need `journal` (a directory)"));
             }
             let doc = format.read(text, self.load_options().max_document_bytes)?;
-            return Limitr::with_store(&doc, JournalStore::memory());
+            return self.ttl(Limitr::with_store(&doc, JournalStore::memory())?);
         };
         let sync = SyncMode::parse(self.sync.as_deref().unwrap_or("batch"), self.sync_ms)?;
         Journal::at(dir)

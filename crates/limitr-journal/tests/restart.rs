@@ -406,3 +406,48 @@ proptest! {
         prop_assert_eq!(state(&restored), live);
     }
 }
+
+#[test]
+fn idempotency_keys_survive_a_restart_and_the_load_option_sets_their_ttl() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let keyed = CallOptions {
+        idempotency_key: Some("req-42".into()),
+        ..CallOptions::default()
+    };
+    {
+        let p = open(dir.path(), &clock);
+        p.create_customer("u1", Some("starter")).unwrap();
+        assert!(
+            p.allow_with("u1", "ai-chat-input", d(300_000), &keyed)
+                .unwrap()
+        );
+    }
+    let options = limitr_core::LoadOptions {
+        idempotency_ttl_ms: Some(60_000),
+        ..limitr_core::LoadOptions::default()
+    };
+    let p = Journal::at(dir.path())
+        .load_options(options)
+        .load(DOC, Format::Json)
+        .unwrap()
+        .with_clock(clock.clone());
+    assert_eq!(p.idempotency_ttl(), 60_000);
+    let before = state(&p);
+    // the retry after the restart answers the first answer and changes nothing
+    assert!(
+        p.allow_with("u1", "ai-chat-input", d(300_000), &keyed)
+            .unwrap()
+    );
+    assert_eq!(state(&p), before);
+    let e = p
+        .allow_with("u1", "ai-chat-input", d(1), &keyed)
+        .unwrap_err();
+    assert_eq!(e.code(), "IDEMPOTENCY_CONFLICT");
+    // after the ttl the key is forgotten: the same call meters again (and is denied at the limit)
+    clock.advance(60_001);
+    assert!(
+        !p.allow_with("u1", "ai-chat-input", d(300_000), &keyed)
+            .unwrap()
+    );
+}
