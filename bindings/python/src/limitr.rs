@@ -191,6 +191,7 @@ impl LimitrSync {
             sync_ms,
             snapshot_every,
             max_document_bytes,
+            ..HostOptions::default()
         };
         let engine = if let Ok(text) = doc.cast::<PyString>() {
             let fmt = self::format(py, &format)?;
