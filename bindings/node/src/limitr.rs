@@ -64,7 +64,7 @@ impl Engine {
             self.core.add_handler(QUEUE_HANDLER, move |e: &Event| {
                 let mut q = queue.lock();
                 q.push(e.name.to_string());
-                q.push(e.payload_json());
+                q.push(e.payload_json().to_string());
                 Ok(())
             });
         } else {

@@ -18,7 +18,7 @@ impl Handler for PyHandler {
     /// `limitr._errors.handler_failed` (a `HandlerWarning`), so the engine always sees `Ok`.
     fn handle(&self, event: &Event) -> Result<(), String> {
         Python::attach(|py| {
-            let called = convert::to_py(py, &event.payload)
+            let called = convert::to_py(py, &event.payload())
                 .and_then(|payload| self.func.call1(py, (event.name, payload)));
             if let Err(err) = called {
                 let reported = HANDLER_FAILED

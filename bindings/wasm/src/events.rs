@@ -20,7 +20,7 @@ impl EventBuffer {
         move |e: &Event| {
             let mut b = buffer.lock();
             b.push(e.name.to_string());
-            b.push(e.payload_json());
+            b.push(e.payload_json().to_string());
             Ok(())
         }
     }

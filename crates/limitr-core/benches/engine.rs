@@ -149,6 +149,40 @@ fn benches(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    // the same warm call with handlers: none, one listening to `meter-limit` only (the plain lane
+    // still answers), one no-op receiving every event (a `meter-changed` payload per call)
+    for (label, filter) in [
+        ("handler/none", None),
+        ("handler/meter-limit", Some(&["meter-limit"][..])),
+        ("handler/all-events-noop", Some(&[][..])),
+    ] {
+        let clock = Arc::new(ManualClock::new(1_767_225_600_000));
+        let h = Limitr::from_json(QUICKSTART)
+            .unwrap()
+            .with_clock(clock.clone());
+        h.create_customer("warm", Some("growth")).unwrap();
+        let noop = |e: &limitr_core::Event| {
+            black_box(e.payload_json().len());
+            Ok(())
+        };
+        match filter {
+            None => {}
+            Some([]) => h.add_handler("noop", noop),
+            Some(names) => h.add_handler_for("noop", names, noop).unwrap(),
+        }
+        let mut calls = 0u32;
+        c.bench_function(label, |b| {
+            b.iter(|| {
+                calls += 1;
+                if calls == 500_000 {
+                    calls = 0;
+                    clock.advance(86_400_000);
+                }
+                h.allow(black_box("warm"), black_box("ai-chat-input"), one)
+                    .unwrap()
+            })
+        });
+    }
     // the same customer past its soft limit: every call is billed overage (no grants to draw)
     let over = engine(QUICKSTART);
     over.create_customer("over", Some("growth")).unwrap();

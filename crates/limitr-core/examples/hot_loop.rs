@@ -2,7 +2,8 @@
 //!
 //! `hot_loop [calls] [mode]`, modes: (none) a quick start customer inside its limit (a day passes
 //! every 500,000 calls); `over` past its soft limit (every call billed overage); `caps` a customer
-//! with two spend caps under a governed hard limit (the criterion bench's case).
+//! with two spend caps under a governed hard limit (the criterion bench's case); `events` the
+//! first with a no-op handler receiving every event.
 
 use limitr_core::number::Decimal;
 use limitr_core::{CapOptions, Limitr, ManualClock};
@@ -35,11 +36,17 @@ fn main() -> Result<(), limitr_core::Error> {
         let doc = include_str!("../../../tests/policies/quickstart.json");
         let p = Limitr::from_json(doc)?.with_clock(clock.clone());
         p.create_customer("warm", Some("growth"))?;
+        if mode == "events" {
+            p.add_handler("noop", |e: &limitr_core::Event| {
+                std::hint::black_box(e.payload_json().len());
+                Ok(())
+            });
+        }
         (p, "ai-chat-input")
     };
     let mut ok = 0usize;
     for i in 0..n {
-        if mode.is_empty() && i % 500_000 == 499_999 {
+        if (mode.is_empty() || mode == "events") && i % 500_000 == 499_999 {
             clock.advance(86_400_000);
         }
         if p.allow("warm", entitlement, Decimal::ONE)? {

@@ -99,7 +99,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     policy.create_customer("user_starter", Some("starter"))?;
     policy.add_handler("limit-reached-handler", |event: &Event| {
         if event.name == "meter-limit" {
-            let r = &event.payload;
+            let r = &event.payload();
             println!(
                 "\nCustomer {} hit their limit for {}.\nUsed: {} tokens. Total: {}. Attempted: {}.\nPlan: {}. Credit: {}.\n",
                 r["customer"]["id"].as_str().unwrap_or_default(),

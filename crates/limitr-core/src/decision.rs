@@ -3,9 +3,11 @@
 
 use crate::customer::Customer;
 use crate::error::{Error, Result};
+use crate::events::EventKind;
 use crate::grant::{self, Grant};
 use crate::meter::Meter;
 use crate::number::{self, Decimal};
+use crate::payload::Json;
 use crate::policy::Policy;
 use crate::policy::credit::Credit;
 use crate::policy::plan::{Entitlement, Limit, Mode, Plan};
@@ -79,15 +81,20 @@ pub struct Request<'a> {
     pub overhead: Option<Decimal>,
     /// Host data attached to events as `event_data`.
     pub event_data: Option<&'a Value>,
-    /// Whether to build events.
-    pub events: bool,
+    /// The events to build (those some handler listens to; empty: none).
+    pub events: crate::events::EventSet,
     /// Meter past hard limits and skip the gates (used by `settle`).
     pub force: bool,
     /// Report the call's figures for spend caps.
     pub cost: bool,
 }
 
-/// An event before the customer record and `remaining` are attached (after commit).
+/// The key of a draft's field holding JSON text written as is into the payload (its leading
+/// fields, already serialised): `"\u{0}raw"` cannot collide with a payload field.
+pub(crate) const RAW_HEAD: &str = "\u{0}raw";
+
+/// An event before the customer record and `remaining` are attached (after commit). `fields` may
+/// start with [`RAW_HEAD`]: leading fields already written as JSON text (`"a":1,"b":2` form).
 #[derive(Debug, Clone)]
 pub(crate) struct Draft {
     pub name: &'static str,
@@ -258,44 +265,65 @@ struct Figures {
     price_diff: Option<Decimal>,
 }
 
-fn meter_fields(f: &Figures, denied: bool) -> Value {
-    let mut m = Map::new();
+/// The `meter` object of a meter event, as JSON text.
+fn meter_fields(f: &Figures, denied: bool) -> String {
+    let mut j = Json::with_capacity(160);
     if denied {
-        m.insert("value".into(), number::to_value(f.old));
-        m.insert("limit".into(), number::to_value(f.limit));
-        m.insert("invalid".into(), number::to_value(f.new));
+        j.raw("{\"value\":");
+        j.decimal(f.old);
+        j.raw(",\"limit\":");
+        j.decimal(f.limit);
+        j.raw(",\"invalid\":");
+        j.decimal(f.new);
     } else {
-        m.insert("old".into(), number::to_value(f.old));
-        m.insert("value".into(), number::to_value(f.new));
-        m.insert("limit".into(), number::to_value(f.limit));
+        j.raw("{\"old\":");
+        j.decimal(f.old);
+        j.raw(",\"value\":");
+        j.decimal(f.new);
+        j.raw(",\"limit\":");
+        j.decimal(f.limit);
     }
-    m.insert("diff".into(), number::to_value(f.new - f.before));
-    m.insert("overhead".into(), number::to_value(f.overhead_total));
-    m.insert("overhead_diff".into(), number::to_value(f.overhead_call));
-    m.insert(
-        "price_diff".into(),
-        f.price_diff.map_or(Value::Null, number::to_value),
-    );
-    Value::Object(m)
+    j.raw(",\"diff\":");
+    j.decimal(f.new - f.before);
+    j.raw(",\"overhead\":");
+    j.decimal(f.overhead_total);
+    j.raw(",\"overhead_diff\":");
+    j.decimal(f.overhead_call);
+    j.raw(",\"price_diff\":");
+    match f.price_diff {
+        Some(p) => j.decimal(p),
+        None => j.raw("null"),
+    }
+    j.byte(b'}');
+    j.finish()
 }
 
+/// A meter event's draft: its leading fields (`meter`, `entitlement`, `plan`, `credit`,
+/// `event_data`) written once as JSON text under [`RAW_HEAD`]; later fields are values.
 fn draft(
     name: &'static str,
     plan: &Plan,
     ent: &str,
     credit: &Credit,
-    meter: Value,
+    meter: String,
     req: &Request<'_>,
 ) -> Draft {
-    let mut fields = Map::new();
-    fields.insert("meter".into(), meter);
-    fields.insert("entitlement".into(), Value::String(ent.to_string()));
-    fields.insert("plan".into(), Value::String(plan.name.to_string()));
-    fields.insert("credit".into(), credit.record.clone());
-    fields.insert(
-        "event_data".into(),
-        req.event_data.cloned().unwrap_or(Value::Null),
-    );
+    let mut j = Json::with_capacity(meter.len() + 256);
+    j.raw("\"meter\":");
+    j.raw(&meter);
+    j.raw(",\"entitlement\":");
+    j.value(ent);
+    j.raw(",\"plan\":");
+    j.value(&*plan.name);
+    j.raw(",\"credit\":");
+    j.value(&credit.record);
+    j.raw(",\"event_data\":");
+    match req.event_data {
+        Some(v) => j.value(v),
+        None => j.raw("null"),
+    }
+    let mut fields = Map::with_capacity(4);
+    fields.insert(RAW_HEAD.into(), Value::String(j.finish()));
     Draft { name, fields }
 }
 
@@ -336,7 +364,8 @@ fn metered(
     now: Timestamp,
     commit: bool,
 ) -> Result<Transition> {
-    let emit = commit && req.events;
+    let emit = commit && req.events.any();
+    let wants = |kind: EventKind| commit && req.events.has(kind);
     let v = credit.units.cast(req.value);
     let overhead_call = match req.overhead {
         Some(o) => o,
@@ -462,7 +491,7 @@ fn metered(
             }
             t.ops.reset = reset;
             t.ops.push = Some((now, v, limit.ewma_alpha)); // the demand signal
-            if emit {
+            if wants(EventKind::MeterGoverned) {
                 let mut m = Map::new();
                 m.insert("value".into(), number::to_value(meter.value));
                 m.insert("limit".into(), number::to_value(l));
@@ -472,7 +501,7 @@ fn metered(
                     plan,
                     req.entitlement,
                     credit,
-                    Value::Object(m),
+                    Value::Object(m).to_string(),
                     req,
                 );
                 let mut gov = Map::new();
@@ -511,7 +540,7 @@ fn metered(
             start: m_val - l,
             meter_value: m_val,
             limit: l,
-            price_diff: if req.events {
+            price_diff: if req.events.any() {
                 policy.price_units(credit, number::floor0(n - l) - billable, billable)
             } else {
                 None
@@ -601,7 +630,7 @@ fn metered(
                         }
                     }
                 };
-                if let Some(uncovered) = overage_event {
+                if let Some(uncovered) = overage_event.filter(|_| wants(EventKind::MeterOverage)) {
                     let mut d = draft(
                         "meter-overage",
                         plan,
@@ -618,7 +647,7 @@ fn metered(
                     );
                     t.drafts.push(d);
                 }
-                if reset {
+                if reset && wants(EventKind::MeterReset) {
                     let mut d = draft(
                         "meter-reset",
                         plan,
@@ -630,7 +659,7 @@ fn metered(
                     extra_fields(&mut d);
                     t.drafts.push(d);
                 }
-                if overage_event.is_none() {
+                if overage_event.is_none() && wants(EventKind::MeterChanged) {
                     let mut d = draft(
                         "meter-changed",
                         plan,
@@ -669,6 +698,9 @@ fn metered(
                 &["meter-changed"]
             };
             for name in names {
+                if !wants(EventKind::of(name)) {
+                    continue;
+                }
                 let mut d = draft(
                     name,
                     plan,
@@ -700,7 +732,7 @@ fn metered(
     }
     if emit {
         figures.overhead_total = meter.overhead;
-        if reset {
+        if reset && wants(EventKind::MeterReset) {
             t.drafts.push(draft(
                 "meter-reset",
                 plan,
@@ -710,6 +742,9 @@ fn metered(
                 req,
             ));
         }
+    }
+    if wants(EventKind::MeterLimit) {
+        figures.overhead_total = meter.overhead;
         let mut d = draft(
             "meter-limit",
             plan,

@@ -10,7 +10,7 @@
 use crate::customer::Customer;
 use crate::decision::Draft;
 use crate::error::{Error, Result};
-use crate::events::{Event, Handler, Handlers};
+use crate::events::{Event, EventKind, EventSet, Filter, Handler, Handlers};
 use crate::number::{self, Decimal};
 use crate::policy::Policy;
 use crate::policy::format::{DEFAULT_MAX_DOCUMENT_BYTES, Format};
@@ -139,6 +139,34 @@ fn require_id(name: &'static str, id: &str) -> Result<()> {
         return Err(Error::invalid(name, "must be a non-empty string"));
     }
     Ok(())
+}
+
+/// A draft's payload as JSON text: its fields in order, then `customer` (already JSON text) and
+/// `remaining`, as the value `{...fields, customer, remaining}` would print.
+fn payload_text(fields: &Map<String, Value>, customer: &str, remaining: &str) -> String {
+    let mut out: Vec<u8> = Vec::with_capacity(customer.len() + 64 * fields.len() + 64);
+    out.push(b'{');
+    for (k, v) in fields {
+        if k == "customer" || k == "remaining" {
+            continue;
+        }
+        if let (true, Value::String(raw)) = (k == crate::decision::RAW_HEAD, v) {
+            out.extend_from_slice(raw.as_bytes());
+            out.push(b',');
+            continue;
+        }
+        // writing to a Vec cannot fail, and a Value always serialises
+        let _ = serde_json::to_writer(&mut out, k);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, v);
+        out.push(b',');
+    }
+    out.extend_from_slice(b"\"customer\":");
+    out.extend_from_slice(customer.as_bytes());
+    out.extend_from_slice(b",\"remaining\":");
+    out.extend_from_slice(remaining.as_bytes());
+    out.push(b'}');
+    String::from_utf8(out).unwrap_or_default()
 }
 
 impl Limitr<MemoryStore> {
@@ -325,6 +353,49 @@ impl<S: Store> Limitr<S> {
         self.handlers.add(name, Arc::new(handler));
     }
 
+    /// Adds (or replaces) a named handler receiving only the events named in `events` (fixed
+    /// names such as `meter-limit`, or names of the policy's notification rules). Events no
+    /// handler listens to are never built.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for a name that is neither: `events[1]: unknown event "meter-limt"`.
+    pub fn add_handler_for<N: AsRef<str>>(
+        &self,
+        name: &str,
+        events: &[N],
+        handler: impl Handler + 'static,
+    ) -> Result<()> {
+        self.add_shared_handler(name, Some(events), Arc::new(handler))
+    }
+
+    /// [`add_handler_for`](Self::add_handler_for) with a shared handler; `events: None` listens
+    /// to every event.
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` for an unknown event name.
+    pub fn add_shared_handler<N: AsRef<str>>(
+        &self,
+        name: &str,
+        events: Option<&[N]>,
+        handler: Arc<dyn Handler>,
+    ) -> Result<()> {
+        let filter = match events {
+            None => None,
+            Some(names) => Some(self.event_filter(names)?),
+        };
+        self.handlers.add_filtered(name, handler, filter);
+        Ok(())
+    }
+
+    /// The filter over `names` (fixed event names and the policy's notification rules).
+    ///
+    /// # Errors
+    /// `INVALID_ARGUMENT` naming the first unknown name.
+    pub fn event_filter<N: AsRef<str>>(&self, names: &[N]) -> Result<Filter> {
+        let rules: Vec<&'static str> = self.policy.notifications.iter().map(|r| r.name).collect();
+        Filter::new(names, &rules)
+    }
+
     /// Removes a handler by name; true if it existed.
     pub fn remove_handler(&self, name: &str) -> bool {
         self.handlers.remove(name)
@@ -339,6 +410,30 @@ impl<S: Store> Limitr<S> {
         events && self.handlers.active()
     }
 
+    /// The events a metering call builds: those some handler listens to, plus the meter events
+    /// the notification rules wait for when some handler listens to a rule's event (the rules read
+    /// them); none with `events = false`.
+    #[inline]
+    fn listening(&self, events: bool) -> EventSet {
+        if !events {
+            return EventSet::NONE;
+        }
+        let wanted = self.handlers.wanted();
+        if !wanted.has(EventKind::Notification) {
+            return wanted;
+        }
+        self.policy
+            .notifications
+            .iter()
+            .fold(wanted, |set, rule| match rule.on {
+                None => set.union(EventSet::METER),
+                Some(on) => set.with(EventKind::of(on)),
+            })
+    }
+
+    /// Turns a call's drafts into events: each payload is written once, straight to JSON text,
+    /// with the owner's record (serialised once per call) and `remaining` appended; drafts built
+    /// only for the notification rules are dropped.
     fn finish(
         &self,
         drafts: Vec<Draft>,
@@ -347,23 +442,25 @@ impl<S: Store> Limitr<S> {
         limit: Option<&crate::Limit>,
         now: Timestamp,
     ) -> Vec<Event> {
+        let mut drafts = drafts;
+        drafts.retain(|d| self.handlers.delivers(EventKind::of(d.name), d.name));
         if drafts.is_empty() {
             return Vec::new();
         }
-        let record = c.record();
-        let remaining = reads::remaining(&self.policy, c, ent, limit, false, true, now);
+        let record = crate::payload::customer(c);
+        debug_assert_eq!(
+            record,
+            c.record().to_string(),
+            "the written customer record"
+        );
+        let remaining = reads::remaining(&self.policy, c, ent, limit, false, true, now)
+            .map_or(Value::Null, number::to_value)
+            .to_string();
         drafts
             .into_iter()
-            .map(|mut d| {
-                d.fields.insert("customer".into(), record.clone());
-                d.fields.insert(
-                    "remaining".into(),
-                    remaining.map_or(Value::Null, number::to_value),
-                );
-                Event {
-                    name: d.name,
-                    payload: Value::Object(d.fields),
-                }
+            .map(|d| {
+                let kind = EventKind::of(d.name);
+                Event::from_json(d.name, kind, payload_text(&d.fields, &record, &remaining))
             })
             .collect()
     }

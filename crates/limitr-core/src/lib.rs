@@ -40,6 +40,7 @@ pub mod meter;
 pub mod notify;
 pub mod number;
 pub mod options;
+mod payload;
 pub mod policy;
 pub mod pricing;
 mod reads;
@@ -52,7 +53,7 @@ pub use engine::{
     CallOptions, CapOptions, EstimateAnswer, Limitr, LoadOptions, NewCustomer, ReserveOptions,
 };
 pub use error::{Error, Result};
-pub use events::{Event, Handler, Handlers};
+pub use events::{Event, EventKind, EventSet, Filter, Handler, Handlers};
 pub use exchange::{Exchange, GrantStrategy};
 pub use grant::Grant;
 pub use meter::Meter;

@@ -174,8 +174,22 @@ pub fn from_value(v: &Value) -> Option<Decimal> {
     }
 }
 
+/// `d` as an `i64` when it is a whole number in range (the common case of event figures).
+#[inline]
+pub fn whole(d: Decimal) -> Option<i64> {
+    let n = if d.scale() == 0 { d } else { d.normalize() };
+    if n.scale() == 0 {
+        i64::try_from(n.mantissa()).ok()
+    } else {
+        None
+    }
+}
+
 /// Writes a quantity as an exact JSON number (its normalized decimal text).
 pub fn to_value(d: Decimal) -> Value {
+    if let Some(i) = whole(d) {
+        return Value::Number(i.into()); // the same text, without formatting and parsing it
+    }
     match serde_json::Number::from_str(&d.normalize().to_string()) {
         Ok(n) => Value::Number(n),
         Err(_) => Value::String(d.to_string()),

@@ -111,7 +111,7 @@ fn part3_meter_limit_event() {
             "meter-limit"
         ]
     );
-    let limit: Value = serde_json::from_str(&events[4].payload_json()).unwrap();
+    let limit: Value = serde_json::from_str(events[4].payload_json()).unwrap();
     assert_eq!(limit["customer"]["id"], "user_starter");
     assert_eq!(limit["entitlement"], "ai-chat-input");
     assert_eq!(limit["meter"]["value"].to_string(), "455000");
@@ -130,7 +130,7 @@ fn part3_meter_limit_event() {
         "Input tokens for Claude Sonnet 4"
     );
     for e in &events[..4] {
-        assert_eq!(e.payload["meter"]["price_diff"].to_string(), "0");
+        assert_eq!(e.payload()["meter"]["price_diff"].to_string(), "0");
     }
 }
 
@@ -211,7 +211,11 @@ fn part5_grant_drains_through_the_exchange() {
     );
     let applied: Vec<String> = events
         .iter()
-        .filter_map(|e| e.payload.get("grant_value_applied").map(|v| v.to_string()))
+        .filter_map(|e| {
+            e.payload()
+                .get("grant_value_applied")
+                .map(|v| v.to_string())
+        })
         .collect();
     assert_eq!(applied, ["118000", "60000", "900000"]);
     // reference case 5
@@ -257,8 +261,11 @@ fn case7_soft_overage_priced_by_the_credit() {
     }
     let events = seen.lock().unwrap();
     let overage = events.iter().find(|e| e.name == "meter-overage").unwrap();
-    assert_eq!(overage.payload["overage"].to_string(), "118000");
-    assert_eq!(overage.payload["overage_price"].to_string(), "0.472");
-    assert_eq!(overage.payload["meter"]["price_diff"].to_string(), "0.472");
-    assert_eq!(overage.payload["remaining"].to_string(), "-118000");
+    assert_eq!(overage.payload()["overage"].to_string(), "118000");
+    assert_eq!(overage.payload()["overage_price"].to_string(), "0.472");
+    assert_eq!(
+        overage.payload()["meter"]["price_diff"].to_string(),
+        "0.472"
+    );
+    assert_eq!(overage.payload()["remaining"].to_string(), "-118000");
 }

@@ -543,7 +543,11 @@ fn replay(path: &Path) -> Result<(), String> {
             }
             for (j, (ev, w)) in seen.iter().zip(events).enumerate() {
                 if let Some(p) = w.get("payload") {
-                    matches(p, Some(&ev.payload), &format!("{at} event {j} {}", ev.name))?;
+                    matches(
+                        p,
+                        Some(&ev.payload()),
+                        &format!("{at} event {j} {}", ev.name),
+                    )?;
                 }
             }
         }

@@ -11,6 +11,7 @@
 
 use super::{CostFigures, Request};
 use crate::customer::Customer;
+use crate::events::{EventKind, EventSet};
 use crate::number::{self, Decimal};
 use crate::policy::Policy;
 use crate::policy::plan::{Entitlement, Mode};
@@ -79,6 +80,9 @@ impl Plain {
     }
 }
 
+/// The events a call the lane answers would send.
+const LANE_EVENTS: EventSet = EventSet::of(EventKind::MeterChanged).with(EventKind::MeterOverage);
+
 /// The plain lane's answer for `allow` of `req` on `owner`'s meter of `ent`: `Some` only when the
 /// call is allowed and needs no step beyond metering (`req.cost` is answered by [`Plain::cost`]).
 pub(crate) fn plain(
@@ -88,7 +92,9 @@ pub(crate) fn plain(
     req: &Request<'_>,
     now: Timestamp,
 ) -> Option<Plain> {
-    if req.events || req.force {
+    // the lane's calls would send `meter-changed` (or `meter-overage` past a soft limit): it
+    // answers only when nobody listens to those
+    if req.events.intersect(LANE_EVENTS).any() || req.force {
         return None;
     }
     let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now)?;
@@ -197,7 +203,7 @@ mod tests {
         value: Decimal,
         overhead: Option<Decimal>,
         elapsed: i64,
-        events: bool,
+        events: EventSet,
         grants: bool,
         cost: bool,
         /// Governor tokens left 5 ms before the start (`None`: the bucket is not started).
@@ -293,10 +299,11 @@ mod tests {
                             for value in [-7, 0, 1, 15, 60, 61, 200] {
                                 for elapsed in [0, 3_600_001] {
                                     for (events, grants, cost) in [
-                                        (false, false, false),
-                                        (true, false, false),
-                                        (false, true, false),
-                                        (false, false, true),
+                                        (EventSet::NONE, false, false),
+                                        (EventSet::ALL, false, false),
+                                        (EventSet::of(EventKind::MeterLimit), false, false),
+                                        (EventSet::NONE, true, false),
+                                        (EventSet::NONE, false, true),
                                     ] {
                                         let k = Case {
                                             int,
@@ -318,7 +325,7 @@ mod tests {
                                             || (!trailing && !extra.contains("governor"));
                                         if valid
                                             && !extra.contains("minimum")
-                                            && !events
+                                            && !events.intersect(LANE_EVENTS).any()
                                             && elapsed == 0
                                             && !v.is_sign_negative()
                                             && (k.meter + v <= Decimal::from(k.limit)
@@ -367,7 +374,11 @@ mod tests {
             value_scale in 0u32..3,
             overhead in proptest::option::of(0i64..1_000),
             elapsed in prop_oneof![Just(0i64), Just(1_000), Just(3_600_000), Just(3_600_001)],
-            events in any::<bool>(),
+            events in prop::sample::select(vec![
+                EventSet::NONE,
+                EventSet::ALL,
+                EventSet::of(EventKind::MeterLimit),
+            ]),
             grants in any::<bool>(),
             cost in any::<bool>(),
             bucket in proptest::option::of(0i64..120),

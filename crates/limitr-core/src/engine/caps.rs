@@ -60,7 +60,7 @@ pub struct CapOptions {
 }
 
 fn event(name: &'static str, payload: Value) -> Event {
-    Event { name, payload }
+    Event::new(name, payload)
 }
 
 /// Applicable caps, as (customer index, cap index): inline for the usual few.
@@ -682,7 +682,7 @@ impl<S: Store> Limitr<S> {
             && let Some((holder, cap)) = self.blocking_cap(cs, parties, &figures, &amounts, temp)
         {
             let mut events = Vec::new();
-            if req.events {
+            if req.events.has(crate::events::EventKind::CapLimit) {
                 events.push(self.cap_limit_event(cs, parties, owner, holder, &cap, &t, req));
             }
             return Ok((false, events));
@@ -734,8 +734,12 @@ impl<S: Store> Limitr<S> {
             k.meter_value = k.meter_value.saturating_add(amount);
             let crossed = crate::number::cmp(before, k.value).is_lt()
                 && crate::number::cmp(k.meter_value, k.value).is_ge();
-            let cap_record = (crossed && req.events).then(|| k.record());
-            if req.events && !moved.contains(&ci) {
+            let cap_record = (crossed
+                && req
+                    .events
+                    .has(crate::events::EventKind::CapThresholdCrossed))
+            .then(|| k.record());
+            if req.events.has(crate::events::EventKind::CustomerSet) && !moved.contains(&ci) {
                 moved.push(ci);
             }
             if let Some(cap_record) = cap_record {
@@ -753,7 +757,7 @@ impl<S: Store> Limitr<S> {
                 events.push(event("cap-threshold-crossed", Value::Object(p)));
             }
         }
-        if req.events {
+        if req.events.has(crate::events::EventKind::CustomerSet) {
             for ci in moved {
                 if let Some(c) = cs.get(ci).filter(|c| *c.id != *parties.owner) {
                     events.push(event("customer-set", c.record()));

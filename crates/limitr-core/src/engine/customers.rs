@@ -78,7 +78,7 @@ fn reconcile_included(c: &mut Customer, plan: &crate::Plan, now: Timestamp) {
 }
 
 fn event(name: &'static str, payload: Value) -> Event {
-    Event { name, payload }
+    Event::new(name, payload)
 }
 
 impl<S: Store> Limitr<S> {

@@ -206,7 +206,7 @@ impl<S: Store> Limitr<S> {
                 value,
                 overhead: None,
                 event_data: data,
-                events: false,
+                events: crate::events::EventSet::NONE,
                 force: false,
                 cost: false,
             };

@@ -63,7 +63,7 @@ impl<S: Store> Limitr<S> {
             value,
             overhead: options.overhead,
             event_data: options.event_data.as_ref(),
-            events: self.emitting(options.events),
+            events: self.listening(options.events),
             force: settle.is_some(),
             cost: false,
         };
@@ -205,7 +205,7 @@ impl<S: Store> Limitr<S> {
             value,
             overhead,
             event_data: None,
-            events: false,
+            events: crate::events::EventSet::NONE,
             force: false,
             cost: false,
         };
