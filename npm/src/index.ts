@@ -30,6 +30,16 @@ export type Format = 'json' | 'yaml' | 'toml';
  */
 export type Handler = (key: string, value: string) => unknown;
 
+/** Options of {@link Limitr.addHandler}. */
+export interface HandlerOptions {
+  /**
+   * The events this handler receives (`['meter-limit', 'meter-overage']`, or names of the policy's
+   * notification rules); every event when omitted. Events no handler listens to are never built.
+   * An unknown name is `INVALID_ARGUMENT`: `events[1]: unknown event "meter-limt"`.
+   */
+  events?: string[];
+}
+
 /** Options of {@link Limitr.new}. */
 export interface LimitrOptions {
   /**
@@ -391,8 +401,10 @@ export class Limitr {
   private readonly n: NativeBackend;
   private readonly now: (() => number) | undefined;
   private readonly report: (error: unknown, handler: string, event: string) => void;
-  private readonly handlers = new Map<string, Handler>();
+  private readonly handlers = new Map<string, { fn: Handler; events: Set<string> | null }>();
   private collecting = false;
+  /** The engine's count of queued events (read after a call: no native call when it is 0). */
+  private queued: ArrayLike<number> = [0];
 
   private constructor(n: NativeBackend, h: Handle, options: LimitrOptions) {
     this.n = n;
@@ -474,14 +486,19 @@ export class Limitr {
     return typeof value === 'number' ? value : this.n.quantity(this.h, customer, entitlement, value);
   }
 
-  /** Delivers the events queued by the last call to the JS handlers, in registration order. */
+  /**
+   * Delivers the events queued by the last call to the JS handlers listening to them, in
+   * registration order: one native call, and only when the engine's counter says events are queued.
+   */
   private deliver(): void {
-    if (!this.collecting) return;
+    if (!this.collecting || this.queued[0] === 0) return;
     const queue = this.n.takeEvents(this.h);
+    const handlers = Array.from(this.handlers);
     for (let i = 0; i + 1 < queue.length; i += 2) {
       const key = queue[i]!;
       const value = queue[i + 1]!;
-      for (const [name, fn] of Array.from(this.handlers)) {
+      for (const [name, { fn, events }] of handlers) {
+        if (events !== null && !events.has(key)) continue;
         try {
           const r = fn(key, value) as { then?: unknown } | undefined;
           if (r && typeof r.then === 'function') {
@@ -494,37 +511,72 @@ export class Limitr {
     }
   }
 
-  // ---- events -----------------------------------------------------------------------------
-
-  /** Adds (or replaces, keeping its place) the handler called `name`; it receives every event. */
-  addHandlerSync(name: string, handler: Handler): void {
-    str('name', name);
-    if (typeof handler !== 'function') throw invalidArgument('handler', `expected a function, got ${describe(handler)}`);
-    this.handlers.set(name, handler);
+  /**
+   * Tells the engine what the handlers listen to (the union of their names; every event when one
+   * has no filter), or stops the queue when there is no handler. With `check`, only checks those
+   * names (an unknown one throws, naming its index, and nothing changes).
+   */
+  private listen(check: string[] | null = null): void {
+    if (check !== null) {
+      this.n.collectEvents(this.h, true, check);
+    } else if (this.handlers.size === 0) {
+      if (this.collecting) this.n.collectEvents(this.h, false, null);
+      this.collecting = false;
+      return;
+    }
+    let names: string[] | null = [];
+    for (const { events } of this.handlers.values()) {
+      if (events === null) {
+        names = null;
+        break;
+      }
+      for (const e of events) if (!names.includes(e)) names.push(e);
+    }
+    if (check === null || this.handlers.size > 0) this.n.collectEvents(this.h, true, names);
     if (!this.collecting) {
-      this.n.collectEvents(this.h, true);
+      this.queued = this.n.eventCounter(this.h);
       this.collecting = true;
     }
+  }
+
+  // ---- events -----------------------------------------------------------------------------
+
+  /**
+   * Adds (or replaces, keeping its place) the handler called `name`; it receives every event, or
+   * with `{ events: [...] }` only those (the engine then builds only the events someone listens to).
+   */
+  addHandlerSync(name: string, handler: Handler, options?: HandlerOptions): void {
+    str('name', name);
+    if (typeof handler !== 'function') throw invalidArgument('handler', `expected a function, got ${describe(handler)}`);
+    let events: string[] | null = null;
+    if (options != null) {
+      const o = obj('options', options) as HandlerOptions;
+      if (o.events !== undefined) {
+        if (!Array.isArray(o.events)) throw invalidArgument('events', `expected an array of event names, got ${describe(o.events)}`);
+        events = o.events.map((e, i) => str(`events[${i}]`, e));
+      }
+    }
+    // checked first on their own (an unknown name is reported at its index), then the union
+    if (events !== null) this.call(() => this.listen(events));
+    this.handlers.set(name, { fn: handler, events: events === null ? null : new Set(events) });
+    this.call(() => this.listen());
   }
 
   /** Removes the handler called `name`; true if there was one. */
   removeHandlerSync(name: string): boolean {
     const removed = this.handlers.delete(str('name', name));
-    if (this.handlers.size === 0) this.clearHandlersSync();
+    if (removed) this.call(() => this.listen());
     return removed;
   }
 
   /** Removes every handler. */
   clearHandlersSync(): void {
     this.handlers.clear();
-    if (this.collecting) {
-      this.n.collectEvents(this.h, false);
-      this.collecting = false;
-    }
+    this.call(() => this.listen());
   }
 
-  async addHandler(name: string, handler: Handler): Promise<void> {
-    return this.addHandlerSync(name, handler);
+  async addHandler(name: string, handler: Handler, options?: HandlerOptions): Promise<void> {
+    return this.addHandlerSync(name, handler, options);
   }
   async removeHandler(name: string): Promise<boolean> {
     return this.removeHandlerSync(name);
@@ -772,7 +824,7 @@ export class Limitr {
     } catch (e) {
       throw fromNative(e);
     }
-    if (this.collecting) this.deliver();
+    if (this.collecting && this.queued[0] !== 0) this.deliver();
     return r;
   }
 

@@ -17,7 +17,9 @@ export * from './index.js';
  * The wasm-bindgen glue (`--target web`): the backend functions plus its loaders; `allowPlain` is
  * made of the scratch calls below.
  */
-export interface WasmGlue extends Omit<NativeBackend, 'allowPlain'> {
+export interface WasmGlue extends Omit<NativeBackend, 'allowPlain' | 'eventCounter'> {
+  /** Address of the engine's count of queued events (a `u32` in linear memory). */
+  eventCounter(h: Handle): number;
   initSync(module: { module: WebAssembly.Module | BufferSource }): unknown;
   /** Address and size of the scratch buffer the hot calls read their two strings from. */
   scratch(): number;
@@ -67,6 +69,18 @@ function withScratch(g: WasmGlue, memory: WebAssembly.Memory): NativeBackend {
   };
   return {
     ...g,
+    eventCounter(h) {
+      const at = g.eventCounter(h);
+      let count = new Uint32Array(memory.buffer, at, 1);
+      // a live view: remade after the memory grows (a detached view reads as empty)
+      return {
+        length: 1,
+        get 0(): number {
+          if (count.length === 0) count = new Uint32Array(memory.buffer, at, 1);
+          return count[0]!;
+        },
+      };
+    },
     allowPlain(h, customer, entitlement, value, events) {
       const s = strings(customer, entitlement);
       return s === undefined

@@ -386,13 +386,32 @@ pub fn lint(h: u32) -> Result<String> {
     })
 }
 
-/// Starts or stops queueing events for `takeEvents`.
+/// Starts or stops queueing events for `takeEvents`: every event, or only those named in
+/// `events` (an unknown name is `INVALID_ARGUMENT` naming `events[i]`).
 #[napi]
-pub fn collect_events(h: u32, on: bool) -> Result<()> {
-    registry::with(h, |e| {
-        e.collect_events(on);
-        Ok(())
-    })
+pub fn collect_events(h: u32, on: bool, events: Option<Vec<String>>) -> Result<()> {
+    registry::with(h, |e| e.collect_events(on, events.as_deref()).js())
+}
+
+/// The count of queued events, over the engine's own counter (an external `ArrayBuffer` of 4
+/// bytes, read as a `Uint32Array`): the face reads it after a call and calls `takeEvents` only
+/// when it is not zero.
+#[napi(ts_return_type = "ArrayBuffer")]
+#[allow(
+    unsafe_code,
+    reason = "an external ArrayBuffer over the engine's counter"
+)]
+pub fn event_counter(env: &napi::Env, h: u32) -> Result<napi::bindgen_prelude::ArrayBuffer<'_>> {
+    let counter = registry::with(h, |e| Ok(e.queued.clone()))?;
+    let ptr = std::sync::Arc::as_ptr(&counter).cast_mut().cast::<u8>();
+    // SAFETY: `ptr` points at the 4 bytes of an `AtomicU32` kept alive by the `Arc` moved into the
+    // finalizer, which drops it when JS collects the buffer.
+    unsafe {
+        napi::bindgen_prelude::ArrayBuffer::from_external(env, ptr, 4, counter, |_, counter| {
+            drop(counter);
+        })
+    }
+    .map_err(|e| error::invalid("eventCounter", &e.to_string()))
 }
 
 /// The queued events, flat: `[name, payloadJson, name, payloadJson, …]`.

@@ -7,7 +7,7 @@ use limitr_journal::JournalStore;
 pub type Limitr = limitr_core::Limitr<JournalStore>;
 use parking_lot::Mutex;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};
 
 /// Name under which the event queue is registered as a core handler.
 const QUEUE_HANDLER: &str = "@formata/limitr";
@@ -37,6 +37,9 @@ pub struct Engine {
     pub core: Limitr,
     clock: Arc<HostClock>,
     queue: Queue,
+    /// Events queued since the last `take_events`, shared with JS through an external
+    /// `ArrayBuffer` (`eventCounter`): the face takes events only when it is not zero.
+    pub queued: Arc<AtomicU32>,
 }
 
 impl Engine {
@@ -47,6 +50,7 @@ impl Engine {
             core: core.with_clock(clock.clone()),
             clock,
             queue: Arc::default(),
+            queued: Arc::default(),
         }
     }
 
@@ -57,24 +61,33 @@ impl Engine {
         self.clock.0.store(t, Ordering::Relaxed);
     }
 
-    /// Starts (or stops) queueing events; the core builds events only while a handler is registered.
-    pub fn collect_events(&self, on: bool) {
+    /// Starts (or stops) queueing events, all of them or those named in `events`; the core
+    /// builds only the events queued here. An unknown name is `INVALID_ARGUMENT` (`events[i]`).
+    pub fn collect_events(&self, on: bool, events: Option<&[String]>) -> limitr_core::Result<()> {
         if on {
             let queue = self.queue.clone();
-            self.core.add_handler(QUEUE_HANDLER, move |e: &Event| {
+            let queued = self.queued.clone();
+            let handler = move |e: &Event| {
                 let mut q = queue.lock();
                 q.push(e.name.to_string());
                 q.push(e.payload_json().to_string());
+                queued.fetch_add(1, Ordering::Release);
                 Ok(())
-            });
+            };
+            self.core
+                .add_shared_handler(QUEUE_HANDLER, events, Arc::new(handler))
         } else {
             self.core.remove_handler(QUEUE_HANDLER);
             self.queue.lock().clear();
+            self.queued.store(0, Ordering::Release);
+            Ok(())
         }
     }
 
     /// Takes the queued events.
     pub fn take_events(&self) -> Vec<String> {
-        std::mem::take(&mut *self.queue.lock())
+        let mut q = self.queue.lock();
+        self.queued.store(0, Ordering::Release);
+        std::mem::take(&mut *q)
     }
 }

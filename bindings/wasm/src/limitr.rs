@@ -55,15 +55,25 @@ pub fn set_now(h: &WasmLimitr, ms: Option<f64>) -> JsResult<()> {
     Ok(())
 }
 
-/// Starts (`true`) or stops collecting events; while off, no event is built at all.
+/// Starts (`true`) or stops collecting events: every event, or those named in `events` (an
+/// unknown name is `INVALID_ARGUMENT` naming `events[i]`); no other event is built at all.
 #[wasm_bindgen(js_name = collectEvents)]
-pub fn collect_events(h: &WasmLimitr, on: bool) {
+pub fn collect_events(h: &WasmLimitr, on: bool, events: Option<Vec<String>>) -> JsResult<()> {
     if on {
-        h.inner.add_handler(COLLECTOR, h.events.handler());
+        let handler = Arc::new(h.events.handler());
+        js(h.inner
+            .add_shared_handler(COLLECTOR, events.as_deref(), handler))
     } else {
         h.inner.remove_handler(COLLECTOR);
         h.events.take();
+        Ok(())
     }
+}
+
+/// The address in linear memory of the engine's count of queued events (a `u32`).
+#[wasm_bindgen(js_name = eventCounter)]
+pub fn event_counter(h: &WasmLimitr) -> usize {
+    h.events.counter_address()
 }
 
 /// The events since the last call, flat: `[name, payloadJson, name, payloadJson, …]`.
