@@ -63,3 +63,34 @@ console.log(`  sync    allowSync, warm customer:     ${rate(N_SYNC, await best(s
 console.log(`  sync    allowSync, 100k customers:    ${rate(N_SYNC, await best(syncRun)(policy, many))}`);
 console.log(`  awaited allow,     warm customer:     ${rate(N_ASYNC, await best(asyncRun)(policy, warm))}`);
 console.log(`  awaited allow,     100k customers:    ${rate(N_ASYNC, await best(asyncRun)(policy, many))}`);
+
+// Handlers on the quick start's warm customer (growth plan, `ai-chat-input`): no handler, one
+// listening to `meter-limit` only (target ≥ 0.8× the handlerless figure: such a call builds no
+// event), one no-op receiving every event (a `meter-changed` payload per call; target ≥ 0.3×). Each
+// run meters a fresh customer, 400k calls inside its 700k daily limit.
+const { readFileSync } = await import('node:fs');
+const qs = readFileSync(new URL('../../tests/policies/quickstart.json', import.meta.url), 'utf-8');
+const N_QS = 400_000;
+function qsRun(policy, id) {
+  policy.createCustomerSync(id, 'growth');
+  const t = performance.now();
+  let ok = 0;
+  for (let i = 0; i < N_QS; i++) if (policy.allowSync(id, 'ai-chat-input', 1)) ok++;
+  const ms = performance.now() - t;
+  if (ok !== N_QS) throw new Error('denied');
+  return ms;
+}
+const rates = {};
+for (const [label, setup] of [
+  ['no handler', () => {}],
+  ['handler on meter-limit', (p) => p.addHandlerSync('alerts', () => {}, { events: ['meter-limit'] })],
+  ['no-op handler, all events', (p) => p.addHandlerSync('noop', () => {})],
+]) {
+  const p = await Limitr.new(qs, 'json');
+  setup(p);
+  qsRun(p, 'jit'); // warm-up
+  const ms = Math.min(qsRun(p, 'a'), qsRun(p, 'b'), qsRun(p, 'c'));
+  rates[label] = N_QS / ms;
+  const ratio = label === 'no handler' ? '' : ` = ${(rates[label] / rates['no handler']).toFixed(2)}× no handler`;
+  console.log(`  sync    allowSync, quick start, ${label.padEnd(26)} ${rate(N_QS, ms)}${ratio}`);
+}
