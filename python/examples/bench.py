@@ -13,7 +13,7 @@ import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, List, Optional, Tuple
 
 from limitr import Limitr, LimitrSync
 
@@ -82,6 +82,22 @@ def main() -> None:
         ("awaited allow, warm customer", best(lambda: asyncio.run(async_warm(a))), 1.5e6),
         (f"awaited allow, over {CUSTOMERS:,} customers", best(lambda: asyncio.run(async_many(a, ids))), None),
     ]
+    # handlers on a warm customer: none, one listening to `meter-limit` only (target 0.8x of none:
+    # such a call builds no event), a no-op one receiving every event (target 0.2x of none)
+    handlers: List[Tuple[str, Optional[List[str]]]] = [
+        ("no handler", None),
+        ("handler on meter-limit", ["meter-limit"]),
+        ("no-op handler, all events", None),
+    ]
+    figures: List[float] = []
+    for i, (label, events) in enumerate(handlers):
+        h = LimitrSync(text, "json")
+        h.create_customer("c0", "starter")
+        if i > 0:
+            h.add_handler("h", lambda key, value: None, events)
+        figures.append(best(lambda: sync_warm(h)))  # noqa: B023 (run right here)
+        ratio = f" = {figures[-1] / figures[0]:.2f}x no handler" if i > 0 else ""
+        rows.append((f"sync allow, warm, {label}{ratio}", figures[-1], None))
     print(f"limitr Python bench, CPython {sys.version.split()[0]}, {N:,} calls per round, best of {ROUNDS}")
     for name, ops, target in rows:
         mark = (

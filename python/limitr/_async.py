@@ -474,11 +474,13 @@ class Limitr:
 
     # ---- events (synchronous, as in the quick start) ---------------------------------------
 
-    def add_handler(self, name: str, fn: Handler) -> None:
+    def add_handler(self, name: str, fn: Handler, events: Optional[List[str]] = None) -> None:
         """Adds (or replaces) handler ``name``: ``fn(key, value)`` gets each event's name and
-        payload dict. A handler that raises is reported as a :class:`limitr.HandlerWarning`;
-        the decision stands and the other handlers still run."""
-        self._sync.add_handler(name, fn)
+        payload dict, for every event or only those named in ``events`` (``['meter-limit']``;
+        events no handler listens to are never built, and an unknown name raises
+        :class:`limitr.InvalidArgumentError`). A handler that raises is reported as a
+        :class:`limitr.HandlerWarning`; the decision stands and the other handlers still run."""
+        self._sync.add_handler(name, fn, events)
 
     def remove_handler(self, name: str) -> bool:
         """Removes handler ``name``; True if it existed."""

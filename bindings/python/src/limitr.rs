@@ -934,17 +934,32 @@ impl LimitrSync {
     }
 
     /// Adds (or replaces) handler `name`: `fn(key, value)` gets each event's name and payload
-    /// dict. A handler that raises is reported as a `limitr.HandlerWarning`; the call stands.
-    fn add_handler(&self, name: String, r#fn: Bound<'_, PyAny>) -> PyResult<()> {
+    /// dict, every event or those named in `events` (events no handler listens to are never
+    /// built; an unknown name is `InvalidArgument`). A handler that raises is reported as a
+    /// `limitr.HandlerWarning`; the call stands.
+    #[pyo3(signature = (name, r#fn, events = None))]
+    fn add_handler(
+        &self,
+        py: Python<'_>,
+        name: String,
+        r#fn: Bound<'_, PyAny>,
+        events: Option<Vec<String>>,
+    ) -> PyResult<()> {
         if !r#fn.is_callable() {
             return Err(PyTypeError::new_err(
                 "fn: expected a callable fn(key, value)",
             ));
         }
         let func = r#fn.unbind();
-        self.inner
-            .add_handler(&name.clone(), PyHandler { name, func });
-        Ok(())
+        let handler = std::sync::Arc::new(PyHandler {
+            name: name.clone(),
+            func,
+        });
+        check(
+            py,
+            self.inner
+                .add_shared_handler(&name, events.as_deref(), handler),
+        )
     }
 
     /// Removes handler `name`; True if it existed.
