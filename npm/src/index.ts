@@ -493,6 +493,8 @@ export class Limitr {
   private deliver(): void {
     if (!this.collecting || this.queued[0] === 0) return;
     const queue = this.n.takeEvents(this.h);
+    // a view over WASM memory reads as empty once the memory grew: take a fresh one
+    if (this.queued[0] === undefined) this.queued = this.n.eventCounter(this.h);
     const handlers = Array.from(this.handlers);
     for (let i = 0; i + 1 < queue.length; i += 2) {
       const key = queue[i]!;

@@ -69,18 +69,8 @@ function withScratch(g: WasmGlue, memory: WebAssembly.Memory): NativeBackend {
   };
   return {
     ...g,
-    eventCounter(h) {
-      const at = g.eventCounter(h);
-      let count = new Uint32Array(memory.buffer, at, 1);
-      // a live view: remade after the memory grows (a detached view reads as empty)
-      return {
-        length: 1,
-        get 0(): number {
-          if (count.length === 0) count = new Uint32Array(memory.buffer, at, 1);
-          return count[0]!;
-        },
-      };
-    },
+    // a view of the counter: after the memory grows it reads as empty, and the face asks again
+    eventCounter: (h) => new Uint32Array(memory.buffer, g.eventCounter(h), 1),
     allowPlain(h, customer, entitlement, value, events) {
       const s = strings(customer, entitlement);
       return s === undefined

@@ -42,3 +42,34 @@ for (const [label, count] of [['1 customer', 1], ['100 customers', 100]]) {
   const a = await asyncRun(policy, ids);
   console.log(`wasm ${runtime}, ${label}: sync allow ${rate(N_SYNC, s)}; await allow ${rate(N_ASYNC, a)}`);
 }
+
+// Handlers on the quick start's warm customer (growth plan, `ai-chat-input`): no handler, one
+// listening to `meter-limit` only (target ≥ 0.8× no handler), a no-op one receiving every event
+// (target ≥ 0.2×). Each run meters a fresh customer, 400k calls inside its 700k daily limit.
+{
+  const { readFileSync } = await import('node:fs');
+  const qs = readFileSync(new URL('../policies/quickstart.json', import.meta.url), 'utf-8');
+  const n = 400_000;
+  const run = (policy, id) => {
+    policy.createCustomerSync(id, 'growth');
+    const t = performance.now();
+    let ok = 0;
+    for (let i = 0; i < n; i++) if (policy.allowSync(id, 'ai-chat-input', 1)) ok++;
+    if (ok !== n) throw new Error('denied');
+    return performance.now() - t;
+  };
+  let base;
+  for (const [label, setup] of [
+    ['no handler', () => {}],
+    ['handler on meter-limit', (p) => p.addHandlerSync('alerts', () => {}, { events: ['meter-limit'] })],
+    ['no-op handler, all events', (p) => p.addHandlerSync('noop', () => {})],
+  ]) {
+    const p = await Limitr.new(qs, 'json');
+    setup(p);
+    run(p, 'jit');
+    const ms = Math.min(run(p, 'a'), run(p, 'b'), run(p, 'c'));
+    base ??= ms;
+    const ratio = ms === base ? '' : ` = ${(base / ms).toFixed(2)}× no handler`;
+    console.log(`wasm ${runtime}, quick start warm, ${label}: sync allow ${rate(n, ms)}${ratio}`);
+  }
+}

@@ -75,3 +75,34 @@ test('errors from the scratch calls are the same LimitrErrors, and change nothin
   assert.equal(await p.allow('u', 'chat', 1), true);
   assert.equal(p.valueSync('u', 'chat'), 2);
 });
+
+// Handlers with an event filter on the WASM build: exactly the named events, with the payload text
+// an unfiltered handler gets; events are taken only when the engine's counter says so, also after
+// the memory grew (a view over the old buffer reads as empty); an unknown name is refused.
+test('a filtered handler gets exactly its events, with the unfiltered payloads', async () => {
+  const run = async (events) => {
+    const p = await Limitr.new(doc, 'json', { now: () => 1767225600000 });
+    const got = [];
+    const seen = [];
+    p.addHandlerSync('all', (k, v) => void got.push([k, v]));
+    p.addHandlerSync('limit', (k, v) => void seen.push([k, v]), { events });
+    p.createCustomerSync('a');
+    for (let i = 0; i < 6; i++) p.allowSync('a', 'chat', 30);
+    // grow the memory (many customers), then keep metering
+    for (let i = 0; i < 20_000; i++) p.createCustomerSync(`c${i}`);
+    p.allowSync('a', 'chat', 1);
+    p.allowSync('a', 'chat', 500);
+    return [got, seen];
+  };
+  const [all, limit] = await run(['meter-limit']);
+  const want = all.filter(([k]) => k === 'meter-limit');
+  assert.ok(want.length >= 2);
+  assert.deepEqual(limit, want);
+  const [, changed] = await run(['meter-changed']);
+  assert.deepEqual(changed, all.filter(([k]) => k === 'meter-changed'));
+  const p = await Limitr.new(doc);
+  const err = thrown(() => p.addHandlerSync('h', () => {}, { events: ['meter-limt'] }));
+  assert.ok(err instanceof LimitrError);
+  assert.equal(err.code, 'INVALID_ARGUMENT');
+  assert.match(err.message, /events\[0\]: unknown event "meter-limt"/);
+});

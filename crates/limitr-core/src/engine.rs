@@ -1,4 +1,4 @@
-//! The `Limitr` facade: the operations of SPEC §6, nothing else.
+//! The `Limitr` facade: the engine's operations, nothing else.
 //!
 //! Split by job: [`route`] finds whose meter a call moves, `customers` holds the customer
 //! lifecycle, `metering` the decisions and reads.

@@ -1,4 +1,4 @@
-//! Declarative notification rules (SPEC §2): fire a named event when a meter crosses a share of
+//! Declarative notification rules: fire a named event when a meter crosses a share of
 //! its limit or an absolute value, once per period per rule.
 //!
 //! ```json
