@@ -8,7 +8,7 @@
  * if (await policy.allow('user_starter', 'ai-chat-input', 120000)) { … }
  * ```
  *
- * Every call returns a Promise (SPEC §6). Each has a synchronous twin named `…Sync`
+ * Every call returns a Promise. Each has a synchronous twin named `…Sync`
  * (`allowSync`, `valueSync`, `Limitr.newSync`, …) for hot loops: the async call is a thin `async`
  * wrapper over it, with no thread hop, so both see the same state in the same order.
  *
@@ -111,7 +111,7 @@ export interface CheckOptions {
   overhead?: number;
 }
 
-/** Why a call would be allowed or denied (SPEC §3.10). */
+/** Why a call would be allowed or denied. */
 export interface CheckDetail {
   allowed: boolean;
   reason: 'ok' | 'limit' | 'cap' | 'rate' | 'held' | 'unknown-customer' | 'unknown-entitlement' | 'scope';

@@ -19,7 +19,7 @@
  *   `[name, payloadJson, name, payloadJson, …]`; `eventCounter(h)[0]` counts them without a call.
  *
  * Free functions over a handle rather than methods of a native class: on Node 20 a napi class
- * method costs ~200 ns more per call (TOOLCHAIN.md pitfall 11).
+ * method costs ~200 ns more per call.
  */
 export type Handle = number | object;
 

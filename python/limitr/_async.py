@@ -25,7 +25,7 @@ __all__ = ["Limitr"]
 
 
 class Limitr:
-    """A Limitr engine with awaitable methods (SPEC §6, in snake_case).
+    """A Limitr engine with awaitable methods.
 
     ``policy = await Limitr.new(text, "json")``; ``policy.sync`` is the same engine, synchronous.
     """

@@ -1,7 +1,7 @@
 //! napi-rs binding of `limitr-core`: the native backend of the npm package `@formata/limitr`.
 //!
 //! Free functions over a `u32` engine handle (see `registry.rs`): napi class methods cost ~200 ns
-//! more per call (TOOLCHAIN.md pitfall 11). Only primitives cross: strings, numbers, booleans,
+//! more per call. Only primitives cross: strings, numbers, booleans,
 //! null; objects cross as JSON text. It converts types and maps errors (see `error.rs`); every rule lives in the core.
 //! The TypeScript face and the contract of each function are in `npm/src/native.ts`.
 

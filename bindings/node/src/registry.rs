@@ -1,5 +1,5 @@
 //! Engines by handle: a JS `number` indexes this table. A free function taking a `u32` is the cheapest
-//! napi call (TOOLCHAIN.md pitfall 11); an `External` costs a locked hash lookup in napi-rs per call.
+//! napi call; an `External` costs a locked hash lookup in napi-rs per call.
 
 use crate::error::{Result, invalid};
 use crate::limitr::Engine;

@@ -1,4 +1,4 @@
-//! Spend caps (reference §1.10, §2.8): a ceiling on what a customer's calls consume, in runes or
+//! Spend caps: a ceiling on what a customer's calls consume, in runes or
 //! any credit, across entitlements; optionally shared with related customers through refs.
 
 use crate::exchange::{Exchange, RUNE};

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// A per-customer replacement of a plan limit. Fields it does not set come from the plan limit
-/// (SPEC §3.5); it stops applying after `expires_on`.
+///; it stops applying after `expires_on`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Override {
     /// The entitlement it applies to.

@@ -55,7 +55,7 @@ impl Reason {
     }
 }
 
-/// The detailed answer of `check` (SPEC §3.10). A denial is a value, not an error.
+/// The detailed answer of `check`. A denial is a value, not an error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckDetail {
     /// Whether the call would be allowed.

@@ -1,4 +1,4 @@
-//! Usage estimates (reference §1.11, §2.9): a recency-weighted running mean and variance of what
+//! Usage estimates: a recency-weighted running mean and variance of what
 //! calls cost (value and overhead), used to size reservations before the real figure is known.
 //!
 //! Statistics are kept in `f64` — they are estimates, not money. Predictions leave this module as
@@ -36,7 +36,7 @@ pub struct Prediction {
     pub overhead: Decimal,
 }
 
-/// A recency-weighted estimate of call size (reference §1.11 / §2.9).
+/// A recency-weighted estimate of call size.
 ///
 /// Each observation uses the weight `w = max(alpha, 1/n)` (n = samples after it), so the first
 /// `1/alpha` samples form a plain average and later ones an exponentially weighted one. In
@@ -211,7 +211,7 @@ impl Estimate {
         })
     }
 
-    /// The estimate as a JSON object with the reference field names (§1.11).
+    /// The estimate as a JSON object with the reference field names.
     pub fn record(&self) -> Value {
         json!({
             "samples": self.samples,
@@ -226,7 +226,7 @@ impl Estimate {
         })
     }
 
-    /// Reads a record (§1.11 field names). Missing fields take the reference defaults (samples 0,
+    /// Reads a record (the stored field names). Missing fields take the reference defaults (samples 0,
     /// alpha 0.1, per_basis false, means/variances 0, source `"local"`, updated 0), so a seeded
     /// `{"samples": 1000, "value_mean": 42, "source": "cloud"}` is accepted. `None` if `v` is not an
     /// object or a present field has the wrong type, is non-finite, a negative count/variance, or

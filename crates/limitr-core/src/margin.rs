@@ -1,5 +1,5 @@
 //! Margins: what usage earns (list price of the billable part) against what it costs (provider
-//! overhead), per entitlement and in total (reference §2.11, priced as SPEC §3.1).
+//! overhead), per entitlement and in total.
 
 use crate::customer::Customer;
 use crate::number::{self, Decimal};

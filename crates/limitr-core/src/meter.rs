@@ -30,7 +30,7 @@ pub struct Meter {
 
 /// The last three committed changes of a meter and their exponentially weighted rate.
 ///
-/// Deltas are kept as `f64`: trends are rates in floating point (SPEC §3.7); the meter's value
+/// Deltas are kept as `f64`: trends are rates in floating point; the meter's value
 /// itself stays exact.
 ///
 /// ```

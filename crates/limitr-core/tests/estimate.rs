@@ -1,4 +1,4 @@
-//! Estimates (reference §1.11, §2.9; acceptance cases 53 and 55).
+//! Estimates.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

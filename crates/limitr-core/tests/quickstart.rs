@@ -120,7 +120,7 @@ fn part3_meter_limit_event() {
     assert_eq!(limit["meter"]["diff"].to_string(), "90000");
     assert_eq!(limit["meter"]["overhead"].to_string(), "1.365");
     assert_eq!(limit["meter"]["overhead_diff"].to_string(), "0.27");
-    // SPEC §3.1: the credit's own price, 45000 × 0.000004
+    //: the credit's own price, 45000 × 0.000004
     assert_eq!(limit["meter"]["price_diff"].to_string(), "0.18");
     assert_eq!(limit["overage"].to_string(), "45000");
     assert_eq!(limit["remaining"].to_string(), "45000");

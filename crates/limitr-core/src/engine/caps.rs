@@ -21,7 +21,7 @@ use compact_str::CompactString;
 use serde_json::{Map, Value};
 use std::sync::atomic::Ordering;
 
-/// Options of `add_customer_cap` (reference §1.10). Everything is optional.
+/// Options of `add_customer_cap`. Everything is optional.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CapOptions {
     /// Id of the cap (default `cap_<n>`).

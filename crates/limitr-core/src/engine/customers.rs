@@ -420,7 +420,7 @@ impl<S: Store> Limitr<S> {
 
     /// Sets a per-customer override of an entitlement's limit. `fields` are limit fields (`value`,
     /// `mode`, `credit`, `resets`, `reset_inc`, …); the rest is inherited from the plan limit
-    /// (SPEC §3.5). It stops applying after `expires_on`. Replaces an existing override. False for
+    ///. It stops applying after `expires_on`. Replaces an existing override. False for
     /// an unknown customer; an `INVALID_ARGUMENT` error names a bad field. Fires `customer-set`.
     pub fn create_customer_override(
         &self,

@@ -1,5 +1,5 @@
 //! Reservations (`reserve`, `settle`, `release`, `held`) and learned estimates (`observe`,
-//! `estimate`), reference §2.7 and §2.9.
+//! `estimate`)
 //!
 //! A hold sets room aside on a meter for a call whose size is known only when it finishes: it
 //! counts against hard limits until it is settled, released or expires. `settle` meters the real
@@ -127,8 +127,7 @@ pub(crate) fn settle_hold(
     Some(found)
 }
 
-/// What a settle teaches the estimates: the hold's `(basis, segment)` (reference §2.7: a recorded
-/// settle is observed with them); `None`: not a settle.
+/// What a settle teaches the estimates: the hold's `(basis, segment)`; `None`: not a settle.
 pub(crate) type Learn = Option<(Option<f64>, Option<String>)>;
 
 /// The [`Learn`] of a settled hold (an unknown or expired hold teaches without basis or segment).

@@ -157,7 +157,7 @@ impl<S: Store> Limitr<S> {
     }
 
     /// Commits a transition on the meter's owner, under its lock: the state, what a settle teaches
-    /// the estimates (reference §2.7), notification rules, and the events with the owner's record.
+    /// the estimates, notification rules, and the events with the owner's record.
     pub(crate) fn commit(
         &self,
         owner: &mut crate::Customer,
@@ -224,7 +224,7 @@ impl<S: Store> Limitr<S> {
         }
     }
 
-    /// [`check`](Self::check) with the reason, what remains and when it resets (SPEC §3.10).
+    /// [`check`](Self::check) with the reason, what remains and when it resets.
     pub fn check_detail(
         &self,
         customer: &str,

@@ -51,7 +51,7 @@ impl<S: Store> Limitr<S> {
     }
 
     /// When, at the current rate, the limit (with grants when `grants`) runs out: an epoch-ms
-    /// timestamp (SPEC §3.7), or `None` when usage is not growing or nothing is left.
+    /// timestamp, or `None` when usage is not growing or nothing is left.
     pub fn projected_exhaustion(
         &self,
         customer: &str,

@@ -122,7 +122,7 @@ impl Policy {
     }
 
     /// The list price of `q` units of `credit` starting at billable position `pos`, in runes: the
-    /// credit's own price when it has one (SPEC §3.1), else its exchange rate; `None` without either.
+    /// credit's own price when it has one, else its exchange rate; `None` without either.
     pub fn price_units(&self, credit: &Credit, q: Decimal, pos: Decimal) -> Option<Decimal> {
         match &credit.pricing {
             Some(p) => p.price_of(q, pos),
@@ -132,7 +132,7 @@ impl Policy {
     }
 
     /// Validates an override: the plan limit of `entitlement` with `fields` laid over it (every
-    /// field the override does not set is inherited, SPEC §3.5). Errors name the field.
+    /// field the override does not set is inherited). Errors name the field.
     pub fn override_limit(
         &self,
         plan: &str,

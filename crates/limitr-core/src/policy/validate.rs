@@ -476,7 +476,7 @@ fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> NameMap<Credit> {
     out
 }
 
-/// `policy.notifications`: declarative rules (SPEC §2).
+/// `policy.notifications`: declarative rules.
 fn notifications(cx: &mut Ctx, policy: &Map<String, Value>, plans: &NameMap<Plan>) -> Vec<Rule> {
     let mut out = Vec::new();
     let Some(map) = cx.map_field(policy, "notifications", "policy") else {
