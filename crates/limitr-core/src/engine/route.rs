@@ -19,7 +19,35 @@ enum Fast<R> {
     Slow,
 }
 
+/// Reads and decisions tidy grants (expired removed, resetting ones refilled), as the original
+/// engine does, so a refill seen once is kept.
+fn tidy_grants(c: &mut Customer, now: crate::time::Timestamp) {
+    if !c.grants.is_empty() && crate::grant::untidy(&c.grants, now) {
+        c.grants = crate::grant::tidy(&c.grants, now);
+    }
+}
+
+/// Where the caller's own plan puts an entitlement: on the caller's own meter, nowhere, or with
+/// someone else (no own plan, or a scope the caller is not): the slow path finds the owner.
+enum Own<'p> {
+    Here(&'p Plan, &'p Entitlement),
+    Missing,
+    Elsewhere,
+}
+
 impl<S: Store> Limitr<S> {
+    /// Where `c`'s own plan puts `ent` (the fast path of [`on_target`](Self::on_target)).
+    fn own_entitlement(&self, c: &Customer, ent: &str) -> Own<'_> {
+        match decision::own_plan(&self.policy, c) {
+            Some(plan) => match plan.entitlement(ent) {
+                None => Own::Missing,
+                Some(e) if e.scope.as_deref().is_none_or(|s| s == c.kind()) => Own::Here(plan, e),
+                Some(_) => Own::Elsewhere,
+            },
+            None => Own::Elsewhere,
+        }
+    }
+
     /// The primary id of `id` (itself, or the customer an alternative id points to).
     pub(crate) fn primary_id(&self, id: &str) -> Option<String> {
         if self.store.read(id, |_| ()).is_some() {
@@ -110,27 +138,20 @@ impl<S: Store> Limitr<S> {
         f: impl FnOnce(&Plan, &Entitlement, &mut Customer) -> R,
     ) -> Result<R, Reason> {
         let f = move |plan: &Plan, e: &Entitlement, c: &mut Customer| {
-            // reads and decisions tidy grants (expired removed, resetting ones refilled), as the
-            // reference does, so a refill seen once is kept
-            if !c.grants.is_empty() && crate::grant::untidy(&c.grants, now) {
-                c.grants = crate::grant::tidy(&c.grants, now);
-            }
+            tidy_grants(c, now);
             f(plan, e, c)
         };
         let mut f = Some(f);
         // fast path: the caller names its plan and the entitlement is its own
         let fast = self
             .store
-            .update(caller, |c| match decision::own_plan(&self.policy, c) {
-                Some(plan) => match plan.entitlement(ent) {
-                    None => Fast::Missing,
-                    Some(e) if e.scope.as_deref().is_none_or(|s| s == c.kind()) => match f.take() {
-                        Some(f) => Fast::Done(f(plan, e, c)),
-                        None => Fast::Slow,
-                    },
-                    Some(_) => Fast::Slow,
+            .update(caller, |c| match self.own_entitlement(c, ent) {
+                Own::Here(plan, e) => match f.take() {
+                    Some(f) => Fast::Done(f(plan, e, c)),
+                    None => Fast::Slow,
                 },
-                None => Fast::Slow,
+                Own::Missing => Fast::Missing,
+                Own::Elsewhere => Fast::Slow,
             });
         let id = match fast {
             Some(Fast::Done(r)) => return Ok(r),
@@ -209,28 +230,21 @@ impl<S: Store> Limitr<S> {
         f: impl FnOnce(&Plan, &Entitlement, &mut Customer) -> crate::Result<R>,
         answer: impl FnOnce(&R) -> serde_json::Value,
     ) -> Result<crate::Result<Outcome<R>>, Reason> {
-        let tidy = move |c: &mut Customer| {
-            if !c.grants.is_empty() && crate::grant::untidy(&c.grants, now) {
-                c.grants = crate::grant::tidy(&c.grants, now);
-            }
-        };
+        let tidy = move |c: &mut Customer| tidy_grants(c, now);
         let mut f = Some((f, answer));
         // fast path, as in `on_target`: the caller's own plan and an entitlement it owns
         let fast = self
             .store
-            .update(caller, |c| match decision::own_plan(&self.policy, c) {
-                Some(plan) => match plan.entitlement(ent) {
-                    None => Fast::Missing,
-                    Some(e) if e.scope.as_deref().is_none_or(|s| s == c.kind()) => match f.take() {
-                        Some((f, answer)) => {
-                            tidy(c);
-                            Fast::Done(Keyed::run(Some(k), c, now, |c| f(plan, e, c), answer))
-                        }
-                        None => Fast::Slow,
-                    },
-                    Some(_) => Fast::Slow,
+            .update(caller, |c| match self.own_entitlement(c, ent) {
+                Own::Here(plan, e) => match f.take() {
+                    Some((f, answer)) => {
+                        tidy(c);
+                        Fast::Done(Keyed::run(Some(k), c, now, |c| f(plan, e, c), answer))
+                    }
+                    None => Fast::Slow,
                 },
-                None => Fast::Slow,
+                Own::Missing => Fast::Missing,
+                Own::Elsewhere => Fast::Slow,
             });
         let id = match fast {
             Some(Fast::Done(r)) => return Ok(r),
