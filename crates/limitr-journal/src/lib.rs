@@ -123,11 +123,7 @@ impl Journal {
         let (policy, _) = Policy::from_root(&doc)?;
         let ttl = self.load.idempotency_ttl_ms;
         let store = self.open(&policy)?;
-        let engine = Limitr::with_store(&doc, store)?;
-        match ttl {
-            Some(ms) => engine.with_idempotency_ttl(ms),
-            None => Ok(engine),
-        }
+        with_ttl(Limitr::with_store(&doc, store)?, ttl)
     }
 
     /// Opens the directory and restores its customers against `policy`.
@@ -191,6 +187,17 @@ impl Journal {
                 handle: Some(handle),
             }),
         })
+    }
+}
+
+/// The engine with the load option's idempotency TTL, when one is set (it wins over the policy's).
+pub(crate) fn with_ttl(
+    engine: Limitr<JournalStore>,
+    ms: Option<i64>,
+) -> Result<Limitr<JournalStore>, Error> {
+    match ms {
+        Some(ms) => engine.with_idempotency_ttl(ms),
+        None => Ok(engine),
     }
 }
 

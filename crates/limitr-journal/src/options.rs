@@ -109,10 +109,7 @@ impl HostOptions {
     }
 
     fn ttl(&self, engine: Limitr<JournalStore>) -> Result<Limitr<JournalStore>, Error> {
-        match self.load_options().idempotency_ttl_ms {
-            Some(ms) => engine.with_idempotency_ttl(ms),
-            None => Ok(engine),
-        }
+        crate::with_ttl(engine, self.load_options().idempotency_ttl_ms)
     }
 
     /// Loads the document with these options: journaled when `journal` is set, else in memory.

@@ -110,6 +110,25 @@ impl Durable {
         self.append(|out| record::put(jsons.iter().map(|(id, j)| (*id, j.as_slice())), out))
     }
 
+    /// Journals, in one record, the customers a closure changed (`after` against `before`);
+    /// when the append fails they get their pre-images back (not journaled: not applied) and
+    /// the answer is false.
+    fn keep_or_restore(&self, before: Vec<Customer>, after: &mut [&mut Customer]) -> bool {
+        let changed: Vec<&Customer> = after
+            .iter()
+            .zip(&before)
+            .filter(|(c, b)| **c != *b)
+            .map(|(c, _)| &**c)
+            .collect();
+        if changed.is_empty() || self.put(&changed) {
+            return true;
+        }
+        for (c, b) in after.iter_mut().zip(before) {
+            **c = b;
+        }
+        false
+    }
+
     fn due(&self) -> bool {
         self.snapshot_every > 0
             && self.log.records() >= self.snapshot_every
@@ -183,13 +202,9 @@ impl Store for JournalStore {
             return None;
         }
         let out = self.mem.update(id, |c| {
-            let before = c.clone();
+            let before = vec![c.clone()];
             let r = f(c);
-            if *c != before && !d.put(&[c]) {
-                *c = before; // not journaled: not applied
-                return None;
-            }
-            Some(r)
+            d.keep_or_restore(before, &mut [c]).then_some(r)
         })?;
         self.after_append(d);
         out
@@ -205,19 +220,7 @@ impl Store for JournalStore {
         let out = self.mem.update_many(ids, |cs| {
             let before: Vec<Customer> = cs.iter().map(|c| (**c).clone()).collect();
             let r = f(cs);
-            let changed: Vec<&Customer> = cs
-                .iter()
-                .zip(&before)
-                .filter(|(c, b)| **c != *b)
-                .map(|(c, _)| &**c)
-                .collect();
-            if !changed.is_empty() && !d.put(&changed) {
-                for (c, b) in cs.iter_mut().zip(before) {
-                    **c = b;
-                }
-                return None;
-            }
-            Some(r)
+            d.keep_or_restore(before, cs).then_some(r)
         })?;
         self.after_append(d);
         out
@@ -236,15 +239,14 @@ impl Store for JournalStore {
         }
         let id = customer.id.clone();
         let mut journaled = true;
-        let mut changed_existing = None;
+        let mut refused = false;
         let out = self.mem.upsert_then(
             customer,
             |c| {
-                let before = c.clone();
+                let before = vec![c.clone()];
                 let r = existing(c);
-                if *c != before && !d.put(&[c]) {
-                    *c = before;
-                    changed_existing = Some(false);
+                if !d.keep_or_restore(before, &mut [c]) {
+                    refused = true;
                 }
                 r
             },
@@ -255,7 +257,7 @@ impl Store for JournalStore {
             // locked until now, and a failed store refuses every call after this one)
             self.mem.remove(&id);
         }
-        if changed_existing == Some(false) {
+        if refused {
             return None;
         }
         self.after_append(d);
