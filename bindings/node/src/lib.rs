@@ -50,6 +50,7 @@ pub fn exports(exports: napi::bindgen_prelude::Object) -> napi::Result<()> {
 #[napi]
 pub fn load(text: String, format: String, options: Option<String>) -> Result<u32> {
     let format = Format::parse(&format).js()?;
+    use limitr_journal::Load;
     let options = limitr_journal::HostOptions::from_json(options.as_deref().unwrap_or("")).js()?;
     registry::insert(Engine::new(options.load(&text, format).js()?))
 }

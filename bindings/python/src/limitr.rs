@@ -10,7 +10,7 @@ use crate::events::{PyClock, PyHandler};
 use limitr_core::margin::Usage;
 use limitr_core::number::Decimal;
 use limitr_core::{CallOptions, CapOptions, Format, NewCustomer, ReserveOptions};
-use limitr_journal::{HostOptions, JournalStore};
+use limitr_journal::{HostOptions, JournalStore, Load};
 
 /// The core engine over the store every host shares: memory, or memory plus a journal.
 type Limitr = limitr_core::Limitr<JournalStore>;

@@ -579,38 +579,19 @@ pub fn lint(h: &WasmLimitr) -> String {
     serde_json::to_string(h.inner.lint()).unwrap_or_else(|_| "[]".into())
 }
 
-/// The load options the WASM build takes: `max_document_bytes`. A journal needs a filesystem, which
-/// this build does not have: its options are refused by name.
+/// The load options, read by the core. A journal needs a filesystem, which this build has not:
+/// its options are refused by name.
 fn load_options(text: Option<&str>) -> JsResult<limitr_core::LoadOptions> {
-    let mut out = limitr_core::LoadOptions::default();
-    let Some(text) = text else { return Ok(out) };
-    let fail = |name: &'static str, message: String| {
-        crate::error::js_error(&Error::InvalidArgument { name, message })
-    };
-    let v: Value =
-        serde_json::from_str(text).map_err(|e| fail("options", format!("not valid JSON: {e}")))?;
-    for (k, v) in v.as_object().into_iter().flatten() {
-        match k.as_str() {
-            _ if v.is_null() => {}
-            "journal" | "sync" | "sync_ms" | "snapshot_every" => {
-                return Err(fail(
-                    "journal",
-                    "durable state needs a filesystem, which the WASM build has not: keep state \
-                     with `doc.stringify('json')` in KV or a Durable Object"
-                        .into(),
-                ));
-            }
-            "max_document_bytes" => {
-                let n = v.as_u64().ok_or_else(|| {
-                    fail(
-                        "max_document_bytes",
-                        format!("expected a non-negative integer, got `{v}`"),
-                    )
-                })?;
-                out.max_document_bytes = usize::try_from(n).unwrap_or(usize::MAX);
-            }
-            other => return Err(fail("options", format!("unknown option `{other}`"))),
-        }
+    let options = js(limitr_core::host::HostOptions::from_json(
+        text.unwrap_or(""),
+    ))?;
+    if options.wants_journal() {
+        return Err(crate::error::js_error(&Error::InvalidArgument {
+            name: "journal",
+            message: "durable state needs a filesystem, which the WASM build has not: keep state \
+                      with `doc.stringify('json')` in KV or a Durable Object"
+                .into(),
+        }));
     }
-    Ok(out)
+    Ok(options.load_options())
 }

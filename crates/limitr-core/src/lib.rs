@@ -34,6 +34,7 @@ pub mod estimate;
 pub mod events;
 pub mod exchange;
 pub mod grant;
+pub mod host;
 pub mod idempotency;
 pub mod margin;
 pub mod meter;

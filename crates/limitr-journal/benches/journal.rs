@@ -11,7 +11,7 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use limitr_core::number::Decimal;
 use limitr_core::{Format, Limitr, ManualClock};
-use limitr_journal::{Journal, JournalStore, SyncMode};
+use limitr_journal::{Journal, JournalStore, Load, SyncMode};
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

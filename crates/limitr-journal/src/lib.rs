@@ -36,7 +36,8 @@ mod recover;
 mod snapshot;
 mod store;
 
-pub use options::HostOptions;
+pub use limitr_core::host::HostOptions;
+pub use options::Load;
 pub use store::JournalStore;
 
 use limitr_core::{Customer, Error, Format, Limitr, LoadOptions, MemoryStore, Policy, Store};
