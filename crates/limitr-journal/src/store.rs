@@ -194,7 +194,7 @@ impl Store for JournalStore {
         self.mem.read(id, f)
     }
 
-    fn update<R>(&self, id: &str, f: impl FnOnce(&mut Customer) -> R) -> Option<R> {
+    fn update<R>(&self, id: &str, f: impl Fn(&mut Customer) -> R) -> Option<R> {
         let Some(d) = &self.durable else {
             return self.mem.update(id, f);
         };
@@ -210,7 +210,7 @@ impl Store for JournalStore {
         out
     }
 
-    fn update_many<R>(&self, ids: &[&str], f: impl FnOnce(&mut [&mut Customer]) -> R) -> Option<R> {
+    fn update_many<R>(&self, ids: &[&str], f: impl Fn(&mut [&mut Customer]) -> R) -> Option<R> {
         let Some(d) = &self.durable else {
             return self.mem.update_many(ids, f);
         };
@@ -226,11 +226,7 @@ impl Store for JournalStore {
         out
     }
 
-    fn upsert<R>(
-        &self,
-        customer: Customer,
-        existing: impl FnOnce(&mut Customer) -> R,
-    ) -> Option<R> {
+    fn upsert<R>(&self, customer: Customer, existing: impl Fn(&mut Customer) -> R) -> Option<R> {
         let Some(d) = &self.durable else {
             return self.mem.upsert(customer, existing);
         };

@@ -169,7 +169,7 @@ impl<S: Store> Limitr<S> {
         let (plan_name, profile) = (c.plan.clone(), c.profile.clone());
         let update = |e: &mut Customer| {
             if explicit {
-                e.plan = plan_name;
+                e.plan = plan_name.clone();
             }
             if let Some(p) = &profile {
                 let mine = e.profile_mut();
@@ -269,7 +269,7 @@ impl<S: Store> Limitr<S> {
         let incoming = c.clone();
         let replaced = self
             .store
-            .upsert(c, move |existing| *existing = incoming)
+            .upsert(c, |existing| *existing = incoming.clone())
             .is_some();
         let mut map = self.alt_ids.write();
         map.retain(|_, p| *p != id);
@@ -448,7 +448,7 @@ impl<S: Store> Limitr<S> {
             p.overrides.push(Override {
                 entitlement: ent.clone(),
                 fields: fields.clone(),
-                limit,
+                limit: limit.clone(),
                 expires_on,
             });
             c.record()

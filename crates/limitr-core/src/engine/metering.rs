@@ -334,7 +334,7 @@ impl<S: Store> Limitr<S> {
         &self,
         customer: &str,
         entitlement: &str,
-        f: impl FnOnce(&crate::Customer, &str, Option<&crate::Limit>, Timestamp) -> Option<R>,
+        f: impl Fn(&crate::Customer, &str, Option<&crate::Limit>, Timestamp) -> Option<R>,
     ) -> Result<Option<R>> {
         require_id("customer", customer)?;
         require_id("entitlement", entitlement)?;

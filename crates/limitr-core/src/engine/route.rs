@@ -135,21 +135,17 @@ impl<S: Store> Limitr<S> {
         caller: &str,
         ent: &str,
         now: crate::time::Timestamp,
-        f: impl FnOnce(&Plan, &Entitlement, &mut Customer) -> R,
+        f: impl Fn(&Plan, &Entitlement, &mut Customer) -> R,
     ) -> Result<R, Reason> {
         let f = move |plan: &Plan, e: &Entitlement, c: &mut Customer| {
             tidy_grants(c, now);
             f(plan, e, c)
         };
-        let mut f = Some(f);
         // fast path: the caller names its plan and the entitlement is its own
         let fast = self
             .store
             .update(caller, |c| match self.own_entitlement(c, ent) {
-                Own::Here(plan, e) => match f.take() {
-                    Some(f) => Fast::Done(f(plan, e, c)),
-                    None => Fast::Slow,
-                },
+                Own::Here(plan, e) => Fast::Done(f(plan, e, c)),
                 Own::Missing => Fast::Missing,
                 Own::Elsewhere => Fast::Slow,
             });
@@ -160,7 +156,6 @@ impl<S: Store> Limitr<S> {
             None => self.primary_id(caller).ok_or(Reason::UnknownCustomer)?,
         };
         let (plan, e, owner) = self.target(&id, ent)?;
-        let f = f.ok_or(Reason::UnknownCustomer)?;
         self.store
             .update(&owner, |o| f(plan, e, o))
             .ok_or(Reason::UnknownCustomer)
@@ -194,8 +189,8 @@ impl<S: Store> Limitr<S> {
         ent: &str,
         now: crate::time::Timestamp,
         keyed: Option<&Keyed>,
-        f: impl FnOnce(&Plan, &Entitlement, &mut Customer) -> crate::Result<R>,
-        answer: impl FnOnce(&R) -> serde_json::Value,
+        f: impl Fn(&Plan, &Entitlement, &mut Customer) -> crate::Result<R>,
+        answer: impl Fn(&R) -> serde_json::Value,
     ) -> Result<crate::Result<Outcome<R>>, Reason> {
         let Some(k) = keyed else {
             return self.on_target(caller, ent, now, |p, e, o| f(p, e, o).map(Outcome::Fresh));
@@ -227,22 +222,18 @@ impl<S: Store> Limitr<S> {
         ent: &str,
         now: crate::time::Timestamp,
         k: &Keyed,
-        f: impl FnOnce(&Plan, &Entitlement, &mut Customer) -> crate::Result<R>,
-        answer: impl FnOnce(&R) -> serde_json::Value,
+        f: impl Fn(&Plan, &Entitlement, &mut Customer) -> crate::Result<R>,
+        answer: impl Fn(&R) -> serde_json::Value,
     ) -> Result<crate::Result<Outcome<R>>, Reason> {
         let tidy = move |c: &mut Customer| tidy_grants(c, now);
-        let mut f = Some((f, answer));
         // fast path, as in `on_target`: the caller's own plan and an entitlement it owns
         let fast = self
             .store
             .update(caller, |c| match self.own_entitlement(c, ent) {
-                Own::Here(plan, e) => match f.take() {
-                    Some((f, answer)) => {
-                        tidy(c);
-                        Fast::Done(Keyed::run(Some(k), c, now, |c| f(plan, e, c), answer))
-                    }
-                    None => Fast::Slow,
-                },
+                Own::Here(plan, e) => {
+                    tidy(c);
+                    Fast::Done(Keyed::run(Some(k), c, now, |c| f(plan, e, c), &answer))
+                }
                 Own::Missing => Fast::Missing,
                 Own::Elsewhere => Fast::Slow,
             });
@@ -253,13 +244,12 @@ impl<S: Store> Limitr<S> {
             None => self.primary_id(caller).ok_or(Reason::UnknownCustomer)?,
         };
         let (plan, e, owner) = self.target(&id, ent)?;
-        let (f, answer) = f.ok_or(Reason::UnknownCustomer)?;
         if owner == id {
             return self
                 .store
                 .update(&owner, |o| {
                     tidy(o);
-                    Keyed::run(Some(k), o, now, |o| f(plan, e, o), answer)
+                    Keyed::run(Some(k), o, now, |o| f(plan, e, o), &answer)
                 })
                 .ok_or(Reason::UnknownCustomer);
         }

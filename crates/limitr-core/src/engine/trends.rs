@@ -12,12 +12,7 @@ impl<S: Store> Limitr<S> {
         &self,
         customer: &str,
         entitlement: &str,
-        f: impl FnOnce(
-            &crate::meter::Trend,
-            &crate::Customer,
-            &crate::Entitlement,
-            Timestamp,
-        ) -> Option<R>,
+        f: impl Fn(&crate::meter::Trend, &crate::Customer, &crate::Entitlement, Timestamp) -> Option<R>,
     ) -> Result<Option<R>> {
         require_id("customer", customer)?;
         require_id("entitlement", entitlement)?;

@@ -100,14 +100,14 @@ impl Store for MemoryStore {
         Some(f(&c))
     }
 
-    fn update<R>(&self, id: &str, f: impl FnOnce(&mut Customer) -> R) -> Option<R> {
+    fn update<R>(&self, id: &str, f: impl Fn(&mut Customer) -> R) -> Option<R> {
         let (hash, i) = self.locate(id);
         let shard = self.shards.get(i)?.read();
         let mut c = Self::find(&shard, hash, id)?.customer.lock();
         Some(f(&mut c))
     }
 
-    fn update_many<R>(&self, ids: &[&str], f: impl FnOnce(&mut [&mut Customer]) -> R) -> Option<R> {
+    fn update_many<R>(&self, ids: &[&str], f: impl Fn(&mut [&mut Customer]) -> R) -> Option<R> {
         let mut ids: Vec<&str> = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
@@ -130,11 +130,7 @@ impl Store for MemoryStore {
         Some(f(&mut refs))
     }
 
-    fn upsert<R>(
-        &self,
-        customer: Customer,
-        existing: impl FnOnce(&mut Customer) -> R,
-    ) -> Option<R> {
+    fn upsert<R>(&self, customer: Customer, existing: impl Fn(&mut Customer) -> R) -> Option<R> {
         self.upsert_then(customer, existing, |_| ())
     }
 
