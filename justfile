@@ -80,7 +80,7 @@ build-node profile="debug":
 test-node: build-node
     cargo clippy -p limitr-node --all-targets -- -D warnings
     node --import tsx --test npm/test/unit/*.test.ts npm/test/package.test.ts
-    node_modules/.bin/bun test npm/test/unit
+    node_modules/.bin/bun test --timeout 60000 npm/test/unit
     cargo build -q -p limitr-journal --example crash
     cargo run -q -p limitr-journal --example crash -- 20 node npm/test/crash/child.mjs
 
@@ -102,8 +102,8 @@ build-wasm: build-node
 test-wasm: build-wasm
     scripts/bootstrap.sh wasm browser
     cargo clippy -p limitr-wasm --target wasm32-unknown-unknown -- -D warnings
-    node --test tests/wasm/scenarios.test.mjs tests/wasm/scratch.test.mjs tests/wasm/journal.test.mjs tests/wasm/workerd.test.mjs tests/wasm/browser.test.mjs
-    node_modules/.bin/bun test ./tests/wasm/scenarios.test.mjs ./tests/wasm/scratch.test.mjs ./tests/wasm/journal.test.mjs
+    node --test tests/wasm/scenarios.test.mjs tests/wasm/scratch.test.mjs tests/wasm/journal.test.mjs tests/wasm/idempotency.test.mjs tests/wasm/workerd.test.mjs tests/wasm/browser.test.mjs
+    node_modules/.bin/bun test --timeout 60000 ./tests/wasm/scenarios.test.mjs ./tests/wasm/scratch.test.mjs ./tests/wasm/journal.test.mjs ./tests/wasm/idempotency.test.mjs
 
 # Operations per second of sync and awaited `allow` on the WASM build, in Node (and Bun)
 bench-wasm: build-wasm

@@ -70,6 +70,11 @@ export interface LimitrOptions {
   snapshotEvery?: number;
   /** Largest document text accepted, in bytes (default 32 MiB). */
   maxDocumentBytes?: number;
+  /**
+   * How long an idempotency key answers its retries, in ms (default: the policy's
+   * `idempotency_ttl`, else 24 h).
+   */
+  idempotencyTtlMs?: number;
 }
 
 /** The load options for the backend, as JSON; every number checked where it enters. */
@@ -87,6 +92,7 @@ function loadOptions(options: LimitrOptions): string | null {
     sync_ms: count('syncMs', options.syncMs),
     snapshot_every: count('snapshotEvery', options.snapshotEvery),
     max_document_bytes: count('maxDocumentBytes', options.maxDocumentBytes),
+    idempotency_ttl_ms: count('idempotencyTtlMs', options.idempotencyTtlMs),
   };
   return Object.values(o).some((v) => v !== undefined) ? JSON.stringify(o) : null;
 }
@@ -129,14 +135,26 @@ export interface CheckDetail {
  */
 export type CallCaps = Record<string, number>;
 
+/**
+ * The idempotency key of a mutating call (`allow`, `increment`, `decrement`, `set`, `reserve`,
+ * `settle`, `release`, `applyCustomerTopup`, `createCustomer`): a retry with the same key for the
+ * same customer within the idempotency TTL (the policy's `idempotency_ttl`, default 24 h) answers
+ * the first call's answer, changes nothing and fires no event; the same key with other arguments
+ * rejects with `IDEMPOTENCY_CONFLICT`. Keys are part of the customer's state (journaled, exported).
+ */
+export interface Idempotent {
+  /** A non-empty string of at most 255 bytes, unique per logical request (e.g. `'req-42'`). */
+  idempotencyKey?: string;
+}
+
 /** Options of {@link Limitr.allow} (its 6th argument; everything before it is unchanged). */
-export interface AllowOptions {
+export interface AllowOptions extends Idempotent {
   /** Call-scoped caps, e.g. `{ rune: 1.0 }`. */
   caps?: CallCaps;
 }
 
 /** Options of {@link Limitr.settle} (its 7th argument). */
-export interface SettleOptions {
+export interface SettleOptions extends Idempotent {
   /**
    * `false`: a partial settle, for a response still streaming: meters `value` and keeps the rest of
    * the hold (reduced by `value`) for later settles. Default `true`: the hold is removed.
@@ -196,7 +214,7 @@ export interface CapRecord {
 }
 
 /** Options of {@link Limitr.reserve}. */
-export interface ReserveOptions {
+export interface ReserveOptions extends Idempotent {
   /** Units to hold (a number, or text with a unit: `"500MB"`); default: the learned estimate at `quantile`, else the limit's increment. */
   value?: Amount;
   /** Hold lifetime in ms (default: the policy's `hold_ttl`). */
@@ -373,6 +391,24 @@ function capsArg(caps: unknown): string | null {
   return JSON.stringify(caps);
 }
 
+/**
+ * Reads an options object of a mutating call, refusing keys it does not know (a typo such as
+ * `idempotencykey` must not silently drop the key); `undefined`/`null` are `{}`.
+ */
+function callOptions<T extends object>(name: string, v: unknown, known: readonly string[]): Partial<T> {
+  if (v === undefined || v === null) return {};
+  const o = obj(name, v) as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) throw invalidArgument(name, `unknown option \`${k}\` (expected one of ${known.join(', ')})`);
+  }
+  return o as Partial<T>;
+}
+
+/** The idempotency key of an options object, or null (the core checks its length). */
+function keyArg(name: string, o: Idempotent): string | null {
+  return optStr(`${name}.idempotencyKey`, o.idempotencyKey);
+}
+
 /** An options object as JSON, or null. */
 function optionsArg(name: string, v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(obj(name, v));
@@ -452,7 +488,7 @@ export class Limitr {
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw invalidArgument('options.now', 'expected a function returning epoch ms');
     }
-    const known = new Set(['now', 'onHandlerError', 'journal', 'sync', 'syncMs', 'snapshotEvery', 'maxDocumentBytes']);
+    const known = new Set(['now', 'onHandlerError', 'journal', 'sync', 'syncMs', 'snapshotEvery', 'maxDocumentBytes', 'idempotencyTtlMs']);
     for (const k of Object.keys(options)) {
       if (!known.has(k)) throw invalidArgument('options', `unknown option "${k}"`);
     }
@@ -602,17 +638,20 @@ export class Limitr {
     refs?: string[] | null,
     alts?: string[] | null,
     metadata?: Record<string, unknown> | null,
+    options?: Idempotent,
   ): CustomerRecord {
     const c = str('id', id);
     const p = optStr('plan', plan);
+    const key = keyArg('options', callOptions<Idempotent>('options', options, ['idempotencyKey']));
     let profile: string | null = null;
-    if (type !== undefined || label !== undefined || refs != null || alts != null || metadata != null) {
+    if (type !== undefined || label !== undefined || refs != null || alts != null || metadata != null || key !== null) {
       profile = JSON.stringify({
         type: optStr('type', type),
         label: optStr('label', label),
         refs: strList('refs', refs),
         alt_ids: strList('alts', alts),
         metadata: metadata == null ? null : obj('metadata', metadata),
+        idempotency_key: key,
       });
     }
     const record = this.call(() => this.n.createCustomer(this.h, c, p, profile));
@@ -742,8 +781,9 @@ export class Limitr {
     refs?: string[] | null,
     alts?: string[] | null,
     metadata?: Record<string, unknown> | null,
+    options?: Idempotent,
   ): Promise<CustomerRecord> {
-    return this.createCustomerSync(id, plan, type, label, refs, alts, metadata);
+    return this.createCustomerSync(id, plan, type, label, refs, alts, metadata, options);
   }
   async createCustomerOverride(
     id: string,
@@ -814,15 +854,21 @@ export class Limitr {
     let data: string | null = null;
     if (event !== true) [events, data] = eventArg(event);
     const o = overhead === undefined ? null : optNum('overhead', overhead);
-    const caps = options == null ? null : capsArg((obj('options', options) as AllowOptions).caps);
+    let caps: string | null = null;
+    let key: string | null = null;
+    if (options != null) {
+      const opts = callOptions<AllowOptions>('options', options, ['caps', 'idempotencyKey']);
+      caps = capsArg(opts.caps);
+      key = keyArg('options', opts);
+    }
     let r: boolean;
     try {
       if (this.now !== undefined) this.n.setNow(this.h, num('now()', this.now()));
       const v = typeof value === 'number' ? value : this.n.quantity(this.h, customer, entitlement, value);
       r =
-        o === null && data === null && caps === null
+        o === null && data === null && caps === null && key === null
           ? this.n.allowPlain(this.h, customer, entitlement, v, events)
-          : this.n.allow(this.h, customer, entitlement, v, events, o, data, caps);
+          : this.n.allow(this.h, customer, entitlement, v, events, o, data, caps, key);
     } catch (e) {
       throw fromNative(e);
     }
@@ -864,44 +910,47 @@ export class Limitr {
   }
 
   /** Meters the limit's `increment` (1 by default); false when there is no limit. */
-  incrementSync(customer: string, entitlement: string, event = true): boolean {
+  incrementSync(customer: string, entitlement: string, event = true, options?: Idempotent): boolean {
     const c = str('customer', customer);
     const e = str('entitlement', entitlement);
     const ev = bool('event', event);
-    const r = this.call(() => this.n.increment(this.h, c, e, ev));
+    const key = keyArg('options', callOptions<Idempotent>('options', options, ['idempotencyKey']));
+    const r = this.call(() => this.n.increment(this.h, c, e, ev, key));
     this.deliver();
     return r;
   }
 
   /** Meters minus the limit's `increment`; false when there is no limit. */
-  decrementSync(customer: string, entitlement: string, event = true): boolean {
+  decrementSync(customer: string, entitlement: string, event = true, options?: Idempotent): boolean {
     const c = str('customer', customer);
     const e = str('entitlement', entitlement);
     const ev = bool('event', event);
-    const r = this.call(() => this.n.decrement(this.h, c, e, ev));
+    const key = keyArg('options', callOptions<Idempotent>('options', options, ['idempotencyKey']));
+    const r = this.call(() => this.n.decrement(this.h, c, e, ev, key));
     this.deliver();
     return r;
   }
 
   /** Sets the meter to `value` (meters the difference, with the rules of `allow`). */
-  setSync(customer: string, entitlement: string, value: Amount, event = true): boolean {
+  setSync(customer: string, entitlement: string, value: Amount, event = true, options?: Idempotent): boolean {
     const c = str('customer', customer);
     const e = str('entitlement', entitlement);
     const v = amountArg('value', value);
     const ev = bool('event', event);
-    const r = this.call(() => this.n.set(this.h, c, e, this.amount(c, e, v), ev));
+    const key = keyArg('options', callOptions<Idempotent>('options', options, ['idempotencyKey']));
+    const r = this.call(() => this.n.set(this.h, c, e, this.amount(c, e, v), ev, key));
     this.deliver();
     return r;
   }
 
-  async increment(customer: string, entitlement: string, event = true): Promise<boolean> {
-    return this.incrementSync(customer, entitlement, event);
+  async increment(customer: string, entitlement: string, event = true, options?: Idempotent): Promise<boolean> {
+    return this.incrementSync(customer, entitlement, event, options);
   }
-  async decrement(customer: string, entitlement: string, event = true): Promise<boolean> {
-    return this.decrementSync(customer, entitlement, event);
+  async decrement(customer: string, entitlement: string, event = true, options?: Idempotent): Promise<boolean> {
+    return this.decrementSync(customer, entitlement, event, options);
   }
-  async set(customer: string, entitlement: string, value: Amount, event = true): Promise<boolean> {
-    return this.setSync(customer, entitlement, value, event);
+  async set(customer: string, entitlement: string, value: Amount, event = true, options?: Idempotent): Promise<boolean> {
+    return this.setSync(customer, entitlement, value, event, options);
   }
 
   // ---- reads ------------------------------------------------------------------------------
@@ -955,10 +1004,11 @@ export class Limitr {
   // ---- grants and exchange ----------------------------------------------------------------
 
   /** Grants a plan top-up; false for an unknown customer, `UNKNOWN_TOPUP` when the plan has none. */
-  applyCustomerTopupSync(customer: string, topup: string): boolean {
+  applyCustomerTopupSync(customer: string, topup: string, options?: Idempotent): boolean {
     const c = str('customer', customer);
     const t = str('topup', topup);
-    const r = this.call(() => this.n.applyCustomerTopup(this.h, c, t));
+    const key = keyArg('options', callOptions<Idempotent>('options', options, ['idempotencyKey']));
+    const r = this.call(() => this.n.applyCustomerTopup(this.h, c, t, key));
     this.deliver();
     return r;
   }
@@ -978,8 +1028,8 @@ export class Limitr {
     return orUndefined(this.call(() => this.n.creditExchange(this.h, f, t, v)));
   }
 
-  async applyCustomerTopup(customer: string, topup: string): Promise<boolean> {
-    return this.applyCustomerTopupSync(customer, topup);
+  async applyCustomerTopup(customer: string, topup: string, options?: Idempotent): Promise<boolean> {
+    return this.applyCustomerTopupSync(customer, topup, options);
   }
   async remainingCredit(customer: string, credit: string): Promise<number | undefined> {
     return this.remainingCreditSync(customer, credit);
@@ -1052,12 +1102,18 @@ export class Limitr {
   reserveSync(customer: string, entitlement: string, options?: ReserveOptions): string | undefined {
     const c = str('customer', customer);
     const e = str('entitlement', entitlement);
-    let opts = options;
-    if (opts != null && typeof opts === 'object' && typeof opts.value === 'string') {
-      const text = opts.value;
-      opts = { ...opts, value: this.call(() => this.n.quantity(this.h, c, e, text)) };
+    let o: string | null = null;
+    if (options != null) {
+      const { idempotencyKey, ...rest } = callOptions<ReserveOptions>('options', options, [
+        'value', 'ttl', 'quantile', 'basis', 'segment', 'overhead', 'context', 'idempotencyKey',
+      ]);
+      const fields: Record<string, unknown> = { ...rest, idempotency_key: keyArg('options', { idempotencyKey }) };
+      if (typeof rest.value === 'string') {
+        const text = rest.value;
+        fields.value = this.call(() => this.n.quantity(this.h, c, e, text));
+      }
+      o = JSON.stringify(fields);
     }
-    const o = optionsArg('options', opts);
     const r = this.call(() => this.n.reserve(this.h, c, e, o));
     this.deliver();
     return orUndefined(r);
@@ -1084,20 +1140,22 @@ export class Limitr {
     const v = amountArg('value', value);
     const [events, data] = eventArg(event);
     const o = optNum('overhead', overhead);
-    const opts = options === undefined || options === null ? {} : (obj('options', options) as SettleOptions);
+    const opts = callOptions<SettleOptions>('options', options, ['final', 'caps', 'idempotencyKey']);
     const last = opts.final === undefined ? true : bool('options.final', opts.final);
     const caps = capsArg(opts.caps);
-    const r = this.call(() => this.n.settle(this.h, c, e, hold, this.amount(c, e, v), last, events, o, data, caps));
+    const key = keyArg('options', opts);
+    const r = this.call(() => this.n.settle(this.h, c, e, hold, this.amount(c, e, v), last, events, o, data, caps, key));
     this.deliver();
     return r;
   }
 
   /** Drops a hold without metering; true if it was there. */
-  releaseSync(customer: string, entitlement: string, holdId: string): boolean {
+  releaseSync(customer: string, entitlement: string, holdId: string, options?: Idempotent): boolean {
     const c = str('customer', customer);
     const e = str('entitlement', entitlement);
     const hold = str('holdId', holdId);
-    const r = this.call(() => this.n.release(this.h, c, e, hold));
+    const key = keyArg('options', callOptions<Idempotent>('options', options, ['idempotencyKey']));
+    const r = this.call(() => this.n.release(this.h, c, e, hold, key));
     this.deliver();
     return r;
   }
@@ -1149,8 +1207,8 @@ export class Limitr {
   ): Promise<boolean> {
     return this.settleSync(customer, entitlement, holdId, value, event, overhead, options);
   }
-  async release(customer: string, entitlement: string, holdId: string): Promise<boolean> {
-    return this.releaseSync(customer, entitlement, holdId);
+  async release(customer: string, entitlement: string, holdId: string, options?: Idempotent): Promise<boolean> {
+    return this.releaseSync(customer, entitlement, holdId, options);
   }
   async held(customer: string, entitlement: string): Promise<number | undefined> {
     return this.heldSync(customer, entitlement);

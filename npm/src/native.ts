@@ -56,6 +56,7 @@ export interface NativeBackend {
     overhead?: number | null,
     eventData?: string | null,
     caps?: string | null,
+    idempotencyKey?: string | null,
   ): boolean;
   /** An amount written as text (`"500MB"`, `"1.5min"`) in the unit of the entitlement's credit. */
   quantity(h: Handle, customer: string, entitlement: string, text: string): number;
@@ -63,14 +64,14 @@ export interface NativeBackend {
   allowPlain(h: Handle, customer: string, entitlement: string, value: number, events: boolean): boolean;
   check(h: Handle, customer: string, entitlement: string, value: number): boolean;
   checkDetail(h: Handle, customer: string, entitlement: string, value: number, overhead: number | null): string;
-  increment(h: Handle, customer: string, entitlement: string, events: boolean): boolean;
-  decrement(h: Handle, customer: string, entitlement: string, events: boolean): boolean;
-  set(h: Handle, customer: string, entitlement: string, value: number, events: boolean): boolean;
+  increment(h: Handle, customer: string, entitlement: string, events: boolean, idempotencyKey: string | null): boolean;
+  decrement(h: Handle, customer: string, entitlement: string, events: boolean, idempotencyKey: string | null): boolean;
+  set(h: Handle, customer: string, entitlement: string, value: number, events: boolean, idempotencyKey: string | null): boolean;
   value(h: Handle, customer: string, entitlement: string, percent: boolean, grants: boolean): number | null;
   remaining(h: Handle, customer: string, entitlement: string, percent: boolean, grants: boolean): number | null;
   limit(h: Handle, id: string, entitlement: string, grants: boolean): number | null;
   resets(h: Handle, customer: string, entitlement: string): number | null;
-  applyCustomerTopup(h: Handle, customer: string, topup: string): boolean;
+  applyCustomerTopup(h: Handle, customer: string, topup: string, idempotencyKey: string | null): boolean;
   remainingCredit(h: Handle, customer: string, credit: string): number | null;
   creditExchange(h: Handle, from: string, to: string, value: number): number | null;
   // caps (`options`: JSON of snake_case cap options) and margins (JSON records)
@@ -82,7 +83,7 @@ export interface NativeBackend {
   /** `usage`: JSON `{entitlement: value | {value, overhead?, limit?}}`. */
   planMargin(h: Handle, plan: string, usage: string, scaled: boolean): string;
   // reservations, estimates, trends
-  /** `options`: JSON `{value?, ttl?, quantile?, basis?, segment?, overhead?, context?}` or null. */
+  /** `options`: JSON `{value?, ttl?, quantile?, basis?, segment?, overhead?, context?, idempotency_key?}` or null. */
   reserve(h: Handle, customer: string, entitlement: string, options: string | null): string | null;
   settle(
     h: Handle,
@@ -95,8 +96,9 @@ export interface NativeBackend {
     overhead: number | null,
     eventData: string | null,
     caps: string | null,
+    idempotencyKey: string | null,
   ): boolean;
-  release(h: Handle, customer: string, entitlement: string, hold: string): boolean;
+  release(h: Handle, customer: string, entitlement: string, hold: string, idempotencyKey: string | null): boolean;
   held(h: Handle, customer: string, entitlement: string): number | null;
   observe(
     h: Handle,

@@ -43,6 +43,7 @@ class Limitr:
         sync_ms: Optional[int] = None,
         snapshot_every: Optional[int] = None,
         max_document_bytes: Optional[int] = None,
+        idempotency_ttl_ms: Optional[int] = None,
     ) -> None:
         self._bind(
             LimitrSync(
@@ -54,6 +55,7 @@ class Limitr:
                 sync_ms=sync_ms,
                 snapshot_every=snapshot_every,
                 max_document_bytes=max_document_bytes,
+                idempotency_ttl_ms=idempotency_ttl_ms,
             )
         )
 
@@ -76,6 +78,7 @@ class Limitr:
         sync_ms: Optional[int] = None,
         snapshot_every: Optional[int] = None,
         max_document_bytes: Optional[int] = None,
+        idempotency_ttl_ms: Optional[int] = None,
     ) -> Limitr:
         """Loads a policy from text in ``format`` (json, yaml, toml) or from a ``dict``.
 
@@ -86,6 +89,8 @@ class Limitr:
         before each call returns, ``batch`` every ``sync_ms`` (default 5), ``os`` left to the OS;
         default ``batch``). ``snapshot_every``: records between snapshots (default 1,000,000).
         ``max_document_bytes``: the largest document text accepted (default 32 MiB).
+        ``idempotency_ttl_ms``: how long an idempotency key answers its retries (default: the
+        policy's ``idempotency_ttl``, else 24 h).
         """
         return cls(
             doc,
@@ -96,6 +101,7 @@ class Limitr:
             sync_ms=sync_ms,
             snapshot_every=snapshot_every,
             max_document_bytes=max_document_bytes,
+            idempotency_ttl_ms=idempotency_ttl_ms,
         )
 
     @classmethod
@@ -130,15 +136,24 @@ class Limitr:
         refs: Optional[Ids] = None,
         alt_ids: Optional[Ids] = None,
         metadata: Optional[Dict[str, Any]] = None,
+        idempotency_key: Optional[str] = None,
     ) -> Record:
         """Creates (or updates) a customer; returns its record.
 
         ``plan``: None inherits it through ``refs``, else the default plan. ``type``/``label``
         describe the customer (``user``/``User`` by default), ``refs`` are related customers
         (user → team → org, for scoped entitlements), ``alt_ids`` other ids it answers to.
+        ``idempotency_key``: see :meth:`allow`.
         """
         return self._sync.create_customer(
-            id, plan, type=type, label=label, refs=refs, alt_ids=alt_ids, metadata=metadata
+            id,
+            plan,
+            type=type,
+            label=label,
+            refs=refs,
+            alt_ids=alt_ids,
+            metadata=metadata,
+            idempotency_key=idempotency_key,
         )
 
     async def ensure_customer(self, id: str, plan: Optional[str] = None) -> bool:
@@ -268,6 +283,7 @@ class Limitr:
         event: EventArg = True,
         overhead: Optional[Number] = None,
         caps: Optional[Mapping[str, Number]] = None,
+        idempotency_key: Optional[str] = None,
     ) -> bool:
         """Meters ``value`` if the policy allows it; False when denied (or unknown).
 
@@ -277,10 +293,24 @@ class Limitr:
         ``event``: False sends no events; a dict is attached to the events as ``event_data``.
         ``overhead``: the provider cost of this call in runes. ``caps``: spend caps for this
         call only, ``{credit or currency: ceiling}``.
+
+        ``idempotency_key`` (on every mutating call): a retry with the same key for the same
+        customer within the idempotency TTL (the policy's ``idempotency_ttl``, default 24 h)
+        returns the first call's answer, changes nothing and fires no event; the same key with
+        other arguments raises ``IdempotencyConflictError``. Keys are part of the customer's
+        state (journaled, exported).
         """
-        if event is True and overhead is None and caps is None:
+        if event is True and overhead is None and caps is None and idempotency_key is None:
             return self._allow(customer, entitlement, value)
-        return self._allow(customer, entitlement, value, event=event, overhead=overhead, caps=caps)
+        return self._allow(
+            customer,
+            entitlement,
+            value,
+            event=event,
+            overhead=overhead,
+            caps=caps,
+            idempotency_key=idempotency_key,
+        )
 
     async def check(
         self,
@@ -296,16 +326,32 @@ class Limitr:
         return self._check(customer, entitlement, value, detail=detail, overhead=overhead)
 
     async def increment(
-        self, customer: str, entitlement: str, *, event: EventArg = True, overhead: Optional[Number] = None
+        self,
+        customer: str,
+        entitlement: str,
+        *,
+        event: EventArg = True,
+        overhead: Optional[Number] = None,
+        idempotency_key: Optional[str] = None,
     ) -> bool:
         """Meters the limit's ``increment`` (1 by default)."""
-        return self._sync.increment(customer, entitlement, event=event, overhead=overhead)
+        return self._sync.increment(
+            customer, entitlement, event=event, overhead=overhead, idempotency_key=idempotency_key
+        )
 
     async def decrement(
-        self, customer: str, entitlement: str, *, event: EventArg = True, overhead: Optional[Number] = None
+        self,
+        customer: str,
+        entitlement: str,
+        *,
+        event: EventArg = True,
+        overhead: Optional[Number] = None,
+        idempotency_key: Optional[str] = None,
     ) -> bool:
         """Meters minus the limit's ``increment``."""
-        return self._sync.decrement(customer, entitlement, event=event, overhead=overhead)
+        return self._sync.decrement(
+            customer, entitlement, event=event, overhead=overhead, idempotency_key=idempotency_key
+        )
 
     async def set(
         self,
@@ -315,9 +361,12 @@ class Limitr:
         *,
         event: EventArg = True,
         overhead: Optional[Number] = None,
+        idempotency_key: Optional[str] = None,
     ) -> bool:
         """Sets the meter to ``value`` (meters the difference, with the rules of ``allow``)."""
-        return self._sync.set(customer, entitlement, value, event=event, overhead=overhead)
+        return self._sync.set(
+            customer, entitlement, value, event=event, overhead=overhead, idempotency_key=idempotency_key
+        )
 
     # ---- reads -----------------------------------------------------------------------------
 
@@ -355,6 +404,7 @@ class Limitr:
         segment: Optional[str] = None,
         overhead: Optional[Number] = None,
         event: Optional[Mapping[str, Any]] = None,
+        idempotency_key: Optional[str] = None,
     ) -> Optional[str]:
         """Holds room for a call of unknown size; returns the hold id, or None when there is no room.
 
@@ -373,6 +423,7 @@ class Limitr:
             segment=segment,
             overhead=overhead,
             event=event,
+            idempotency_key=idempotency_key,
         )
 
     async def settle(
@@ -385,14 +436,26 @@ class Limitr:
         final: bool = True,
         event: EventArg = True,
         overhead: Optional[Number] = None,
+        idempotency_key: Optional[str] = None,
     ) -> bool:
         """Meters the real size of a reserved call and removes its hold; ``final=False`` keeps
         the rest of the hold (a response still streaming). Learns the estimate from it."""
-        return self._sync.settle(customer, entitlement, hold, value, final=final, event=event, overhead=overhead)
+        return self._sync.settle(
+            customer,
+            entitlement,
+            hold,
+            value,
+            final=final,
+            event=event,
+            overhead=overhead,
+            idempotency_key=idempotency_key,
+        )
 
-    async def release(self, customer: str, entitlement: str, hold: str) -> bool:
+    async def release(
+        self, customer: str, entitlement: str, hold: str, *, idempotency_key: Optional[str] = None
+    ) -> bool:
         """Drops a hold without metering; True if it was there."""
-        return self._sync.release(customer, entitlement, hold)
+        return self._sync.release(customer, entitlement, hold, idempotency_key=idempotency_key)
 
     async def held(self, customer: str, entitlement: str) -> Optional[float]:
         """Units held by unexpired holds; None when unknown."""
@@ -460,9 +523,11 @@ class Limitr:
 
     # ---- grants and exchange ---------------------------------------------------------------
 
-    async def apply_customer_topup(self, customer: str, topup: str) -> bool:
+    async def apply_customer_topup(
+        self, customer: str, topup: str, *, idempotency_key: Optional[str] = None
+    ) -> bool:
         """Grants a plan top-up to a customer; False for an unknown customer."""
-        return self._sync.apply_customer_topup(customer, topup)
+        return self._sync.apply_customer_topup(customer, topup, idempotency_key=idempotency_key)
 
     async def remaining_credit(self, customer: str, credit: str) -> Optional[float]:
         """The customer's grant balance expressed in ``credit``."""

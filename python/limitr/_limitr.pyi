@@ -33,6 +33,7 @@ class LimitrSync:
         sync_ms: Optional[int] = None,
         snapshot_every: Optional[int] = None,
         max_document_bytes: Optional[int] = None,
+        idempotency_ttl_ms: Optional[int] = None,
     ) -> LimitrSync: ...
     @staticmethod
     def new(
@@ -45,6 +46,7 @@ class LimitrSync:
         sync_ms: Optional[int] = None,
         snapshot_every: Optional[int] = None,
         max_document_bytes: Optional[int] = None,
+        idempotency_ttl_ms: Optional[int] = None,
     ) -> LimitrSync: ...
     @property
     def doc(self) -> Doc: ...
@@ -58,6 +60,7 @@ class LimitrSync:
         refs: Optional[_Ids] = None,
         alt_ids: Optional[_Ids] = None,
         metadata: Optional[Dict[str, Any]] = None,
+        idempotency_key: Optional[str] = None,
     ) -> _Record: ...
     def ensure_customer(self, id: str, plan: Optional[str] = None) -> bool: ...
     def customer(self, id: str) -> Optional[_Record]: ...
@@ -110,6 +113,7 @@ class LimitrSync:
         event: Union[bool, Mapping[str, Any]] = True,
         overhead: Optional[_Number] = None,
         caps: Optional[Mapping[str, _Number]] = None,
+        idempotency_key: Optional[str] = None,
     ) -> bool: ...
     def check(
         self,
@@ -127,6 +131,7 @@ class LimitrSync:
         *,
         event: Union[bool, Mapping[str, Any]] = True,
         overhead: Optional[_Number] = None,
+        idempotency_key: Optional[str] = None,
     ) -> bool: ...
     def decrement(
         self,
@@ -135,6 +140,7 @@ class LimitrSync:
         *,
         event: Union[bool, Mapping[str, Any]] = True,
         overhead: Optional[_Number] = None,
+        idempotency_key: Optional[str] = None,
     ) -> bool: ...
     def set(
         self,
@@ -144,6 +150,7 @@ class LimitrSync:
         *,
         event: Union[bool, Mapping[str, Any]] = True,
         overhead: Optional[_Number] = None,
+        idempotency_key: Optional[str] = None,
     ) -> bool: ...
     def value(
         self, customer: str, entitlement: str, percent: bool = False, *, grants: bool = True
@@ -165,6 +172,7 @@ class LimitrSync:
         segment: Optional[str] = None,
         overhead: Optional[_Number] = None,
         event: Optional[Mapping[str, Any]] = None,
+        idempotency_key: Optional[str] = None,
     ) -> Optional[str]: ...
     def settle(
         self,
@@ -176,8 +184,11 @@ class LimitrSync:
         final: bool = True,
         event: Union[bool, Mapping[str, Any]] = True,
         overhead: Optional[_Number] = None,
+        idempotency_key: Optional[str] = None,
     ) -> bool: ...
-    def release(self, customer: str, entitlement: str, hold: str) -> bool: ...
+    def release(
+        self, customer: str, entitlement: str, hold: str, *, idempotency_key: Optional[str] = None
+    ) -> bool: ...
     def held(self, customer: str, entitlement: str) -> Optional[float]: ...
     def observe(
         self,
@@ -207,7 +218,9 @@ class LimitrSync:
     def allowance(self, customer: str, entitlement: str, grants: bool = True) -> Optional[float]: ...
     def customer_margin(self, customer: str) -> Optional[_Record]: ...
     def plan_margin(self, plan: str, usage: Mapping[str, _Usage], scaled: bool = True) -> _Record: ...
-    def apply_customer_topup(self, customer: str, topup: str) -> bool: ...
+    def apply_customer_topup(
+        self, customer: str, topup: str, *, idempotency_key: Optional[str] = None
+    ) -> bool: ...
     def remaining_credit(self, customer: str, credit: str) -> Optional[float]: ...
     def credit_exchange(self, from_: str, to: str = "rune", value: _Number = 1) -> Optional[float]: ...
     def add_handler(

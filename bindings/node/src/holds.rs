@@ -38,9 +38,10 @@ pub fn settle(
     overhead: Option<f64>,
     event_data: Option<String>,
     caps: Option<String>,
+    idempotency_key: Option<String>,
 ) -> Result<bool> {
     let value = decimal("value", value)?;
-    let opts = options(events, overhead, event_data, caps)?;
+    let opts = options(events, overhead, event_data, caps, idempotency_key)?;
     registry::with(h, |e| {
         e.core
             .settle(&customer, &entitlement, &hold, value, last, &opts)
@@ -50,8 +51,18 @@ pub fn settle(
 
 /// Drops a hold without metering; true if it was there.
 #[napi]
-pub fn release(h: u32, customer: String, entitlement: String, hold: String) -> Result<bool> {
-    registry::with(h, |e| e.core.release(&customer, &entitlement, &hold).js())
+pub fn release(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    hold: String,
+    idempotency_key: Option<String>,
+) -> Result<bool> {
+    registry::with(h, |e| {
+        e.core
+            .release_with(&customer, &entitlement, &hold, idempotency_key.as_deref())
+            .js()
+    })
 }
 
 /// Units held by unexpired holds, or null.

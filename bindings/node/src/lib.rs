@@ -21,19 +21,21 @@ use limitr::Engine;
 use limitr_core::{CallOptions, Error, Format};
 use napi_derive::napi;
 
-/// The options of a metering call; `caps`: JSON `{credit: ceiling}` of call-scoped caps, or null.
+/// The options of a metering call; `caps`: JSON `{credit: ceiling}` of call-scoped caps, or null;
+/// `idempotency_key`: the call's key (checked by the core), or null.
 pub(crate) fn options(
     events: bool,
     overhead: Option<f64>,
     event_data: Option<String>,
     caps: Option<String>,
+    idempotency_key: Option<String>,
 ) -> Result<CallOptions> {
     Ok(CallOptions {
         events,
         overhead: opt_decimal("overhead", overhead)?,
         event_data: event_data.map(|t| json("eventData", &t)).transpose()?,
         caps: convert::call_caps(caps.as_deref())?,
-        ..CallOptions::default()
+        idempotency_key,
     })
 }
 
@@ -194,9 +196,10 @@ pub fn allow(
     overhead: Option<f64>,
     event_data: Option<String>,
     caps: Option<String>,
+    idempotency_key: Option<String>,
 ) -> Result<bool> {
     let value = decimal("value", value)?;
-    let opts = options(events, overhead, event_data, caps)?;
+    let opts = options(events, overhead, event_data, caps, idempotency_key)?;
     registry::with(h, |e| {
         e.core
             .allow_with(&customer, &entitlement, value, &opts)
@@ -258,18 +261,30 @@ pub fn check_detail(
 
 /// Meters the limit's increment.
 #[napi]
-pub fn increment(h: u32, customer: String, entitlement: String, events: bool) -> Result<bool> {
+pub fn increment(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    events: bool,
+    idempotency_key: Option<String>,
+) -> Result<bool> {
     registry::with(h, |e| {
-        let opts = options(events, None, None, None)?;
+        let opts = options(events, None, None, None, idempotency_key)?;
         e.core.increment(&customer, &entitlement, &opts).js()
     })
 }
 
 /// Meters minus the limit's increment.
 #[napi]
-pub fn decrement(h: u32, customer: String, entitlement: String, events: bool) -> Result<bool> {
+pub fn decrement(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    events: bool,
+    idempotency_key: Option<String>,
+) -> Result<bool> {
     registry::with(h, |e| {
-        let opts = options(events, None, None, None)?;
+        let opts = options(events, None, None, None, idempotency_key)?;
         e.core.decrement(&customer, &entitlement, &opts).js()
     })
 }
@@ -282,9 +297,10 @@ pub fn set(
     entitlement: String,
     value: f64,
     events: bool,
+    idempotency_key: Option<String>,
 ) -> Result<bool> {
     registry::with(h, |e| {
-        let opts = options(events, None, None, None)?;
+        let opts = options(events, None, None, None, idempotency_key)?;
         e.core
             .set(&customer, &entitlement, decimal("value", value)?, &opts)
             .js()
@@ -343,8 +359,17 @@ pub fn resets(h: u32, customer: String, entitlement: String) -> Result<Option<f6
 
 /// Grants a plan top-up.
 #[napi]
-pub fn apply_customer_topup(h: u32, customer: String, topup: String) -> Result<bool> {
-    registry::with(h, |e| e.core.apply_customer_topup(&customer, &topup).js())
+pub fn apply_customer_topup(
+    h: u32,
+    customer: String,
+    topup: String,
+    idempotency_key: Option<String>,
+) -> Result<bool> {
+    registry::with(h, |e| {
+        e.core
+            .apply_customer_topup_with(&customer, &topup, idempotency_key.as_deref())
+            .js()
+    })
 }
 
 /// A customer's grant balance in `credit`, or null.

@@ -167,8 +167,8 @@ impl LimitrSync {
     /// `now`: optional callable returning epoch milliseconds (tests, simulations).
     #[new]
     #[pyo3(
-        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None),
-        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None)"
+        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None, idempotency_ttl_ms = None),
+        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None, idempotency_ttl_ms=None)"
     )]
     #[allow(
         clippy::too_many_arguments,
@@ -184,6 +184,7 @@ impl LimitrSync {
         sync_ms: Option<u64>,
         snapshot_every: Option<u64>,
         max_document_bytes: Option<usize>,
+        idempotency_ttl_ms: Option<u64>,
     ) -> PyResult<Self> {
         let options = HostOptions {
             journal: journal.map(|p| p.to_string_lossy().into_owned()),
@@ -191,7 +192,7 @@ impl LimitrSync {
             sync_ms,
             snapshot_every,
             max_document_bytes,
-            ..HostOptions::default()
+            idempotency_ttl_ms,
         };
         let engine = if let Ok(text) = doc.cast::<PyString>() {
             let fmt = self::format(py, &format)?;
@@ -223,8 +224,8 @@ impl LimitrSync {
     /// Same as the constructor: `LimitrSync.new(doc, "json")`.
     #[staticmethod]
     #[pyo3(
-        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None),
-        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None)"
+        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None, idempotency_ttl_ms = None),
+        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None, idempotency_ttl_ms=None)"
     )]
     #[allow(
         clippy::too_many_arguments,
@@ -240,6 +241,7 @@ impl LimitrSync {
         sync_ms: Option<u64>,
         snapshot_every: Option<u64>,
         max_document_bytes: Option<usize>,
+        idempotency_ttl_ms: Option<u64>,
     ) -> PyResult<Self> {
         Self::py_new(
             py,
@@ -251,6 +253,7 @@ impl LimitrSync {
             sync_ms,
             snapshot_every,
             max_document_bytes,
+            idempotency_ttl_ms,
         )
     }
 
@@ -265,8 +268,8 @@ impl LimitrSync {
     /// Creates a customer (or updates an existing one); returns its record. `type`, `label`,
     /// `refs` (related customers: user → team → org), `alt_ids` and `metadata` are optional.
     #[pyo3(
-        signature = (id, plan = None, *, r#type = None, label = None, refs = None, alt_ids = None, metadata = None),
-        text_signature = "($self, id, plan=None, *, type=None, label=None, refs=None, alt_ids=None, metadata=None)"
+        signature = (id, plan = None, *, r#type = None, label = None, refs = None, alt_ids = None, metadata = None, idempotency_key = None),
+        text_signature = "($self, id, plan=None, *, type=None, label=None, refs=None, alt_ids=None, metadata=None, idempotency_key=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn create_customer<'py>(
@@ -279,6 +282,7 @@ impl LimitrSync {
         refs: Option<&Bound<'py, PyAny>>,
         alt_ids: Option<&Bound<'py, PyAny>>,
         metadata: Option<&Bound<'py, PyDict>>,
+        idempotency_key: Option<String>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let new = NewCustomer {
             plan: plan.map(String::from),
@@ -290,7 +294,7 @@ impl LimitrSync {
                 Some(m) => convert::object(m, "metadata")?,
                 None => Map::new(),
             },
-            ..NewCustomer::default()
+            idempotency_key,
         };
         let record = check(py, self.inner.create_customer_with(id, &new))?;
         convert::to_py(py, &record)
@@ -490,8 +494,8 @@ impl LimitrSync {
     /// event data. `overhead`: provider cost of the call in runes. `caps`: spend caps for this
     /// call only, `{credit or currency: ceiling}`.
     #[pyo3(
-        signature = (customer, entitlement, value = None, *, event = None, overhead = None, caps = None),
-        text_signature = "($self, customer, entitlement, value=0, *, event=True, overhead=None, caps=None)"
+        signature = (customer, entitlement, value = None, *, event = None, overhead = None, caps = None, idempotency_key = None),
+        text_signature = "($self, customer, entitlement, value=0, *, event=True, overhead=None, caps=None, idempotency_key=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn allow(
@@ -503,9 +507,11 @@ impl LimitrSync {
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
         caps: Option<&Bound<'_, PyAny>>,
+        idempotency_key: Option<String>,
     ) -> PyResult<bool> {
         let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
         let mut o = options(event, overhead)?;
+        o.idempotency_key = idempotency_key;
         if let Some(caps) = caps.filter(|c| !c.is_none()) {
             o.caps = call_caps(caps)?;
         }
@@ -553,8 +559,8 @@ impl LimitrSync {
 
     /// Meters the limit's `increment` (1 by default); False when there is no limit.
     #[pyo3(
-        signature = (customer, entitlement, *, event = None, overhead = None),
-        text_signature = "($self, customer, entitlement, *, event=True, overhead=None)"
+        signature = (customer, entitlement, *, event = None, overhead = None, idempotency_key = None),
+        text_signature = "($self, customer, entitlement, *, event=True, overhead=None, idempotency_key=None)"
     )]
     fn increment(
         &self,
@@ -563,15 +569,17 @@ impl LimitrSync {
         entitlement: &str,
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
+        idempotency_key: Option<String>,
     ) -> PyResult<bool> {
-        let o = options(event, overhead)?;
+        let mut o = options(event, overhead)?;
+        o.idempotency_key = idempotency_key;
         check(py, self.inner.increment(customer, entitlement, &o))
     }
 
     /// Meters minus the limit's `increment`; False when there is no limit.
     #[pyo3(
-        signature = (customer, entitlement, *, event = None, overhead = None),
-        text_signature = "($self, customer, entitlement, *, event=True, overhead=None)"
+        signature = (customer, entitlement, *, event = None, overhead = None, idempotency_key = None),
+        text_signature = "($self, customer, entitlement, *, event=True, overhead=None, idempotency_key=None)"
     )]
     fn decrement(
         &self,
@@ -580,16 +588,19 @@ impl LimitrSync {
         entitlement: &str,
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
+        idempotency_key: Option<String>,
     ) -> PyResult<bool> {
-        let o = options(event, overhead)?;
+        let mut o = options(event, overhead)?;
+        o.idempotency_key = idempotency_key;
         check(py, self.inner.decrement(customer, entitlement, &o))
     }
 
     /// Sets the meter to `value` (meters the difference, with the rules of `allow`).
     #[pyo3(
-        signature = (customer, entitlement, value, *, event = None, overhead = None),
-        text_signature = "($self, customer, entitlement, value, *, event=True, overhead=None)"
+        signature = (customer, entitlement, value, *, event = None, overhead = None, idempotency_key = None),
+        text_signature = "($self, customer, entitlement, value, *, event=True, overhead=None, idempotency_key=None)"
     )]
+    #[allow(clippy::too_many_arguments)]
     fn set(
         &self,
         py: Python<'_>,
@@ -598,6 +609,7 @@ impl LimitrSync {
         value: &Bound<'_, PyAny>,
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
+        idempotency_key: Option<String>,
     ) -> PyResult<bool> {
         let value = amount_for(
             py,
@@ -607,7 +619,8 @@ impl LimitrSync {
             Some(value),
             Decimal::ZERO,
         )?;
-        let o = options(event, overhead)?;
+        let mut o = options(event, overhead)?;
+        o.idempotency_key = idempotency_key;
         check(py, self.inner.set(customer, entitlement, value, &o))
     }
 
@@ -661,8 +674,22 @@ impl LimitrSync {
     }
 
     /// Grants a plan top-up; False for an unknown customer.
-    fn apply_customer_topup(&self, py: Python<'_>, customer: &str, topup: &str) -> PyResult<bool> {
-        check(py, self.inner.apply_customer_topup(customer, topup))
+    #[pyo3(
+        signature = (customer, topup, *, idempotency_key = None),
+        text_signature = "($self, customer, topup, *, idempotency_key=None)"
+    )]
+    fn apply_customer_topup(
+        &self,
+        py: Python<'_>,
+        customer: &str,
+        topup: &str,
+        idempotency_key: Option<&str>,
+    ) -> PyResult<bool> {
+        check(
+            py,
+            self.inner
+                .apply_customer_topup_with(customer, topup, idempotency_key),
+        )
     }
 
     /// A customer's grant balance expressed in `credit`; None for an unknown customer.
@@ -699,8 +726,8 @@ impl LimitrSync {
     /// `quantile` (for `basis`/`segment`). Returns the hold id, or None when there is no room.
     /// `ttl`: hold lifetime in ms; `overhead`: expected provider cost; `event`: event data.
     #[pyo3(
-        signature = (customer, entitlement, value = None, *, ttl = None, quantile = None, basis = None, segment = None, overhead = None, event = None),
-        text_signature = "($self, customer, entitlement, value=None, *, ttl=None, quantile=None, basis=None, segment=None, overhead=None, event=None)"
+        signature = (customer, entitlement, value = None, *, ttl = None, quantile = None, basis = None, segment = None, overhead = None, event = None, idempotency_key = None),
+        text_signature = "($self, customer, entitlement, value=None, *, ttl=None, quantile=None, basis=None, segment=None, overhead=None, event=None, idempotency_key=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn reserve(
@@ -715,6 +742,7 @@ impl LimitrSync {
         segment: Option<String>,
         overhead: Option<&Bound<'_, PyAny>>,
         event: Option<&Bound<'_, PyAny>>,
+        idempotency_key: Option<String>,
     ) -> PyResult<Option<String>> {
         let o = ReserveOptions {
             value: match value.filter(|v| !v.is_none()) {
@@ -734,7 +762,7 @@ impl LimitrSync {
             segment,
             overhead: opt_amount(overhead, "overhead")?,
             event_data: event_data(event)?,
-            ..ReserveOptions::default()
+            idempotency_key,
         };
         check(py, self.inner.reserve(customer, entitlement, &o))
     }
@@ -742,8 +770,8 @@ impl LimitrSync {
     /// Meters the real size of a reserved call and removes its hold (`final=False` keeps the
     /// rest of the hold, for a response still streaming). An unknown or expired hold is fine.
     #[pyo3(
-        signature = (customer, entitlement, hold, value = None, *, r#final = true, event = None, overhead = None),
-        text_signature = "($self, customer, entitlement, hold, value=0, *, final=True, event=True, overhead=None)"
+        signature = (customer, entitlement, hold, value = None, *, r#final = true, event = None, overhead = None, idempotency_key = None),
+        text_signature = "($self, customer, entitlement, hold, value=0, *, final=True, event=True, overhead=None, idempotency_key=None)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn settle(
@@ -756,9 +784,11 @@ impl LimitrSync {
         r#final: bool,
         event: Option<&Bound<'_, PyAny>>,
         overhead: Option<&Bound<'_, PyAny>>,
+        idempotency_key: Option<String>,
     ) -> PyResult<bool> {
         let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
-        let o = options(event, overhead)?;
+        let mut o = options(event, overhead)?;
+        o.idempotency_key = idempotency_key;
         check(
             py,
             self.inner
@@ -767,14 +797,23 @@ impl LimitrSync {
     }
 
     /// Drops a hold without metering; True if it was there.
+    #[pyo3(
+        signature = (customer, entitlement, hold, *, idempotency_key = None),
+        text_signature = "($self, customer, entitlement, hold, *, idempotency_key=None)"
+    )]
     fn release(
         &self,
         py: Python<'_>,
         customer: &str,
         entitlement: &str,
         hold: &str,
+        idempotency_key: Option<&str>,
     ) -> PyResult<bool> {
-        check(py, self.inner.release(customer, entitlement, hold))
+        check(
+            py,
+            self.inner
+                .release_with(customer, entitlement, hold, idempotency_key),
+        )
     }
 
     /// Units held by unexpired holds; None when unknown.

@@ -61,6 +61,7 @@ pub fn call_options(
     overhead: Option<f64>,
     event_data: Option<String>,
     caps: Option<String>,
+    idempotency_key: Option<String>,
 ) -> Result<CallOptions, JsValue> {
     let event_data = match event_data {
         None => None,
@@ -74,7 +75,7 @@ pub fn call_options(
         overhead: opt_decimal("overhead", overhead)?,
         event_data,
         caps: call_caps(caps.as_deref())?,
-        ..CallOptions::default()
+        idempotency_key,
     })
 }
 

@@ -202,12 +202,18 @@ pub fn allow(
     overhead: Option<f64>,
     event_data: Option<String>,
     caps: Option<String>,
+    idempotency_key: Option<String>,
 ) -> JsResult<bool> {
     let value = decimal("value", value)?;
-    if events && overhead.is_none() && event_data.is_none() && caps.is_none() {
+    if events
+        && overhead.is_none()
+        && event_data.is_none()
+        && caps.is_none()
+        && idempotency_key.is_none()
+    {
         return js(h.inner.allow(customer, entitlement, value));
     }
-    let options = call_options(events, overhead, event_data, caps)?;
+    let options = call_options(events, overhead, event_data, caps, idempotency_key)?;
     js(h.inner.allow_with(customer, entitlement, value, &options))
 }
 
@@ -263,8 +269,9 @@ pub fn increment(
     customer: &str,
     entitlement: &str,
     events: bool,
+    idempotency_key: Option<String>,
 ) -> JsResult<bool> {
-    let options = call_options(events, None, None, None)?;
+    let options = call_options(events, None, None, None, idempotency_key)?;
     js(h.inner.increment(customer, entitlement, &options))
 }
 
@@ -275,8 +282,9 @@ pub fn decrement(
     customer: &str,
     entitlement: &str,
     events: bool,
+    idempotency_key: Option<String>,
 ) -> JsResult<bool> {
-    let options = call_options(events, None, None, None)?;
+    let options = call_options(events, None, None, None, idempotency_key)?;
     js(h.inner.decrement(customer, entitlement, &options))
 }
 
@@ -288,8 +296,9 @@ pub fn set(
     entitlement: &str,
     value: f64,
     events: bool,
+    idempotency_key: Option<String>,
 ) -> JsResult<bool> {
-    let options = call_options(events, None, None, None)?;
+    let options = call_options(events, None, None, None, idempotency_key)?;
     let value = decimal("value", value)?;
     js(h.inner.set(customer, entitlement, value, &options))
 }
@@ -338,8 +347,14 @@ pub fn resets(h: &WasmLimitr, customer: &str, entitlement: &str) -> JsResult<JsV
 
 /// Grants a plan top-up; false for an unknown customer.
 #[wasm_bindgen(js_name = applyCustomerTopup)]
-pub fn apply_customer_topup(h: &WasmLimitr, customer: &str, topup: &str) -> JsResult<bool> {
-    js(h.inner.apply_customer_topup(customer, topup))
+pub fn apply_customer_topup(
+    h: &WasmLimitr,
+    customer: &str,
+    topup: &str,
+    idempotency_key: Option<String>,
+) -> JsResult<bool> {
+    js(h.inner
+        .apply_customer_topup_with(customer, topup, idempotency_key.as_deref()))
 }
 
 /// A customer's grant balance in `credit`, or `null`.
@@ -440,17 +455,25 @@ pub fn settle(
     overhead: Option<f64>,
     event_data: Option<String>,
     caps: Option<String>,
+    idempotency_key: Option<String>,
 ) -> JsResult<bool> {
     let value = decimal("value", value)?;
-    let options = call_options(events, overhead, event_data, caps)?;
+    let options = call_options(events, overhead, event_data, caps, idempotency_key)?;
     js(h.inner
         .settle(customer, entitlement, hold, value, last, &options))
 }
 
 /// Drops a hold without metering; true if it was there.
 #[wasm_bindgen]
-pub fn release(h: &WasmLimitr, customer: &str, entitlement: &str, hold: &str) -> JsResult<bool> {
-    js(h.inner.release(customer, entitlement, hold))
+pub fn release(
+    h: &WasmLimitr,
+    customer: &str,
+    entitlement: &str,
+    hold: &str,
+    idempotency_key: Option<String>,
+) -> JsResult<bool> {
+    js(h.inner
+        .release_with(customer, entitlement, hold, idempotency_key.as_deref()))
 }
 
 /// Units held by unexpired holds, or `null`.

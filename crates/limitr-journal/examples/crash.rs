@@ -3,12 +3,15 @@
 //! times, reopening the same journal each time. After each kill the journal must hold exactly the
 //! acknowledged calls (the one in-flight call may or may not be in), checked against an in-memory
 //! model engine that replays the acknowledged calls; every acknowledged answer must equal the
-//! model's.
+//! model's. Every call carries an idempotency key; after each restart the parent first retries up
+//! to 20 acknowledged calls of earlier rounds (and the in-flight one) with their keys: each must
+//! answer its first answer, and the journal, checked after the next kill, shows they changed
+//! nothing.
 //!
 //! `cargo run -p limitr-journal --example crash -- <rounds> <child command…>`; the child gets the
 //! journal directory as its last argument and speaks one line per call:
-//! parent → child `<op> <customer> <value> <now-ms>` (op: create, allow, set, topup),
-//! child → parent `ok <true|false>`, after a first line `ready`.
+//! parent → child `<op> <customer> <value> <now-ms> <idempotency-key>` (op: create, allow, set,
+//! topup), child → parent `ok <true|false|error:CODE>`, after a first line `ready`.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -17,7 +20,7 @@
 )]
 
 use limitr_core::number::Decimal;
-use limitr_core::{CallOptions, Format, Limitr, ManualClock};
+use limitr_core::{CallOptions, Format, Limitr, ManualClock, NewCustomer};
 use limitr_journal::Journal;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -27,6 +30,10 @@ use std::time::{Duration, Instant};
 const DOC: &str = include_str!("../../../tests/policies/quickstart.json");
 const T0: i64 = 1_767_225_600_000;
 const CUSTOMERS: u64 = 100;
+/// Retries sent after each restart (acknowledged calls of earlier rounds, with their keys).
+const RETRIES: usize = 20;
+/// Only calls this recent are retried: older keys may have expired (the TTL is 24 h).
+const RETRY_WINDOW_MS: i64 = 20 * 3_600_000;
 
 /// A small deterministic generator (xorshift), seeded from the clock so runs differ.
 struct Rng(u64);
@@ -48,12 +55,25 @@ struct Call {
     customer: String,
     value: i64,
     now: i64,
+    key: String,
+}
+
+impl Call {
+    fn line(&self, now: i64) -> String {
+        format!(
+            "{} {} {} {} {}\n",
+            self.op, self.customer, self.value, now, self.key
+        )
+    }
 }
 
 /// The call's answer as the child prints it: `true`, `false` or `error:<CODE>`.
-fn apply(model: &Limitr, clock: &ManualClock, c: &Call) -> String {
-    clock.set(c.now);
-    let o = CallOptions::default();
+fn apply(model: &Limitr, clock: &ManualClock, c: &Call, now: i64) -> String {
+    clock.set(now);
+    let o = CallOptions {
+        idempotency_key: Some(c.key.clone()),
+        ..CallOptions::default()
+    };
     let r = match c.op {
         "create" => {
             let plan = if c.value % 2 == 0 {
@@ -61,11 +81,16 @@ fn apply(model: &Limitr, clock: &ManualClock, c: &Call) -> String {
             } else {
                 "growth"
             };
-            model.create_customer(&c.customer, Some(plan)).map(|_| true)
+            let new = NewCustomer {
+                plan: Some(plan.into()),
+                idempotency_key: Some(c.key.clone()),
+                ..NewCustomer::default()
+            };
+            model.create_customer_with(&c.customer, &new).map(|_| true)
         }
-        "allow" => model.allow(&c.customer, "ai-chat-input", Decimal::from(c.value)),
+        "allow" => model.allow_with(&c.customer, "ai-chat-input", Decimal::from(c.value), &o),
         "set" => model.set(&c.customer, "ai-chat-output", Decimal::from(c.value), &o),
-        "topup" => model.apply_customer_topup(&c.customer, "ai-token-small"),
+        "topup" => model.apply_customer_topup_with(&c.customer, "ai-token-small", Some(&c.key)),
         other => panic!("unknown op {other}"),
     };
     match r {
@@ -98,15 +123,23 @@ fn main() {
     let clock = Arc::new(ManualClock::new(T0));
     let model = Limitr::from_json(DOC).unwrap().with_clock(clock.clone());
     let mut now = T0;
+    let mut seq = 0u64;
+    let mut next_key = move || {
+        seq += 1;
+        format!("k{seq}")
+    };
     let mut pending: Vec<Call> = (0..CUSTOMERS)
         .map(|i| Call {
             op: "create",
             customer: format!("c{i}"),
             value: i as i64,
             now,
+            key: next_key(),
         })
         .collect();
-    let (mut acked_total, mut in_total) = (0usize, 0usize);
+    // acknowledged calls with their answers, for the retries
+    let mut history: Vec<(Call, String)> = Vec::new();
+    let (mut acked_total, mut in_total, mut retried_total) = (0usize, 0usize, 0usize);
     let started = Instant::now();
     for round in 0..rounds {
         let mut proc = Command::new(child.first().unwrap())
@@ -124,6 +157,30 @@ fn main() {
             line.trim(),
             "ready",
             "round {round}: the child did not start"
+        );
+        // retries first, at the current time: each answers its first answer and changes nothing
+        let recent: Vec<&(Call, String)> = history
+            .iter()
+            .filter(|(c, _)| c.now >= now - RETRY_WINDOW_MS)
+            .collect();
+        let before = model.customers();
+        for _ in 0..RETRIES.min(recent.len()) {
+            let (call, first) = recent.get(rng.below(recent.len() as u64) as usize).unwrap();
+            input.write_all(call.line(now).as_bytes()).unwrap();
+            input.flush().unwrap();
+            line.clear();
+            output.read_line(&mut line).unwrap();
+            assert_eq!(
+                line.trim().strip_prefix("ok "),
+                Some(first.as_str()),
+                "round {round}: the retry of {call:?} did not answer its first answer"
+            );
+            assert_eq!(&apply(&model, &clock, call, now), first);
+            retried_total += 1;
+        }
+        assert!(
+            model.customers() == before,
+            "round {round}: a retry changed the model"
         );
         let kill_after = Duration::from_millis(30 + rng.below(400));
         let pid = proc.id();
@@ -148,13 +205,11 @@ fn main() {
                         customer: format!("c{}", rng.below(CUSTOMERS)),
                         value: 1 + rng.below(120_000) as i64,
                         now,
+                        key: next_key(),
                     }
                 }
             };
-            let msg = format!(
-                "{} {} {} {}\n",
-                call.op, call.customer, call.value, call.now
-            );
+            let msg = call.line(call.now);
             if input
                 .write_all(msg.as_bytes())
                 .and_then(|()| input.flush())
@@ -170,8 +225,9 @@ fn main() {
                 .trim()
                 .strip_prefix("ok ")
                 .unwrap_or_else(|| panic!("round {round}: child answered {line:?} to {msg:?}"));
-            let expected = apply(&model, &clock, &call);
+            let expected = apply(&model, &clock, &call, call.now);
             assert_eq!(answer, expected, "round {round}: {msg:?}");
+            history.push((call, expected));
             acked += 1;
         };
         let status = proc.wait().unwrap();
@@ -190,7 +246,8 @@ fn main() {
         let with_inflight = state != model.customers();
         let inflight_copy = inflight.clone();
         if with_inflight {
-            apply(&model, &clock, &inflight);
+            let answer = apply(&model, &clock, &inflight, inflight.now);
+            history.push((inflight.clone(), answer));
         } else {
             pending.push(inflight); // not in: it was never acknowledged, send it again
         }
@@ -222,7 +279,7 @@ fn main() {
         );
     }
     println!(
-        "crash test passed: {rounds} SIGKILLs, {acked_total} acknowledged calls, none lost; {in_total} in-flight calls landed; {:?}",
+        "crash test passed: {rounds} SIGKILLs, {acked_total} acknowledged calls, none lost; {in_total} in-flight calls landed; {retried_total} keyed retries after restarts, none applied twice; {:?}",
         started.elapsed()
     );
 }

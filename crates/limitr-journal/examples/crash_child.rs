@@ -8,7 +8,7 @@
 )]
 
 use limitr_core::number::Decimal;
-use limitr_core::{CallOptions, Format, ManualClock};
+use limitr_core::{CallOptions, Format, ManualClock, NewCustomer};
 use limitr_journal::{Journal, SyncMode};
 use std::io::{BufRead, Write};
 use std::sync::Arc;
@@ -20,6 +20,7 @@ fn main() {
     let clock = Arc::new(ManualClock::new(0));
     let p = Journal::at(&dir)
         .sync(SyncMode::Os)
+        .snapshot_every(300) // snapshots and rotations happen under the kills too
         .load(DOC, Format::Json)
         .unwrap()
         .with_clock(clock.clone());
@@ -29,24 +30,28 @@ fn main() {
     for line in std::io::stdin().lock().lines() {
         let line = line.unwrap();
         let f: Vec<&str> = line.split(' ').collect();
-        let [op, customer, value, now] = f[..] else {
+        let [op, customer, value, now, key] = f[..] else {
             panic!("bad line {line:?}")
         };
         clock.set(now.parse().unwrap());
         let v: i64 = value.parse().unwrap();
+        let o = CallOptions {
+            idempotency_key: Some(key.into()),
+            ..CallOptions::default()
+        };
         let r = match op {
             "create" => {
                 let plan = if v % 2 == 0 { "starter" } else { "growth" };
-                p.create_customer(customer, Some(plan)).map(|_| true)
+                let new = NewCustomer {
+                    plan: Some(plan.into()),
+                    idempotency_key: Some(key.into()),
+                    ..NewCustomer::default()
+                };
+                p.create_customer_with(customer, &new).map(|_| true)
             }
-            "allow" => p.allow(customer, "ai-chat-input", Decimal::from(v)),
-            "set" => p.set(
-                customer,
-                "ai-chat-output",
-                Decimal::from(v),
-                &CallOptions::default(),
-            ),
-            "topup" => p.apply_customer_topup(customer, "ai-token-small"),
+            "allow" => p.allow_with(customer, "ai-chat-input", Decimal::from(v), &o),
+            "set" => p.set(customer, "ai-chat-output", Decimal::from(v), &o),
+            "topup" => p.apply_customer_topup_with(customer, "ai-token-small", Some(key)),
             other => panic!("unknown op {other}"),
         };
         let answer = match r {

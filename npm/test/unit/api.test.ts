@@ -65,10 +65,11 @@ test('every error code is reachable from JS, with err.code and a message', async
   await expect('STORAGE', Limitr.new(QS, 'json', { journal: join(ROOT, 'README.md') }));
   // Not raised by any call today: UNKNOWN_CUSTOMER (lookups answer false/undefined instead) and
   // SERIALIZE (every loaded document writes in every format). Both stay in the list for stability.
-  // IDEMPOTENCY_CONFLICT: idempotency keys are in the core, not yet in the JS options.
+  await p.allow('user_starter', 'ai-chat-input', 1, true, undefined, { idempotencyKey: 'once' });
+  await expect('IDEMPOTENCY_CONFLICT', p.allow('user_starter', 'ai-chat-input', 2, true, undefined, { idempotencyKey: 'once' }));
   assert.deepEqual(
     errorCodes().filter((c) => !seen.has(c)).sort(),
-    ['IDEMPOTENCY_CONFLICT', 'SERIALIZE', 'UNKNOWN_CUSTOMER'],
+    ['SERIALIZE', 'UNKNOWN_CUSTOMER'],
   );
 });
 
