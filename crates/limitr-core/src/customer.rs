@@ -143,6 +143,15 @@ impl Customer {
         }
     }
 
+    /// Appends [`record`](Self::record) as JSON text to `out`: the text `record().to_string()`
+    /// prints, written straight from the customer (no value tree) for the common customer
+    /// without a profile.
+    pub fn write_record(&self, out: &mut Vec<u8>) {
+        let mut j = crate::payload::Json(std::mem::take(out));
+        crate::payload::customer_into(self, &mut j);
+        *out = j.0;
+    }
+
     /// The customer's record (`{id, plan, type, label, alt_ids, refs, meters, overrides, grants,
     /// caps, metadata}`, and `notified` and `idempotency_keys` when there are any), maps in a
     /// stable order.

@@ -52,10 +52,17 @@ impl Json {
 
 /// The customer's record as JSON text, as `c.record().to_string()` prints it.
 pub(crate) fn customer(c: &Customer) -> String {
-    if c.profile.is_some() {
-        return c.record().to_string();
-    }
     let mut j = Json::with_capacity(512);
+    customer_into(c, &mut j);
+    j.finish()
+}
+
+/// [`customer`], appended to `j`.
+pub(crate) fn customer_into(c: &Customer, j: &mut Json) {
+    if c.profile.is_some() {
+        j.value(&c.record());
+        return;
+    }
     j.raw("{\"id\":");
     j.value(&*c.id);
     j.raw(",\"plan\":");
@@ -68,7 +75,7 @@ pub(crate) fn customer(c: &Customer) -> String {
             j.byte(b',');
         }
         j.key(&m.entitlement);
-        meter(&mut j, m);
+        meter(j, m);
     }
     j.raw("},\"overrides\":{},\"grants\":{");
     for (i, g) in c.grants.iter().enumerate() {
@@ -84,7 +91,6 @@ pub(crate) fn customer(c: &Customer) -> String {
         j.int(i64::from(c.grant_seq));
     }
     j.byte(b'}');
-    j.finish()
 }
 
 fn meter(j: &mut Json, m: &Meter) {

@@ -72,6 +72,29 @@ pub fn next(buf: &[u8], at: usize) -> Next<'_> {
     Next::Frame(payload, end)
 }
 
+/// Whether a whole frame starts anywhere after `at`: what tells a frame torn mid-write (the
+/// writer stopped there: nothing valid follows, only the rest of that one frame and zeros) from
+/// damage before the tail (valid frames follow). Only the bytes up to the last non-zero byte are
+/// searched; a frame is found by its length and checksum, a match by chance is 1 in 2^32.
+pub fn any_frame_after(buf: &[u8], at: usize) -> bool {
+    let Some(last) = buf.iter().rposition(|b| *b != 0) else {
+        return false;
+    };
+    (at + 1..=last).any(|p| matches!(next_exact(buf, p), Some(end) if end <= buf.len()))
+}
+
+/// The end of a whole frame at `at`, if one is there.
+fn next_exact(buf: &[u8], at: usize) -> Option<usize> {
+    let len = u32_at(buf, at)? as usize;
+    if len == 0 || len > MAX_PAYLOAD {
+        return None;
+    }
+    let crc = u32_at(buf, at + 4)?;
+    let end = at.checked_add(HEADER + len)?;
+    let payload = buf.get(at + HEADER..end)?;
+    (crc32fast::hash(payload) == crc).then_some(end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +139,25 @@ mod tests {
         let mut last = frames(&[b"first"]);
         last[HEADER + 1] ^= 0x40;
         assert_eq!(next(&last, 0), Next::Torn);
+    }
+
+    #[test]
+    fn a_frame_torn_in_a_preallocated_file_has_no_frame_after_it() {
+        // a writer killed while copying its frame into a mapping: some of the frame's bytes are
+        // there (in any order), then the mapping's zeros
+        let whole = frames(&[b"first", b"second record, longer"]);
+        let second = HEADER + 5;
+        for hole in second..whole.len() {
+            let mut buf = whole.clone();
+            buf[hole..].fill(0);
+            buf[whole.len() - 3..].copy_from_slice(&whole[whole.len() - 3..]);
+            buf.extend_from_slice(&[0; 64]);
+            assert!(!any_frame_after(&buf, second), "hole at {hole}");
+        }
+        // damage with whole frames after it is not a torn tail
+        let mut damaged = frames(&[b"first", b"second", b"third"]);
+        damaged[1] ^= 0x10;
+        assert!(any_frame_after(&damaged, 0));
     }
 
     #[test]

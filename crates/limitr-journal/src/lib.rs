@@ -209,7 +209,11 @@ pub(crate) fn write_snapshot(mem: &MemoryStore, d: &store::Durable) -> Result<()
         .rotate()
         .map_err(|e| format!("{}: rotate: {e}", d.dir.display()))?;
     let customers = mem.ids().into_iter().filter_map(|id| {
-        let json = mem.read(&id, |c| serde_json::to_vec(&c.record()))?.ok()?;
+        let json = mem.read(&id, |c| {
+            let mut out = Vec::with_capacity(512);
+            c.write_record(&mut out);
+            out
+        })?;
         Some((id, json))
     });
     snapshot::write(&d.dir, generation, customers)

@@ -122,6 +122,13 @@ pub fn recover(dir: &Path) -> Result<Recovered, String> {
                         "{name}: offset {at}: a torn record before the last segment"
                     ));
                 }
+                // the last segment of a crashed writer ends in its mapping's zeros: a frame it
+                // was copying when it died is bad and followed by no whole frame, so it is a
+                // torn tail too
+                Next::Corrupt(_) if last && !frame::any_frame_after(&bytes, at) => {
+                    out.torn = Some((name.clone(), at as u64, (bytes.len() - at) as u64));
+                    break;
+                }
                 Next::Corrupt(why) => return Err(format!("{name}: offset {at}: {why}")),
             }
         }

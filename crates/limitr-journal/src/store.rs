@@ -103,11 +103,7 @@ impl Durable {
     }
 
     fn put(&self, customers: &[&Customer]) -> bool {
-        let jsons: Vec<(&str, Vec<u8>)> = customers
-            .iter()
-            .map(|c| (&*c.id, serde_json::to_vec(&c.record()).unwrap_or_default()))
-            .collect();
-        self.append(|out| record::put(jsons.iter().map(|(id, j)| (*id, j.as_slice())), out))
+        self.append(|out| record::put_customers(customers, out))
     }
 
     /// Journals, in one record, the customers a closure changed (`after` against `before`);
