@@ -1,0 +1,4 @@
+//! What the Redis tests share.
+#![allow(dead_code, reason = "each test uses part of it")]
+
+pub mod server;
