@@ -20,9 +20,21 @@ thread_local! {
     static FAILURE: RefCell<Option<Error>> = const { RefCell::new(None) };
 }
 
+/// Records why this thread's call could not be served; the first failure of an operation is
+/// the one it reports.
 fn fail<T>(e: Error) -> Option<T> {
-    FAILURE.with_borrow_mut(|f| *f = Some(e));
+    FAILURE.with_borrow_mut(|f| {
+        if f.is_none() {
+            *f = Some(e);
+        }
+    });
     None
+}
+
+/// Whether this thread's operation already met a failure: its later store calls fail at once
+/// (an operation costs at most one timeout, however many store calls it would have made).
+fn failing() -> bool {
+    FAILURE.with_borrow(Option::is_some)
 }
 
 /// A cached customer: the version it was read or committed at.
@@ -262,52 +274,59 @@ impl RedisStore {
         )))
     }
 
-    fn served<R>(r: Result<Option<R>, Error>) -> Option<R> {
-        r.unwrap_or_else(fail)
+    fn served<R>(
+        &self,
+        ids: &[&str],
+        f: impl Fn(&[Option<Customer>]) -> Option<Run<R>>,
+    ) -> Option<R> {
+        if failing() {
+            return None;
+        }
+        self.decide(ids, f).unwrap_or_else(fail)
     }
 }
 
 impl Store for RedisStore {
     fn read<R>(&self, id: &str, f: impl FnOnce(&Customer) -> R) -> Option<R> {
         // fresh: one version check (the record travels only when the cache is stale)
-        let c = Self::served(self.decide(&[id], |cs| {
+        let c = self.served(&[id], |cs| {
             let c = cs.first()?.clone()?;
             Some(Run {
                 answer: c.clone(),
                 after: vec![c],
             })
-        }))?;
+        })?;
         Some(f(&c))
     }
 
     fn update<R>(&self, id: &str, f: impl Fn(&mut Customer) -> R) -> Option<R> {
-        Self::served(self.decide(&[id], |cs| {
+        self.served(&[id], |cs| {
             let mut c = cs.first()?.clone()?;
             let answer = f(&mut c);
             Some(Run {
                 answer,
                 after: vec![c],
             })
-        }))
+        })
     }
 
     fn update_many<R>(&self, ids: &[&str], f: impl Fn(&mut [&mut Customer]) -> R) -> Option<R> {
         let mut ids: Vec<&str> = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        Self::served(self.decide(&ids, |cs| {
+        self.served(&ids, |cs| {
             let mut all: Vec<Customer> = cs.iter().cloned().collect::<Option<_>>()?;
             let answer = {
                 let mut refs: Vec<&mut Customer> = all.iter_mut().collect();
                 f(&mut refs)
             };
             Some(Run { answer, after: all })
-        }))
+        })
     }
 
     fn upsert<R>(&self, customer: Customer, existing: impl Fn(&mut Customer) -> R) -> Option<R> {
         let id = customer.id.to_string();
-        let r = Self::served(self.decide(&[id.as_str()], |cs| match cs.first()? {
+        let r = self.served(&[id.as_str()], |cs| match cs.first()? {
             Some(c) => {
                 let mut c = c.clone();
                 let answer = existing(&mut c);
@@ -320,11 +339,14 @@ impl Store for RedisStore {
                 answer: None,
                 after: vec![customer.clone()],
             }),
-        }));
+        });
         r.flatten()
     }
 
     fn remove(&self, id: &str) -> Option<Customer> {
+        if failing() {
+            return None;
+        }
         let _locks = self.lock(&[id]);
         let removed = self.link.remove(&self.key(id));
         self.forget(id);
@@ -353,6 +375,9 @@ impl Store for RedisStore {
     /// Every customer under the prefix: the keys found by `SCAN`, read in one `MULTI`/`EXEC`
     /// (a consistent cut of those keys; a customer created during the scan may be missing).
     fn snapshot(&self) -> Vec<Customer> {
+        if failing() {
+            return Vec::new();
+        }
         match self.load_all() {
             Ok(all) => all,
             Err(e) => {

@@ -266,3 +266,15 @@ pub fn held(plan: &Plan) -> BTreeMap<usize, u64> {
         })
         .collect()
 }
+
+/// What Redis holds on one customer's `chat` meter.
+pub fn held_one(engine: &Limitr<RedisStore>, id: &str) -> u64 {
+    let v = engine
+        .value(id, "chat", false, true)
+        .expect("a read")
+        .unwrap_or_default();
+    v.normalize()
+        .to_string()
+        .parse::<u64>()
+        .expect("whole tokens")
+}

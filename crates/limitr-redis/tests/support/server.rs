@@ -112,6 +112,18 @@ impl Server {
         con
     }
 
+    /// Sends `signal` (`STOP`, `CONT`) to the server.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("a running server").id();
+        let ok = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill")
+            .success();
+        assert!(ok, "kill -{signal} {pid}");
+    }
+
     /// SIGKILL, then wait for the process to be gone.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
