@@ -64,6 +64,7 @@ pub struct RedisStore {
     pub(crate) prefix: String,
     pub(crate) policy: Arc<Policy>,
     pub(crate) tries: usize,
+    conflicts: std::sync::atomic::AtomicU64,
     cache: Box<[Mutex<hashbrown::HashMap<String, Cached>>]>,
     stripes: Box<[Mutex<()>]>,
     hasher: hashbrown::DefaultHashBuilder,
@@ -95,6 +96,7 @@ impl RedisStore {
             prefix,
             policy: Arc::new(policy),
             tries: tries.max(1),
+            conflicts: std::sync::atomic::AtomicU64::new(0),
             cache: (0..SHARDS)
                 .map(|_| Mutex::new(hashbrown::HashMap::new()))
                 .collect(),
@@ -112,6 +114,12 @@ impl RedisStore {
     /// Round trips to Redis made so far by this store.
     pub fn round_trips(&self) -> u64 {
         self.link.trips.load(Ordering::Relaxed)
+    }
+
+    /// Commits found stale so far (another instance changed a customer first): each one ran
+    /// its decision again on the fresh state.
+    pub fn conflicts(&self) -> u64 {
+        self.conflicts.load(Ordering::Relaxed)
     }
 
     /// How commits reach the server: `FCALL` of the function library, or `EVALSHA`.
@@ -262,7 +270,10 @@ impl RedisStore {
                     }
                     return Ok(Some(run.answer));
                 }
-                Reply::Stale(fresh) => state = self.absorb(ids, fresh)?,
+                Reply::Stale(fresh) => {
+                    self.conflicts.fetch_add(1, Ordering::Relaxed);
+                    state = self.absorb(ids, fresh)?;
+                }
             }
         }
         Err(Error::Storage(format!(
