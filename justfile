@@ -13,7 +13,7 @@ quickstart-rust:
     cargo run -q -p limitr-core --example quickstart
 
 # Every test (what CI runs)
-test: lint test-rust test-node test-python test-wasm
+test: lint test-rust test-redis test-node test-python test-wasm
 
 # Formatting and lints
 lint:
@@ -29,6 +29,19 @@ test-rust:
     cargo run -q -p limitr-journal --example crash -- 20 target/debug/examples/crash_child
     cargo run -q -p limitr-journal --example durable | grep "after restart: allow 1 → false" > /dev/null
     cargo run -q -p limitr-core --example quickstart | grep -q "Grant current value:  5.69"
+
+# The Redis store against real redis-server processes the tests start on loopback: the scenario
+# corpus, the overspend hammer (8 processes × 4 threads), idempotent retries, Redis killed mid-run
+test-redis:
+    scripts/bootstrap.sh redis
+    cargo clippy -q -p limitr-redis --all-targets -- -D warnings
+    cargo test -p limitr-redis
+
+# Exact mode on Redis (release): PING floor, decision p50/p99, round trips per decision,
+# decisions/s on one hot customer from several processes
+bench-redis:
+    scripts/bootstrap.sh redis
+    cargo run -q --release -p limitr-redis --example bench
 
 # Criterion benchmarks of the core (prints numbers)
 bench:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine (only Rust, Node and Python preinstalled).
-# Idempotent: each step is skipped when already satisfied. Usage: scripts/bootstrap.sh [rust|python|node|wasm|browser|all]...
+# Idempotent: each step is skipped when already satisfied. Usage: scripts/bootstrap.sh [rust|python|node|wasm|browser|redis|all]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -45,6 +45,13 @@ browser() {
   fi
 }
 
+redis() {
+  if ! command -v redis-server >/dev/null 2>&1; then
+    log "installing Debian redis-server (the Redis store's tests start their own)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  fi
+}
+
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(all)
 for t in "${targets[@]}"; do
@@ -54,7 +61,8 @@ for t in "${targets[@]}"; do
     node) venv; node_deps ;;
     wasm) venv; node_deps; wasm_tools ;;
     browser) browser ;;
-    all) venv; node_deps; wasm_tools ;;
+    redis) redis ;;
+    all) venv; node_deps; wasm_tools; redis ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
   esac
 done

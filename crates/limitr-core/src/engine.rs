@@ -262,6 +262,9 @@ impl<S: Store> Limitr<S> {
             }
             store.upsert(c, |_| ());
         }
+        if let Some(e) = store.take_failure() {
+            return Err(e);
+        }
         let policy_idempotency_ttl = policy.idempotency_ttl;
         Ok(Limitr {
             policy: Arc::new(policy),
@@ -317,6 +320,17 @@ impl<S: Store> Limitr<S> {
                 let refs: Vec<&str> = parts.iter().map(String::as_str).collect();
                 crate::idempotency::Keyed::new(k, &refs, self.idempotency_ttl).map(Some)
             }
+        }
+    }
+
+    /// Runs one operation: a failure of the store met on the way (a store answers `None` when it
+    /// cannot serve a call, and says why through [`Store::take_failure`]) is its error.
+    #[inline]
+    fn stored<T>(&self, op: impl FnOnce() -> Result<T>) -> Result<T> {
+        let r = op();
+        match self.store.take_failure() {
+            Some(e) => Err(e),
+            None => r,
         }
     }
 

@@ -40,6 +40,13 @@ pub trait Store: Send + Sync {
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
+    /// Why the last call on this thread answered `None` or nothing, when the store could not
+    /// serve it (unreachable, timed out, refused), and clears it. The engine asks after each
+    /// operation, so a failure is the operation's error and never reads as an unknown customer or
+    /// a denial. Stores that cannot fail keep the default (`None`).
+    fn take_failure(&self) -> Option<crate::Error> {
+        None
+    }
     /// Every customer, sorted by id, as one consistent cut: no multi-customer commit is half in.
     /// The default reads one customer at a time (consistent per customer only); stores that can
     /// do better override it.

@@ -88,107 +88,112 @@ impl<S: Store> Limitr<S> {
         value: Decimal,
         options: &CapOptions,
     ) -> Result<Option<Value>> {
-        require_id("id", id)?;
-        require_amount("value", value)?;
-        let now = self.now();
-        let credit = options.credit.clone().unwrap_or_else(|| RUNE.to_string());
-        let is_credit = self.policy.credit(&credit).is_some();
-        if credit != RUNE && !is_credit && !self.policy.exchange.resolves(&credit) {
-            return Err(Error::invalid(
-                "credit",
-                format!("unknown credit or currency `{credit}`"),
-            ));
-        }
-        if options.reset_inc.is_some() && options.reset_sch.is_some() {
-            return Err(Error::invalid(
-                "reset_sch",
-                "`reset_inc` and `reset_sch` are mutually exclusive",
-            ));
-        }
-        let exchangeable = options.exchangeable.unwrap_or(!is_credit);
-        if exchangeable
-            && matches!(
-                self.policy.credit(&credit).and_then(|c| c.pricing.as_ref()),
-                Some(crate::pricing::Model::Stairstep(_))
-            )
-        {
-            return Err(Error::invalid(
-                "credit",
-                format!("an exchangeable cap cannot be in stairstep-priced `{credit}`"),
-            ));
-        }
-        let reset = if options.resets || options.reset_inc.is_some() || options.reset_sch.is_some()
-        {
-            Some(match (&options.reset_inc, &options.reset_sch) {
-                (Some(inc), _) => {
-                    let ms = parse_duration_ms(inc)
-                        .map_err(|e| Error::invalid("reset_inc", e.to_string()))?;
-                    if ms <= 0 {
-                        return Err(Error::invalid("reset_inc", "must be greater than zero"));
-                    }
-                    ResetRule::Rolling { inc_ms: ms }
-                }
-                (None, Some(sch)) => ResetRule::Calendar(
-                    Schedule::parse(sch).map_err(|e| Error::invalid("reset_sch", e.to_string()))?,
-                ),
-                (None, None) => ResetRule::Rolling {
-                    inc_ms: crate::policy::DEFAULT_RESET_MS,
-                },
-            })
-        } else {
-            None
-        };
-        let Some(primary) = self.primary_id(id) else {
-            return Ok(None);
-        };
-        let record = self.store.update(&primary, |c| {
-            let p = c.profile_mut();
-            let cap_id = options.cap_id.clone().unwrap_or_else(|| {
-                let mut n = p.caps.len() + 1;
-                while p.caps.iter().any(|k| k.id == format!("cap_{n}")) {
-                    n += 1;
-                }
-                format!("cap_{n}")
-            });
-            if p.caps.iter().any(|k| k.id == cap_id) {
-                return None;
+        self.stored(|| {
+            require_id("id", id)?;
+            require_amount("value", value)?;
+            let now = self.now();
+            let credit = options.credit.clone().unwrap_or_else(|| RUNE.to_string());
+            let is_credit = self.policy.credit(&credit).is_some();
+            if credit != RUNE && !is_credit && !self.policy.exchange.resolves(&credit) {
+                return Err(Error::invalid(
+                    "credit",
+                    format!("unknown credit or currency `{credit}`"),
+                ));
             }
-            let cap = Cap {
-                id: cap_id,
-                credit: credit.clone(),
-                value,
-                exchangeable,
-                overage_only: options.overage_only,
-                ignore_grants: options.ignore_grants,
-                observe_only: options.observe_only,
-                overhead_cost: options.overhead_cost,
-                follow_decrements: options.follow_decrements,
-                hard_trailing: options.hard_trailing,
-                shared: options.shared,
-                shared_with: options.shared_with.clone(),
-                scope: options.scope.clone(),
-                meter_value: Decimal::ZERO,
-                created_on: now,
-                started: now,
-                reset,
-                expires_on: options.expires_on,
+            if options.reset_inc.is_some() && options.reset_sch.is_some() {
+                return Err(Error::invalid(
+                    "reset_sch",
+                    "`reset_inc` and `reset_sch` are mutually exclusive",
+                ));
+            }
+            let exchangeable = options.exchangeable.unwrap_or(!is_credit);
+            if exchangeable
+                && matches!(
+                    self.policy.credit(&credit).and_then(|c| c.pricing.as_ref()),
+                    Some(crate::pricing::Model::Stairstep(_))
+                )
+            {
+                return Err(Error::invalid(
+                    "credit",
+                    format!("an exchangeable cap cannot be in stairstep-priced `{credit}`"),
+                ));
+            }
+            let reset = if options.resets
+                || options.reset_inc.is_some()
+                || options.reset_sch.is_some()
+            {
+                Some(match (&options.reset_inc, &options.reset_sch) {
+                    (Some(inc), _) => {
+                        let ms = parse_duration_ms(inc)
+                            .map_err(|e| Error::invalid("reset_inc", e.to_string()))?;
+                        if ms <= 0 {
+                            return Err(Error::invalid("reset_inc", "must be greater than zero"));
+                        }
+                        ResetRule::Rolling { inc_ms: ms }
+                    }
+                    (None, Some(sch)) => ResetRule::Calendar(
+                        Schedule::parse(sch)
+                            .map_err(|e| Error::invalid("reset_sch", e.to_string()))?,
+                    ),
+                    (None, None) => ResetRule::Rolling {
+                        inc_ms: crate::policy::DEFAULT_RESET_MS,
+                    },
+                })
+            } else {
+                None
             };
-            let rec = cap.record();
-            p.caps.push(cap);
-            Some((rec, c.record()))
-        });
-        let Some(Some((cap, customer))) = record else {
-            return Ok(None);
-        };
-        self.any_caps.store(true, Ordering::Release);
-        if self.emitting(true) {
-            let mut p = Map::new();
-            p.insert("customer".into(), customer);
-            p.insert("cap".into(), cap.clone());
-            self.handlers
-                .dispatch(&[event("customer-cap-added", Value::Object(p))]);
-        }
-        Ok(Some(cap))
+            let Some(primary) = self.primary_id(id) else {
+                return Ok(None);
+            };
+            let record = self.store.update(&primary, |c| {
+                let p = c.profile_mut();
+                let cap_id = options.cap_id.clone().unwrap_or_else(|| {
+                    let mut n = p.caps.len() + 1;
+                    while p.caps.iter().any(|k| k.id == format!("cap_{n}")) {
+                        n += 1;
+                    }
+                    format!("cap_{n}")
+                });
+                if p.caps.iter().any(|k| k.id == cap_id) {
+                    return None;
+                }
+                let cap = Cap {
+                    id: cap_id,
+                    credit: credit.clone(),
+                    value,
+                    exchangeable,
+                    overage_only: options.overage_only,
+                    ignore_grants: options.ignore_grants,
+                    observe_only: options.observe_only,
+                    overhead_cost: options.overhead_cost,
+                    follow_decrements: options.follow_decrements,
+                    hard_trailing: options.hard_trailing,
+                    shared: options.shared,
+                    shared_with: options.shared_with.clone(),
+                    scope: options.scope.clone(),
+                    meter_value: Decimal::ZERO,
+                    created_on: now,
+                    started: now,
+                    reset,
+                    expires_on: options.expires_on,
+                };
+                let rec = cap.record();
+                p.caps.push(cap);
+                Some((rec, c.record()))
+            });
+            let Some(Some((cap, customer))) = record else {
+                return Ok(None);
+            };
+            self.any_caps.store(true, Ordering::Release);
+            if self.emitting(true) {
+                let mut p = Map::new();
+                p.insert("customer".into(), customer);
+                p.insert("cap".into(), cap.clone());
+                self.handlers
+                    .dispatch(&[event("customer-cap-added", Value::Object(p))]);
+            }
+            Ok(Some(cap))
+        })
     }
 
     /// A cap's record, as it is now (`None`: no such customer or cap, or it expired).
@@ -210,59 +215,63 @@ impl<S: Store> Limitr<S> {
 
     /// Zeroes a cap's consumption and starts a new period; true if the cap exists.
     pub fn reset_customer_cap(&self, id: &str, cap_id: &str) -> Result<bool> {
-        require_id("id", id)?;
-        let now = self.now();
-        let Some(primary) = self.primary_id(id) else {
-            return Ok(false);
-        };
-        let done = self.store.update(&primary, |c| {
-            let cap = c
-                .profile
-                .as_mut()?
-                .caps
-                .iter_mut()
-                .find(|k| k.id == cap_id)?;
-            cap.meter_value = Decimal::ZERO;
-            cap.started = now;
-            let rec = cap.record();
-            Some((rec, c.record()))
-        });
-        let Some(Some((cap, customer))) = done else {
-            return Ok(false);
-        };
-        if self.emitting(true) {
-            let mut p = Map::new();
-            p.insert("customer".into(), customer);
-            p.insert("cap".into(), cap);
-            self.handlers
-                .dispatch(&[event("customer-cap-reset", Value::Object(p))]);
-        }
-        Ok(true)
+        self.stored(|| {
+            require_id("id", id)?;
+            let now = self.now();
+            let Some(primary) = self.primary_id(id) else {
+                return Ok(false);
+            };
+            let done = self.store.update(&primary, |c| {
+                let cap = c
+                    .profile
+                    .as_mut()?
+                    .caps
+                    .iter_mut()
+                    .find(|k| k.id == cap_id)?;
+                cap.meter_value = Decimal::ZERO;
+                cap.started = now;
+                let rec = cap.record();
+                Some((rec, c.record()))
+            });
+            let Some(Some((cap, customer))) = done else {
+                return Ok(false);
+            };
+            if self.emitting(true) {
+                let mut p = Map::new();
+                p.insert("customer".into(), customer);
+                p.insert("cap".into(), cap);
+                self.handlers
+                    .dispatch(&[event("customer-cap-reset", Value::Object(p))]);
+            }
+            Ok(true)
+        })
     }
 
     /// Removes a cap; true if it existed.
     pub fn remove_customer_cap(&self, id: &str, cap_id: &str) -> Result<bool> {
-        require_id("id", id)?;
-        let Some(primary) = self.primary_id(id) else {
-            return Ok(false);
-        };
-        let done = self.store.update(&primary, |c| {
-            let p = c.profile.as_mut()?;
-            let before = p.caps.len();
-            p.caps.retain(|k| k.id != cap_id);
-            (p.caps.len() != before).then(|| c.record())
-        });
-        let Some(Some(customer)) = done else {
-            return Ok(false);
-        };
-        if self.emitting(true) {
-            let mut p = Map::new();
-            p.insert("customer".into(), customer);
-            p.insert("id".into(), Value::String(cap_id.into()));
-            self.handlers
-                .dispatch(&[event("customer-cap-removed", Value::Object(p))]);
-        }
-        Ok(true)
+        self.stored(|| {
+            require_id("id", id)?;
+            let Some(primary) = self.primary_id(id) else {
+                return Ok(false);
+            };
+            let done = self.store.update(&primary, |c| {
+                let p = c.profile.as_mut()?;
+                let before = p.caps.len();
+                p.caps.retain(|k| k.id != cap_id);
+                (p.caps.len() != before).then(|| c.record())
+            });
+            let Some(Some(customer)) = done else {
+                return Ok(false);
+            };
+            if self.emitting(true) {
+                let mut p = Map::new();
+                p.insert("customer".into(), customer);
+                p.insert("id".into(), Value::String(cap_id.into()));
+                self.handlers
+                    .dispatch(&[event("customer-cap-removed", Value::Object(p))]);
+            }
+            Ok(true)
+        })
     }
 
     /// All customers reachable through refs from `start` (breadth first, excluding it).

@@ -160,89 +160,102 @@ impl<S: Store> Limitr<S> {
     /// refs, or default). Fires `customer-set`. With [`NewCustomer::idempotency_key`], a retry
     /// answers the first call's record, changes nothing and fires nothing.
     pub fn create_customer_with(&self, id: &str, new: &NewCustomer) -> Result<Value> {
-        let now = self.now();
-        let mut c = self.build(id, new)?;
-        let keyed = self.keyed(new.idempotency_key.as_deref(), || {
-            vec!["create_customer".into(), new.fingerprint()]
-        })?;
-        let explicit = new.plan.as_deref().is_some_and(|p| !p.is_empty());
-        let (plan_name, profile) = (c.plan.clone(), c.profile.clone());
-        let update = |e: &mut Customer| {
-            if explicit {
-                e.plan = plan_name.clone();
-            }
-            if let Some(p) = &profile {
-                let mine = e.profile_mut();
-                mine.kind = p.kind.clone().or(mine.kind.take());
-                mine.label = p.label.clone().or(mine.label.take());
-                if !p.refs.is_empty() {
-                    mine.refs = p.refs.clone();
+        self.stored(|| {
+            let now = self.now();
+            let mut c = self.build(id, new)?;
+            let keyed = self.keyed(new.idempotency_key.as_deref(), || {
+                vec!["create_customer".into(), new.fingerprint()]
+            })?;
+            let explicit = new.plan.as_deref().is_some_and(|p| !p.is_empty());
+            let (plan_name, profile) = (c.plan.clone(), c.profile.clone());
+            let update = |e: &mut Customer| {
+                if explicit {
+                    e.plan = plan_name.clone();
                 }
-                for a in &p.alt_ids {
-                    if !mine.alt_ids.contains(a) {
-                        mine.alt_ids.push(a.clone());
+                if let Some(p) = &profile {
+                    let mine = e.profile_mut();
+                    mine.kind = p.kind.clone().or(mine.kind.take());
+                    mine.label = p.label.clone().or(mine.label.take());
+                    if !p.refs.is_empty() {
+                        mine.refs = p.refs.clone();
+                    }
+                    for a in &p.alt_ids {
+                        if !mine.alt_ids.contains(a) {
+                            mine.alt_ids.push(a.clone());
+                        }
+                    }
+                    for (k, v) in &p.metadata {
+                        mine.metadata.insert(k.clone(), v.clone());
                     }
                 }
-                for (k, v) in &p.metadata {
-                    mine.metadata.insert(k.clone(), v.clone());
-                }
+                e.record()
+            };
+            // a new customer is inserted whole (meters, included top-ups, idempotency key) in one
+            // step; an existing one is updated, its key checked and recorded, under its lock
+            let plan = self.plan_of_new(&c);
+            c.meters = self.fresh_meters(plan, now);
+            if let Some(p) = plan {
+                reconcile_included(&mut c, p, now);
             }
-            e.record()
-        };
-        // a new customer is inserted whole (meters, included top-ups, idempotency key) in one
-        // step; an existing one is updated, its key checked and recorded, under its lock
-        let plan = self.plan_of_new(&c);
-        c.meters = self.fresh_meters(plan, now);
-        if let Some(p) = plan {
-            reconcile_included(&mut c, p, now);
-        }
-        let fresh = c.record();
-        if let Some(k) = &keyed {
-            k.record(&mut c, fresh.clone(), now);
-        }
-        let existing = self.store.upsert(c, |e| {
-            Keyed::run(keyed.as_ref(), e, now, |e| Ok(update(e)), Value::clone)
-        });
-        let record = match existing {
-            None => fresh,
-            Some(r) => match r? {
-                Outcome::Fresh(r) => r,
-                Outcome::Replay(first) => return Ok(first),
-            },
-        };
-        self.register_alts(id, &new.alt_ids);
-        if self.emitting(true) {
-            self.handlers
-                .dispatch(&[event("customer-set", record.clone())]);
-        }
-        Ok(record)
+            let fresh = c.record();
+            if let Some(k) = &keyed {
+                k.record(&mut c, fresh.clone(), now);
+            }
+            let existing = self.store.upsert(c, |e| {
+                Keyed::run(keyed.as_ref(), e, now, |e| Ok(update(e)), Value::clone)
+            });
+            let record = match existing {
+                None => fresh,
+                Some(r) => match r? {
+                    Outcome::Fresh(r) => r,
+                    Outcome::Replay(first) => return Ok(first),
+                },
+            };
+            self.register_alts(id, &new.alt_ids);
+            if self.emitting(true) {
+                self.handlers
+                    .dispatch(&[event("customer-set", record.clone())]);
+            }
+            Ok(record)
+        })
     }
 
     /// Creates the customer if it does not exist; true if it was created.
     pub fn ensure_customer(&self, id: &str, plan: Option<&str>) -> Result<bool> {
-        let new = NewCustomer {
-            plan: plan.map(String::from),
-            ..NewCustomer::default()
-        };
-        self.build(id, &new)?; // validates the arguments
-        if self.primary_id(id).is_some() {
-            return Ok(false);
-        }
-        self.create_customer_with(id, &new)?;
-        Ok(true)
+        self.stored(|| {
+            let new = NewCustomer {
+                plan: plan.map(String::from),
+                ..NewCustomer::default()
+            };
+            self.build(id, &new)?; // validates the arguments
+            if self.primary_id(id).is_some() {
+                return Ok(false);
+            }
+            self.create_customer_with(id, &new)?;
+            Ok(true)
+        })
     }
 
     /// A customer's state (by id or alt id).
     pub fn customer(&self, id: &str) -> Option<Customer> {
-        self.store.read(&self.primary_id(id)?, Customer::clone)
+        let c = self
+            .primary_id(id)
+            .and_then(|p| self.store.read(&p, Customer::clone));
+        // an answer without an error: a store failure reads as no customer
+        let _ = self.store.take_failure();
+        c
     }
 
     /// Everything one customer is (its record: plan, meters with their holds, grants, caps,
     /// overrides, notification marks, idempotency keys), to move it to another engine with
     /// [`import_customer`](Self::import_customer). `None` for an unknown customer.
     pub fn export_customer(&self, id: &str) -> Result<Option<Value>> {
-        require_id("id", id)?;
-        Ok(self.customer_record(id))
+        self.stored(|| {
+            require_id("id", id)?;
+            Ok(self
+                .primary_id(id)
+                .and_then(|p| self.store.read(&p, Customer::record)))
+        })
     }
 
     /// Puts a customer exported by [`export_customer`](Self::export_customer) (or read from a
@@ -250,172 +263,189 @@ impl<S: Store> Limitr<S> {
     /// policy: a bad record is `INVALID_ARGUMENT` naming its field, and nothing changes. True
     /// when it replaced an existing customer. No event fires.
     pub fn import_customer(&self, record: &Value) -> Result<bool> {
-        let c = Customer::from_record(record, &self.policy).map_err(|(field, message)| {
-            Error::invalid(
-                "record",
-                if field.is_empty() {
-                    message
-                } else {
-                    format!("{field}: {message}")
-                },
-            )
-        })?;
-        let id = c.id.to_string();
-        let alts: Vec<String> = c.profile.iter().flat_map(|p| p.alt_ids.clone()).collect();
-        if c.has_caps() {
-            self.any_caps
-                .store(true, std::sync::atomic::Ordering::Release);
-        }
-        let incoming = c.clone();
-        let replaced = self
-            .store
-            .upsert(c, |existing| *existing = incoming.clone())
-            .is_some();
-        let mut map = self.alt_ids.write();
-        map.retain(|_, p| *p != id);
-        for alt in alts {
-            map.insert(alt, id.clone());
-        }
-        Ok(replaced)
+        self.stored(|| {
+            let c = Customer::from_record(record, &self.policy).map_err(|(field, message)| {
+                Error::invalid(
+                    "record",
+                    if field.is_empty() {
+                        message
+                    } else {
+                        format!("{field}: {message}")
+                    },
+                )
+            })?;
+            let id = c.id.to_string();
+            let alts: Vec<String> = c.profile.iter().flat_map(|p| p.alt_ids.clone()).collect();
+            if c.has_caps() {
+                self.any_caps
+                    .store(true, std::sync::atomic::Ordering::Release);
+            }
+            let incoming = c.clone();
+            let replaced = self
+                .store
+                .upsert(c, |existing| *existing = incoming.clone())
+                .is_some();
+            let mut map = self.alt_ids.write();
+            map.retain(|_, p| *p != id);
+            for alt in alts {
+                map.insert(alt, id.clone());
+            }
+            Ok(replaced)
+        })
     }
 
     /// A customer's record (`{id, plan, meters, grants, …}`), by id or alt id.
     pub fn customer_record(&self, id: &str) -> Option<Value> {
-        self.store.read(&self.primary_id(id)?, Customer::record)
+        let r = self
+            .primary_id(id)
+            .and_then(|p| self.store.read(&p, Customer::record));
+        // an answer without an error: a store failure reads as no customer
+        let _ = self.store.take_failure();
+        r
     }
 
     /// Every customer's record, by id (sorted).
     pub fn customers(&self) -> Map<String, Value> {
         // one consistent cut of the store, serialised after the store is released
-        self.store
+        let all = self
+            .store
             .snapshot()
             .iter()
             .map(|c| (c.id.to_string(), c.record()))
-            .collect()
+            .collect();
+        // an answer without an error: a store failure reads as no customers
+        let _ = self.store.take_failure();
+        all
     }
 
     /// Removes a customer (by id or alt id) and its alt ids; true if it existed. Fires
     /// `customer-removed`.
     pub fn remove_customer(&self, id: &str) -> Result<bool> {
-        require_id("id", id)?;
-        let Some(primary) = self.primary_id(id) else {
-            return Ok(false);
-        };
-        let removed = self.store.remove(&primary);
-        if let Some(c) = &removed {
-            self.alt_ids.write().retain(|_, p| p != &primary);
-            if self.emitting(true) {
-                self.handlers
-                    .dispatch(&[event("customer-removed", c.record())]);
+        self.stored(|| {
+            require_id("id", id)?;
+            let Some(primary) = self.primary_id(id) else {
+                return Ok(false);
+            };
+            let removed = self.store.remove(&primary);
+            if let Some(c) = &removed {
+                self.alt_ids.write().retain(|_, p| p != &primary);
+                if self.emitting(true) {
+                    self.handlers
+                        .dispatch(&[event("customer-removed", c.record())]);
+                }
             }
-        }
-        Ok(removed.is_some())
+            Ok(removed.is_some())
+        })
     }
 
     /// Adds an alternative id for a customer; false when the customer is unknown or the alt id
     /// is taken by another customer.
     pub fn add_alt_id(&self, id: &str, alt: &str) -> Result<bool> {
-        require_id("id", id)?;
-        require_id("alt", alt)?;
-        let Some(primary) = self.primary_id(id) else {
-            return Ok(false);
-        };
-        if self.store.read(alt, |_| ()).is_some()
-            || self.alt_ids.read().get(alt).is_some_and(|p| p != &primary)
-        {
-            return Ok(false);
-        }
-        let record = self.store.update(&primary, |c| {
-            let p = c.profile_mut();
-            if !p.alt_ids.iter().any(|a| a == alt) {
-                p.alt_ids.push(alt.to_string());
+        self.stored(|| {
+            require_id("id", id)?;
+            require_id("alt", alt)?;
+            let Some(primary) = self.primary_id(id) else {
+                return Ok(false);
+            };
+            if self.store.read(alt, |_| ()).is_some()
+                || self.alt_ids.read().get(alt).is_some_and(|p| p != &primary)
+            {
+                return Ok(false);
             }
-            c.record()
-        });
-        self.register_alts(&primary, &[alt.to_string()]);
-        if let (Some(r), true) = (record, self.emitting(true)) {
-            self.handlers.dispatch(&[event("customer-set", r)]);
-        }
-        Ok(true)
+            let record = self.store.update(&primary, |c| {
+                let p = c.profile_mut();
+                if !p.alt_ids.iter().any(|a| a == alt) {
+                    p.alt_ids.push(alt.to_string());
+                }
+                c.record()
+            });
+            self.register_alts(&primary, &[alt.to_string()]);
+            if let (Some(r), true) = (record, self.emitting(true)) {
+                self.handlers.dispatch(&[event("customer-set", r)]);
+            }
+            Ok(true)
+        })
     }
 
     /// Moves a customer to another plan. Meters of entitlements the new plan also has are kept
     /// unless `reset_meters`; new meters start with the period of the kept ones. False when the
     /// customer is unknown or already on that plan. Fires `customer-set` and `customer-plan-changed`.
     pub fn set_customer_plan(&self, id: &str, plan: &str, reset_meters: bool) -> Result<bool> {
-        require_id("id", id)?;
-        require_id("plan", plan)?;
-        let new_plan = self.plan_name(plan)?;
-        let now = self.now();
-        let Some(target) = self.policy.plan(&new_plan) else {
-            return Err(Error::UnknownPlan(plan.into()));
-        };
-        let Some(primary) = self.primary_id(id) else {
-            return Ok(false);
-        };
-        let outcome = self.store.update(&primary, |c| {
-            if c.plan == new_plan && !reset_meters {
-                return None;
-            }
-            let previous = c.plan.clone();
-            let kept_start = c
-                .meters
-                .iter()
-                .filter(|m| target.entitlements.contains_key(&m.entitlement))
-                .map(|m| m.started)
-                .min();
-            let mut meters = Meters::new();
-            for e in target.entitlements.values() {
-                let Some(limit) = &e.limit else { continue };
-                let old = c
-                    .meter(&e.name)
-                    .filter(|m| !reset_meters && m.credit == limit.credit);
-                meters.push(match old {
-                    Some(m) => m.clone(),
-                    None => Meter::new(
-                        e.name.clone(),
-                        limit.credit.clone(),
-                        if reset_meters {
-                            now
-                        } else {
-                            kept_start.unwrap_or(now)
-                        },
-                    ),
-                });
-            }
-            c.meters = meters;
-            c.plan = new_plan.clone();
-            // grants follow their top-up: those whose top-up the new plan lacks are removed, the
-            // others take its current rules, and the new plan's included top-ups are granted
-            c.grants.retain(|g| {
-                g.topup
-                    .as_ref()
-                    .is_none_or(|t| target.topups.contains_key(t))
-            });
-            for g in &mut c.grants {
-                if let Some(t) = g.topup.as_ref().and_then(|t| target.topups.get(t)) {
-                    g.credit = t.credit.clone();
-                    g.starting_value = t.value;
-                    g.reset = t.reset.clone().map(Box::new);
+        self.stored(|| {
+            require_id("id", id)?;
+            require_id("plan", plan)?;
+            let new_plan = self.plan_name(plan)?;
+            let now = self.now();
+            let Some(target) = self.policy.plan(&new_plan) else {
+                return Err(Error::UnknownPlan(plan.into()));
+            };
+            let Some(primary) = self.primary_id(id) else {
+                return Ok(false);
+            };
+            let outcome = self.store.update(&primary, |c| {
+                if c.plan == new_plan && !reset_meters {
+                    return None;
                 }
+                let previous = c.plan.clone();
+                let kept_start = c
+                    .meters
+                    .iter()
+                    .filter(|m| target.entitlements.contains_key(&m.entitlement))
+                    .map(|m| m.started)
+                    .min();
+                let mut meters = Meters::new();
+                for e in target.entitlements.values() {
+                    let Some(limit) = &e.limit else { continue };
+                    let old = c
+                        .meter(&e.name)
+                        .filter(|m| !reset_meters && m.credit == limit.credit);
+                    meters.push(match old {
+                        Some(m) => m.clone(),
+                        None => Meter::new(
+                            e.name.clone(),
+                            limit.credit.clone(),
+                            if reset_meters {
+                                now
+                            } else {
+                                kept_start.unwrap_or(now)
+                            },
+                        ),
+                    });
+                }
+                c.meters = meters;
+                c.plan = new_plan.clone();
+                // grants follow their top-up: those whose top-up the new plan lacks are removed, the
+                // others take its current rules, and the new plan's included top-ups are granted
+                c.grants.retain(|g| {
+                    g.topup
+                        .as_ref()
+                        .is_none_or(|t| target.topups.contains_key(t))
+                });
+                for g in &mut c.grants {
+                    if let Some(t) = g.topup.as_ref().and_then(|t| target.topups.get(t)) {
+                        g.credit = t.credit.clone();
+                        g.starting_value = t.value;
+                        g.reset = t.reset.clone().map(Box::new);
+                    }
+                }
+                reconcile_included(c, target, now);
+                Some((previous, c.record()))
+            });
+            let Some(Some((previous, record))) = outcome else {
+                return Ok(false);
+            };
+            if self.emitting(true) {
+                let mut changed = Map::new();
+                changed.insert("previous_plan".into(), Value::String(previous.to_string()));
+                changed.insert("new_plan".into(), Value::String(new_plan.to_string()));
+                changed.insert("customer".into(), record.clone());
+                self.handlers.dispatch(&[
+                    event("customer-set", record),
+                    event("customer-plan-changed", Value::Object(changed)),
+                ]);
             }
-            reconcile_included(c, target, now);
-            Some((previous, c.record()))
-        });
-        let Some(Some((previous, record))) = outcome else {
-            return Ok(false);
-        };
-        if self.emitting(true) {
-            let mut changed = Map::new();
-            changed.insert("previous_plan".into(), Value::String(previous.to_string()));
-            changed.insert("new_plan".into(), Value::String(new_plan.to_string()));
-            changed.insert("customer".into(), record.clone());
-            self.handlers.dispatch(&[
-                event("customer-set", record),
-                event("customer-plan-changed", Value::Object(changed)),
-            ]);
-        }
-        Ok(true)
+            Ok(true)
+        })
     }
 
     /// Sets a per-customer override of an entitlement's limit. `fields` are limit fields (`value`,
@@ -429,55 +459,59 @@ impl<S: Store> Limitr<S> {
         fields: &Map<String, Value>,
         expires_on: Option<Timestamp>,
     ) -> Result<bool> {
-        require_id("id", id)?;
-        require_id("entitlement", entitlement)?;
-        let Some(primary) = self.primary_id(id) else {
-            return Ok(false);
-        };
-        let Some(plan) = self.plan_for(&primary) else {
-            return Ok(false);
-        };
-        let limit = self
-            .policy
-            .override_limit(&plan.name, entitlement, fields)
-            .map_err(|m| Error::invalid("override", m))?;
-        let ent = self.policy.intern(entitlement);
-        let record = self.store.update(&primary, |c| {
-            let p = c.profile_mut();
-            p.overrides.retain(|o| o.entitlement != ent);
-            p.overrides.push(Override {
-                entitlement: ent.clone(),
-                fields: fields.clone(),
-                limit: limit.clone(),
-                expires_on,
+        self.stored(|| {
+            require_id("id", id)?;
+            require_id("entitlement", entitlement)?;
+            let Some(primary) = self.primary_id(id) else {
+                return Ok(false);
+            };
+            let Some(plan) = self.plan_for(&primary) else {
+                return Ok(false);
+            };
+            let limit = self
+                .policy
+                .override_limit(&plan.name, entitlement, fields)
+                .map_err(|m| Error::invalid("override", m))?;
+            let ent = self.policy.intern(entitlement);
+            let record = self.store.update(&primary, |c| {
+                let p = c.profile_mut();
+                p.overrides.retain(|o| o.entitlement != ent);
+                p.overrides.push(Override {
+                    entitlement: ent.clone(),
+                    fields: fields.clone(),
+                    limit: limit.clone(),
+                    expires_on,
+                });
+                c.record()
             });
-            c.record()
-        });
-        if let (Some(r), true) = (&record, self.emitting(true)) {
-            self.handlers.dispatch(&[event("customer-set", r.clone())]);
-        }
-        Ok(record.is_some())
+            if let (Some(r), true) = (&record, self.emitting(true)) {
+                self.handlers.dispatch(&[event("customer-set", r.clone())]);
+            }
+            Ok(record.is_some())
+        })
     }
 
     /// Removes a customer's override of an entitlement; true if there was one.
     pub fn remove_customer_override(&self, id: &str, entitlement: &str) -> Result<bool> {
-        require_id("id", id)?;
-        let Some(primary) = self.primary_id(id) else {
-            return Ok(false);
-        };
-        let removed = self.store.update(&primary, |c| {
-            let p = c.profile.as_mut()?;
-            let before = p.overrides.len();
-            p.overrides.retain(|o| &*o.entitlement != entitlement);
-            (p.overrides.len() != before).then(|| c.record())
-        });
-        let Some(Some(record)) = removed else {
-            return Ok(false);
-        };
-        if self.emitting(true) {
-            self.handlers.dispatch(&[event("customer-set", record)]);
-        }
-        Ok(true)
+        self.stored(|| {
+            require_id("id", id)?;
+            let Some(primary) = self.primary_id(id) else {
+                return Ok(false);
+            };
+            let removed = self.store.update(&primary, |c| {
+                let p = c.profile.as_mut()?;
+                let before = p.overrides.len();
+                p.overrides.retain(|o| &*o.entitlement != entitlement);
+                (p.overrides.len() != before).then(|| c.record())
+            });
+            let Some(Some(record)) = removed else {
+                return Ok(false);
+            };
+            if self.emitting(true) {
+                self.handlers.dispatch(&[event("customer-set", record)]);
+            }
+            Ok(true)
+        })
     }
 
     /// Grants a plan top-up to a customer. False for an unknown customer; an error when the
@@ -495,79 +529,83 @@ impl<S: Store> Limitr<S> {
         topup: &str,
         idempotency_key: Option<&str>,
     ) -> Result<bool> {
-        require_id("customer", customer)?;
-        require_id("topup", topup)?;
-        let keyed = self.keyed(idempotency_key, || {
-            vec!["apply_customer_topup".into(), topup.into()]
-        })?;
-        let now = self.now();
-        let Some(primary) = self.primary_id(customer) else {
-            return Ok(false);
-        };
-        let Some(plan) = self.plan_for(&primary) else {
-            return Ok(false);
-        };
-        let t = plan.topups.get(topup).ok_or_else(|| Error::UnknownTopup {
-            topup: topup.into(),
-            plan: plan.name.to_string(),
-        })?;
-        let outcome = self.store.update(&primary, |c| {
-            let grant = |c: &mut Customer| {
-                let id = c.next_grant_id(now);
-                c.grants.push(Grant::from_topup(id, t, now));
-                Ok(c.record())
+        self.stored(|| {
+            require_id("customer", customer)?;
+            require_id("topup", topup)?;
+            let keyed = self.keyed(idempotency_key, || {
+                vec!["apply_customer_topup".into(), topup.into()]
+            })?;
+            let now = self.now();
+            let Some(primary) = self.primary_id(customer) else {
+                return Ok(false);
             };
-            Keyed::run(keyed.as_ref(), c, now, grant, |_| Value::Bool(true))
-        });
-        let Some(outcome) = outcome else {
-            return Ok(false);
-        };
-        let record = match outcome? {
-            Outcome::Fresh(record) => record,
-            Outcome::Replay(first) => return Ok(first.as_bool().unwrap_or(false)),
-        };
-        if self.emitting(true) {
-            let mut p = Map::new();
-            p.insert("customer".into(), record);
-            p.insert("topup_name".into(), Value::String(topup.into()));
-            p.insert("plan_name".into(), Value::String(plan.name.to_string()));
-            p.insert("topup".into(), t.record.clone());
-            self.handlers
-                .dispatch(&[event("customer-topup-granted", Value::Object(p))]);
-        }
-        Ok(true)
+            let Some(plan) = self.plan_for(&primary) else {
+                return Ok(false);
+            };
+            let t = plan.topups.get(topup).ok_or_else(|| Error::UnknownTopup {
+                topup: topup.into(),
+                plan: plan.name.to_string(),
+            })?;
+            let outcome = self.store.update(&primary, |c| {
+                let grant = |c: &mut Customer| {
+                    let id = c.next_grant_id(now);
+                    c.grants.push(Grant::from_topup(id, t, now));
+                    Ok(c.record())
+                };
+                Keyed::run(keyed.as_ref(), c, now, grant, |_| Value::Bool(true))
+            });
+            let Some(outcome) = outcome else {
+                return Ok(false);
+            };
+            let record = match outcome? {
+                Outcome::Fresh(record) => record,
+                Outcome::Replay(first) => return Ok(first.as_bool().unwrap_or(false)),
+            };
+            if self.emitting(true) {
+                let mut p = Map::new();
+                p.insert("customer".into(), record);
+                p.insert("topup_name".into(), Value::String(topup.into()));
+                p.insert("plan_name".into(), Value::String(plan.name.to_string()));
+                p.insert("topup".into(), t.record.clone());
+                self.handlers
+                    .dispatch(&[event("customer-topup-granted", Value::Object(p))]);
+            }
+            Ok(true)
+        })
     }
 
     /// Charges the plan's subscription entitlement once per period: when its meter is below 1 and
     /// the plan's trial period (counted from the meter's start) is over. True when it charged.
     pub fn ensure_plan_subscription(&self, id: &str) -> Result<bool> {
-        require_id("id", id)?;
-        let now = self.now();
-        let Some(primary) = self.primary_id(id) else {
-            return Ok(false);
-        };
-        let Some(plan) = self.plan_for(&primary) else {
-            return Ok(false);
-        };
-        let Some(ent) = plan.entitlement(&plan.subscription) else {
-            return Ok(false);
-        };
-        let due = self.store.read(&primary, |c| {
-            let limit = c.limit_for(&ent.name, ent.limit.as_ref(), now);
-            let meter = c.meter(&ent.name);
-            let value = match (meter, limit) {
-                (Some(m), Some(l)) => m.current_value(l.reset.as_ref(), now),
-                _ => Decimal::ZERO,
+        self.stored(|| {
+            require_id("id", id)?;
+            let now = self.now();
+            let Some(primary) = self.primary_id(id) else {
+                return Ok(false);
             };
-            let started = meter.map_or(now, |m| m.started);
-            let trial_over = plan
-                .trial_period
-                .is_none_or(|t| now >= started.saturating_add(t));
-            value < Decimal::ONE && trial_over
-        });
-        if due != Some(true) {
-            return Ok(false);
-        }
-        self.increment(&primary, &plan.subscription, &CallOptions::default())
+            let Some(plan) = self.plan_for(&primary) else {
+                return Ok(false);
+            };
+            let Some(ent) = plan.entitlement(&plan.subscription) else {
+                return Ok(false);
+            };
+            let due = self.store.read(&primary, |c| {
+                let limit = c.limit_for(&ent.name, ent.limit.as_ref(), now);
+                let meter = c.meter(&ent.name);
+                let value = match (meter, limit) {
+                    (Some(m), Some(l)) => m.current_value(l.reset.as_ref(), now),
+                    _ => Decimal::ZERO,
+                };
+                let started = meter.map_or(now, |m| m.started);
+                let trial_over = plan
+                    .trial_period
+                    .is_none_or(|t| now >= started.saturating_add(t));
+                value < Decimal::ONE && trial_over
+            });
+            if due != Some(true) {
+                return Ok(false);
+            }
+            self.increment(&primary, &plan.subscription, &CallOptions::default())
+        })
     }
 }

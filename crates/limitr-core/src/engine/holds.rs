@@ -156,112 +156,114 @@ impl<S: Store> Limitr<S> {
         entitlement: &str,
         options: &ReserveOptions,
     ) -> Result<Option<String>> {
-        require_id("customer", customer)?;
-        require_id("entitlement", entitlement)?;
-        if let Some(v) = options.value {
-            require_amount("value", v)?;
-        }
-        let now = self.now();
-        let quantile = options.quantile.unwrap_or(0.9);
-        if !(0.0..=1.0).contains(&quantile) {
-            return Err(Error::invalid(
-                "quantile",
-                format!("`{quantile}` must be between 0 and 1"),
-            ));
-        }
-        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
-            vec!["reserve".into(), entitlement.into(), options.fingerprint()]
-        })?;
-        let ttl = options.ttl.unwrap_or(self.policy.hold_ttl);
-        let data = options.event_data.as_ref();
-        let prediction = match options.value {
-            Some(_) => None,
-            None => self.estimate_with(
+        self.stored(|| {
+            require_id("customer", customer)?;
+            require_id("entitlement", entitlement)?;
+            if let Some(v) = options.value {
+                require_amount("value", v)?;
+            }
+            let now = self.now();
+            let quantile = options.quantile.unwrap_or(0.9);
+            if !(0.0..=1.0).contains(&quantile) {
+                return Err(Error::invalid(
+                    "quantile",
+                    format!("`{quantile}` must be between 0 and 1"),
+                ));
+            }
+            let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+                vec!["reserve".into(), entitlement.into(), options.fingerprint()]
+            })?;
+            let ttl = options.ttl.unwrap_or(self.policy.hold_ttl);
+            let data = options.event_data.as_ref();
+            let prediction = match options.value {
+                Some(_) => None,
+                None => self.estimate_with(
+                    customer,
+                    entitlement,
+                    quantile,
+                    options.basis,
+                    options.segment.as_deref(),
+                    data,
+                )?,
+            };
+            let hold = |plan: &crate::Plan, ent: &crate::Entitlement, owner: &mut Customer| {
+                let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now)?;
+                let credit = self
+                    .policy
+                    .credits
+                    .get_index(limit.credit_index)
+                    .map(|(_, c)| c)?;
+                let raw = options
+                    .value
+                    .or(prediction.as_ref().map(|p| p.value))
+                    .unwrap_or(limit.increment);
+                let value = credit.units.cast(raw);
+                if value <= Decimal::ZERO {
+                    return None;
+                }
+                let req = Request {
+                    entitlement,
+                    value,
+                    overhead: None,
+                    event_data: data,
+                    events: crate::events::EventSet::NONE,
+                    force: false,
+                    cost: false,
+                };
+                let fits = decision::evaluate(&self.policy, plan, ent, owner, &req, now, false)
+                    .ok()?
+                    .allowed;
+                if !fits {
+                    return None;
+                }
+                let overhead = options
+                    .overhead
+                    .or(prediction.as_ref().map(|p| p.overhead))
+                    .unwrap_or_else(|| credit.overhead_of(value, data));
+                let id = hold_id(now);
+                let hold = Hold {
+                    id: id.clone(),
+                    value,
+                    overhead,
+                    expires: now.saturating_add(ttl.max(0)),
+                    basis: options
+                        .basis
+                        .or_else(|| basis_field(data, ent.estimate_basis.as_ref())),
+                    segment: options
+                        .segment
+                        .clone()
+                        .or_else(|| text_field(data, ent.estimate_segment.as_ref())),
+                };
+                let meter = match owner.meters.iter().position(|m| m.entitlement == ent.name) {
+                    Some(i) => owner.meters.get_mut(i)?,
+                    None => {
+                        owner
+                            .meters
+                            .push(Meter::new(ent.name.clone(), limit.credit.clone(), now));
+                        owner.meters.last_mut()?
+                    }
+                };
+                let x = meter.extra.get_or_insert_with(Box::default);
+                x.holds.retain(|h| h.live(now));
+                x.holds.push(hold);
+                Some(id.to_string())
+            };
+            let outcome = self.on_target_keyed(
                 customer,
                 entitlement,
-                quantile,
-                options.basis,
-                options.segment.as_deref(),
-                data,
-            )?,
-        };
-        let hold = |plan: &crate::Plan, ent: &crate::Entitlement, owner: &mut Customer| {
-            let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now)?;
-            let credit = self
-                .policy
-                .credits
-                .get_index(limit.credit_index)
-                .map(|(_, c)| c)?;
-            let raw = options
-                .value
-                .or(prediction.as_ref().map(|p| p.value))
-                .unwrap_or(limit.increment);
-            let value = credit.units.cast(raw);
-            if value <= Decimal::ZERO {
-                return None;
+                now,
+                keyed.as_ref(),
+                |plan, ent, owner| Ok(hold(plan, ent, owner)),
+                |id| id.clone().map_or(Value::Null, Value::String),
+            );
+            match outcome {
+                Err(_) => Ok(None),
+                Ok(r) => Ok(match r? {
+                    Outcome::Fresh(id) => id,
+                    Outcome::Replay(v) => v.as_str().map(String::from),
+                }),
             }
-            let req = Request {
-                entitlement,
-                value,
-                overhead: None,
-                event_data: data,
-                events: crate::events::EventSet::NONE,
-                force: false,
-                cost: false,
-            };
-            let fits = decision::evaluate(&self.policy, plan, ent, owner, &req, now, false)
-                .ok()?
-                .allowed;
-            if !fits {
-                return None;
-            }
-            let overhead = options
-                .overhead
-                .or(prediction.as_ref().map(|p| p.overhead))
-                .unwrap_or_else(|| credit.overhead_of(value, data));
-            let id = hold_id(now);
-            let hold = Hold {
-                id: id.clone(),
-                value,
-                overhead,
-                expires: now.saturating_add(ttl.max(0)),
-                basis: options
-                    .basis
-                    .or_else(|| basis_field(data, ent.estimate_basis.as_ref())),
-                segment: options
-                    .segment
-                    .clone()
-                    .or_else(|| text_field(data, ent.estimate_segment.as_ref())),
-            };
-            let meter = match owner.meters.iter().position(|m| m.entitlement == ent.name) {
-                Some(i) => owner.meters.get_mut(i)?,
-                None => {
-                    owner
-                        .meters
-                        .push(Meter::new(ent.name.clone(), limit.credit.clone(), now));
-                    owner.meters.last_mut()?
-                }
-            };
-            let x = meter.extra.get_or_insert_with(Box::default);
-            x.holds.retain(|h| h.live(now));
-            x.holds.push(hold);
-            Some(id.to_string())
-        };
-        let outcome = self.on_target_keyed(
-            customer,
-            entitlement,
-            now,
-            keyed.as_ref(),
-            |plan, ent, owner| Ok(hold(plan, ent, owner)),
-            |id| id.clone().map_or(Value::Null, Value::String),
-        );
-        match outcome {
-            Err(_) => Ok(None),
-            Ok(r) => Ok(match r? {
-                Outcome::Fresh(id) => id,
-                Outcome::Replay(v) => v.as_str().map(String::from),
-            }),
-        }
+        })
     }
 
     /// Meters the real size of a reserved call and removes its hold (`last = false` keeps the rest
@@ -276,32 +278,34 @@ impl<S: Store> Limitr<S> {
         last: bool,
         options: &CallOptions,
     ) -> Result<bool> {
-        require_id("hold", hold)?;
-        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
-            let (v, o) = (
-                idempotency::decimal(value),
-                idempotency::call_options(options),
-            );
-            let last = if last { "final" } else { "partial" };
-            vec![
-                "settle".into(),
-                entitlement.into(),
-                hold.into(),
-                v,
-                last.into(),
-                o,
-            ]
-        })?;
-        Ok(self
-            .call(
-                customer,
-                entitlement,
-                value,
-                options,
-                Some((hold, last)),
-                keyed.as_ref(),
-            )?
-            .unwrap_or(false))
+        self.stored(|| {
+            require_id("hold", hold)?;
+            let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+                let (v, o) = (
+                    idempotency::decimal(value),
+                    idempotency::call_options(options),
+                );
+                let last = if last { "final" } else { "partial" };
+                vec![
+                    "settle".into(),
+                    entitlement.into(),
+                    hold.into(),
+                    v,
+                    last.into(),
+                    o,
+                ]
+            })?;
+            Ok(self
+                .call(
+                    customer,
+                    entitlement,
+                    value,
+                    options,
+                    Some((hold, last)),
+                    keyed.as_ref(),
+                )?
+                .unwrap_or(false))
+        })
     }
 
     /// Drops a hold without metering; true if it was there.
@@ -319,41 +323,47 @@ impl<S: Store> Limitr<S> {
         hold: &str,
         idempotency_key: Option<&str>,
     ) -> Result<bool> {
-        require_id("customer", customer)?;
-        require_id("entitlement", entitlement)?;
-        let keyed = self.keyed(idempotency_key, || {
-            vec!["release".into(), entitlement.into(), hold.into()]
-        })?;
-        let outcome = self.on_target_keyed(
-            customer,
-            entitlement,
-            self.now(),
-            keyed.as_ref(),
-            |_, ent, owner| Ok(settle_hold(owner, &ent.name, hold, Decimal::ZERO, true).is_some()),
-            |released| Value::Bool(*released),
-        );
-        match outcome {
-            Err(_) => Ok(false),
-            Ok(r) => Ok(match r? {
-                Outcome::Fresh(released) => released,
-                Outcome::Replay(v) => v.as_bool().unwrap_or(false),
-            }),
-        }
+        self.stored(|| {
+            require_id("customer", customer)?;
+            require_id("entitlement", entitlement)?;
+            let keyed = self.keyed(idempotency_key, || {
+                vec!["release".into(), entitlement.into(), hold.into()]
+            })?;
+            let outcome = self.on_target_keyed(
+                customer,
+                entitlement,
+                self.now(),
+                keyed.as_ref(),
+                |_, ent, owner| {
+                    Ok(settle_hold(owner, &ent.name, hold, Decimal::ZERO, true).is_some())
+                },
+                |released| Value::Bool(*released),
+            );
+            match outcome {
+                Err(_) => Ok(false),
+                Ok(r) => Ok(match r? {
+                    Outcome::Fresh(released) => released,
+                    Outcome::Replay(v) => v.as_bool().unwrap_or(false),
+                }),
+            }
+        })
     }
 
     /// Units held by unexpired holds on an entitlement.
     pub fn held(&self, customer: &str, entitlement: &str) -> Result<Option<Decimal>> {
-        require_id("customer", customer)?;
-        require_id("entitlement", entitlement)?;
-        let now = self.now();
-        Ok(self
-            .on_target(customer, entitlement, now, |_, ent, owner| {
-                owner
-                    .meter(&ent.name)
-                    .map_or(Decimal::ZERO, |m| m.held(now))
-                    .normalize()
-            })
-            .ok())
+        self.stored(|| {
+            require_id("customer", customer)?;
+            require_id("entitlement", entitlement)?;
+            let now = self.now();
+            Ok(self
+                .on_target(customer, entitlement, now, |_, ent, owner| {
+                    owner
+                        .meter(&ent.name)
+                        .map_or(Decimal::ZERO, |m| m.held(now))
+                        .normalize()
+                })
+                .ok())
+        })
     }
 
     /// Learns the size (and provider cost) of a finished call, for everyone's estimate of the

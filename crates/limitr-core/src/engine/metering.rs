@@ -28,14 +28,16 @@ impl<S: Store> Limitr<S> {
         value: Decimal,
         options: &CallOptions,
     ) -> Result<bool> {
-        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
-            let v = idempotency::decimal(value);
-            let o = idempotency::call_options(options);
-            vec!["allow".into(), entitlement.into(), v, o]
-        })?;
-        Ok(self
-            .call(customer, entitlement, value, options, None, keyed.as_ref())?
-            .unwrap_or(false))
+        self.stored(|| {
+            let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+                let v = idempotency::decimal(value);
+                let o = idempotency::call_options(options);
+                vec!["allow".into(), entitlement.into(), v, o]
+            })?;
+            Ok(self
+                .call(customer, entitlement, value, options, None, keyed.as_ref())?
+                .unwrap_or(false))
+        })
     }
 
     /// Meters a call; with `settle = Some((hold, final))` the hold is first settled (removed, or
@@ -182,7 +184,7 @@ impl<S: Store> Limitr<S> {
 
     /// Whether `allow` with the same arguments would pass, changing nothing and sending no event.
     pub fn check(&self, customer: &str, entitlement: &str, value: Decimal) -> Result<bool> {
-        Ok(self.verdict(customer, entitlement, value, None)?.0)
+        self.stored(|| Ok(self.verdict(customer, entitlement, value, None)?.0))
     }
 
     /// The verdict of `check`: allowed, why, and for a rate denial when to retry.
@@ -232,24 +234,26 @@ impl<S: Store> Limitr<S> {
         value: Decimal,
         overhead: Option<Decimal>,
     ) -> Result<CheckDetail> {
-        let (allowed, reason, retry_after) =
-            self.verdict(customer, entitlement, value, overhead)?;
-        let now = self.now();
-        let (remaining, resets) = self
-            .on_target(customer, entitlement, now, |_, ent, owner| {
-                let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now);
-                (
-                    reads::remaining(&self.policy, owner, &ent.name, limit, false, true, now),
-                    reads::resets(owner, &ent.name, limit, now),
-                )
+        self.stored(|| {
+            let (allowed, reason, retry_after) =
+                self.verdict(customer, entitlement, value, overhead)?;
+            let now = self.now();
+            let (remaining, resets) = self
+                .on_target(customer, entitlement, now, |_, ent, owner| {
+                    let limit = owner.limit_for(&ent.name, ent.limit.as_ref(), now);
+                    (
+                        reads::remaining(&self.policy, owner, &ent.name, limit, false, true, now),
+                        reads::resets(owner, &ent.name, limit, now),
+                    )
+                })
+                .unwrap_or((None, None));
+            Ok(CheckDetail {
+                allowed,
+                reason,
+                remaining,
+                resets,
+                retry_after,
             })
-            .unwrap_or((None, None));
-        Ok(CheckDetail {
-            allowed,
-            reason,
-            remaining,
-            resets,
-            retry_after,
         })
     }
 
@@ -271,17 +275,19 @@ impl<S: Store> Limitr<S> {
         entitlement: &str,
         options: &CallOptions,
     ) -> Result<bool> {
-        require_id("customer", customer)?;
-        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
-            let o = idempotency::call_options(options);
-            vec!["increment".into(), entitlement.into(), o]
-        })?;
-        match self.step(customer, entitlement) {
-            Some(step) => Ok(self
-                .call(customer, entitlement, step, options, None, keyed.as_ref())?
-                .unwrap_or(false)),
-            None => Ok(false),
-        }
+        self.stored(|| {
+            require_id("customer", customer)?;
+            let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+                let o = idempotency::call_options(options);
+                vec!["increment".into(), entitlement.into(), o]
+            })?;
+            match self.step(customer, entitlement) {
+                Some(step) => Ok(self
+                    .call(customer, entitlement, step, options, None, keyed.as_ref())?
+                    .unwrap_or(false)),
+                None => Ok(false),
+            }
+        })
     }
 
     /// Meters minus the limit's `increment`. False when there is no limit.
@@ -291,17 +297,19 @@ impl<S: Store> Limitr<S> {
         entitlement: &str,
         options: &CallOptions,
     ) -> Result<bool> {
-        require_id("customer", customer)?;
-        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
-            let o = idempotency::call_options(options);
-            vec!["decrement".into(), entitlement.into(), o]
-        })?;
-        match self.step(customer, entitlement) {
-            Some(step) => Ok(self
-                .call(customer, entitlement, -step, options, None, keyed.as_ref())?
-                .unwrap_or(false)),
-            None => Ok(false),
-        }
+        self.stored(|| {
+            require_id("customer", customer)?;
+            let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+                let o = idempotency::call_options(options);
+                vec!["decrement".into(), entitlement.into(), o]
+            })?;
+            match self.step(customer, entitlement) {
+                Some(step) => Ok(self
+                    .call(customer, entitlement, -step, options, None, keyed.as_ref())?
+                    .unwrap_or(false)),
+                None => Ok(false),
+            }
+        })
     }
 
     /// Sets the meter to `value` (meters the difference, with the same rules as `allow`).
@@ -312,22 +320,24 @@ impl<S: Store> Limitr<S> {
         value: Decimal,
         options: &CallOptions,
     ) -> Result<bool> {
-        require_amount("value", value)?;
-        let keyed = self.keyed(options.idempotency_key.as_deref(), || {
-            let (v, o) = (
-                idempotency::decimal(value),
-                idempotency::call_options(options),
-            );
-            vec!["set".into(), entitlement.into(), v, o]
-        })?;
-        let Some(current) = self.value(customer, entitlement, false, true)? else {
-            return Ok(false);
-        };
-        // a retry finds the meter already at `value`: the key answers before the difference counts
-        let diff = value - current;
-        Ok(self
-            .call(customer, entitlement, diff, options, None, keyed.as_ref())?
-            .unwrap_or(false))
+        self.stored(|| {
+            require_amount("value", value)?;
+            let keyed = self.keyed(options.idempotency_key.as_deref(), || {
+                let (v, o) = (
+                    idempotency::decimal(value),
+                    idempotency::call_options(options),
+                );
+                vec!["set".into(), entitlement.into(), v, o]
+            })?;
+            let Some(current) = self.value(customer, entitlement, false, true)? else {
+                return Ok(false);
+            };
+            // a retry finds the meter already at `value`: the key answers before the difference counts
+            let diff = value - current;
+            Ok(self
+                .call(customer, entitlement, diff, options, None, keyed.as_ref())?
+                .unwrap_or(false))
+        })
     }
 
     fn read<R>(
@@ -361,8 +371,10 @@ impl<S: Store> Limitr<S> {
         percent: bool,
         grants: bool,
     ) -> Result<Option<Decimal>> {
-        self.read(customer, entitlement, |c, e, l, now| {
-            reads::value(&self.policy, c, e, l, percent, grants, now)
+        self.stored(|| {
+            self.read(customer, entitlement, |c, e, l, now| {
+                reads::value(&self.policy, c, e, l, percent, grants, now)
+            })
         })
     }
 
@@ -374,66 +386,75 @@ impl<S: Store> Limitr<S> {
         percent: bool,
         grants: bool,
     ) -> Result<Option<Decimal>> {
-        self.read(customer, entitlement, |c, e, l, now| {
-            reads::remaining(&self.policy, c, e, l, percent, grants, now)
+        self.stored(|| {
+            self.read(customer, entitlement, |c, e, l, now| {
+                reads::remaining(&self.policy, c, e, l, percent, grants, now)
+            })
         })
     }
 
     /// The limit (plus grants when `grants`). `id` may be a customer or a plan name.
     pub fn limit(&self, id: &str, entitlement: &str, grants: bool) -> Result<Option<Decimal>> {
-        require_id("id", id)?;
-        require_id("entitlement", entitlement)?;
-        let now = self.now();
-        match self.on_target(id, entitlement, now, |_, ent, owner| {
-            reads::limit(
-                &self.policy,
-                Some(owner),
-                &ent.name,
-                owner.limit_for(&ent.name, ent.limit.as_ref(), now),
-                grants,
-                now,
-            )
-        }) {
-            Ok(v) => Ok(v),
-            Err(Reason::UnknownCustomer) => {
-                let limit = self
-                    .policy
-                    .entitlement(id, entitlement)
-                    .and_then(|e| e.limit.as_ref());
-                Ok(reads::limit(
+        self.stored(|| {
+            require_id("id", id)?;
+            require_id("entitlement", entitlement)?;
+            let now = self.now();
+            match self.on_target(id, entitlement, now, |_, ent, owner| {
+                reads::limit(
                     &self.policy,
-                    None,
-                    entitlement,
-                    limit,
+                    Some(owner),
+                    &ent.name,
+                    owner.limit_for(&ent.name, ent.limit.as_ref(), now),
                     grants,
                     now,
-                ))
+                )
+            }) {
+                Ok(v) => Ok(v),
+                Err(Reason::UnknownCustomer) => {
+                    let limit = self
+                        .policy
+                        .entitlement(id, entitlement)
+                        .and_then(|e| e.limit.as_ref());
+                    Ok(reads::limit(
+                        &self.policy,
+                        None,
+                        entitlement,
+                        limit,
+                        grants,
+                        now,
+                    ))
+                }
+                Err(_) => Ok(None),
             }
-            Err(_) => Ok(None),
-        }
+        })
     }
 
     /// When the entitlement next resets (epoch ms); `None` when it does not reset.
     pub fn resets(&self, customer: &str, entitlement: &str) -> Result<Option<Timestamp>> {
-        self.read(customer, entitlement, |c, e, l, now| {
-            reads::resets(c, e, l, now)
+        self.stored(|| {
+            self.read(customer, entitlement, |c, e, l, now| {
+                reads::resets(c, e, l, now)
+            })
         })
     }
 
     /// A customer's grant balance expressed in `credit` (through the exchange table).
     pub fn remaining_credit(&self, customer: &str, credit: &str) -> Result<Option<Decimal>> {
-        require_id("customer", customer)?;
-        require_id("credit", credit)?;
-        let now = self.now();
-        let Some(id) = self.primary_id(customer) else {
-            return Ok(None);
-        };
-        Ok(self.store.update(&id, |c| {
-            if grant::untidy(&c.grants, now) {
-                c.grants = grant::tidy(&c.grants, now);
-            }
-            grant::balance(&c.grants, credit, &self.policy.exchange, now, Decimal::ZERO).normalize()
-        }))
+        self.stored(|| {
+            require_id("customer", customer)?;
+            require_id("credit", credit)?;
+            let now = self.now();
+            let Some(id) = self.primary_id(customer) else {
+                return Ok(None);
+            };
+            Ok(self.store.update(&id, |c| {
+                if grant::untidy(&c.grants, now) {
+                    c.grants = grant::tidy(&c.grants, now);
+                }
+                grant::balance(&c.grants, credit, &self.policy.exchange, now, Decimal::ZERO)
+                    .normalize()
+            }))
+        })
     }
 
     /// Converts `value` units of `from` into `to` through the exchange table; `None` without a path.
@@ -444,17 +465,19 @@ impl<S: Store> Limitr<S> {
     /// A customer's margin this period: list price of usage past each limit against the recorded
     /// provider overhead (`None` for an unknown customer).
     pub fn customer_margin(&self, customer: &str) -> Result<Option<crate::margin::Breakdown>> {
-        require_id("customer", customer)?;
-        let now = self.now();
-        let Some(id) = self.primary_id(customer) else {
-            return Ok(None);
-        };
-        let Some(plan) = self.plan_for(&id) else {
-            return Ok(None);
-        };
-        Ok(self
-            .store
-            .read(&id, |c| crate::margin::customer(&self.policy, plan, c, now)))
+        self.stored(|| {
+            require_id("customer", customer)?;
+            let now = self.now();
+            let Some(id) = self.primary_id(customer) else {
+                return Ok(None);
+            };
+            let Some(plan) = self.plan_for(&id) else {
+                return Ok(None);
+            };
+            Ok(self
+                .store
+                .read(&id, |c| crate::margin::customer(&self.policy, plan, c, now)))
+        })
     }
 
     /// A plan's margin for hypothetical usage per entitlement (`scaled`: rolling limits counted
