@@ -75,6 +75,40 @@ export interface LimitrOptions {
    * `idempotency_ttl`, else 24 h).
    */
   idempotencyTtlMs?: number;
+  /**
+   * A shared store instead of memory or a journal (Node and Bun; the WASM build refuses it):
+   * every engine on the same Redis server and `prefix` enforces the same limits, a hard limit is
+   * never overspent across them. Each call is one round trip to Redis and blocks the calling
+   * thread for it (at most `timeoutMs`, default 250), also through the async API: a non-blocking
+   * async path is not built yet. `mode`: `exact` (every decision one commit).
+   */
+  store?: StoreOptions;
+}
+
+/** {@link LimitrOptions.store}: the Redis server that holds the customers. */
+export interface StoreOptions {
+  /** `redis://[user:password@]host:port[/db]`. */
+  redis: string;
+  /** The namespace of the customers' keys (default `limitr`). */
+  prefix?: string;
+  /** The call timeout in ms (default 250). */
+  timeoutMs?: number;
+  /** `exact` (the default and only mode built). */
+  mode?: 'exact';
+}
+
+/** {@link StoreOptions} as the core reads them (unknown keys refused by name). */
+function storeOptions(v: unknown): Record<string, unknown> {
+  const o = obj('options.store', v) as Record<string, unknown>;
+  const known = ['redis', 'prefix', 'timeoutMs', 'mode'];
+  for (const k of Object.keys(o)) {
+    if (!known.includes(k)) throw invalidArgument('options.store', `unknown option \`${k}\` (expected one of ${known.join(', ')})`);
+  }
+  const t = o.timeoutMs;
+  if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 1)) {
+    throw invalidArgument('options.store.timeoutMs', `expected a positive integer, got ${describe(t)}`);
+  }
+  return { redis: o.redis, prefix: o.prefix, timeout_ms: t, mode: o.mode };
 }
 
 /** The load options for the backend, as JSON; every number checked where it enters. */
@@ -93,6 +127,7 @@ function loadOptions(options: LimitrOptions): string | null {
     snapshot_every: count('snapshotEvery', options.snapshotEvery),
     max_document_bytes: count('maxDocumentBytes', options.maxDocumentBytes),
     idempotency_ttl_ms: count('idempotencyTtlMs', options.idempotencyTtlMs),
+    store: options.store === undefined ? undefined : storeOptions(options.store),
   };
   return Object.values(o).some((v) => v !== undefined) ? JSON.stringify(o) : null;
 }
@@ -488,7 +523,7 @@ export class Limitr {
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw invalidArgument('options.now', 'expected a function returning epoch ms');
     }
-    const known = new Set(['now', 'onHandlerError', 'journal', 'sync', 'syncMs', 'snapshotEvery', 'maxDocumentBytes', 'idempotencyTtlMs']);
+    const known = new Set(['now', 'onHandlerError', 'journal', 'sync', 'syncMs', 'snapshotEvery', 'maxDocumentBytes', 'idempotencyTtlMs', 'store']);
     for (const k of Object.keys(options)) {
       if (!known.has(k)) throw invalidArgument('options', `unknown option "${k}"`);
     }

@@ -44,6 +44,7 @@ class Limitr:
         snapshot_every: Optional[int] = None,
         max_document_bytes: Optional[int] = None,
         idempotency_ttl_ms: Optional[int] = None,
+        store: Optional[Mapping[str, Any]] = None,
     ) -> None:
         self._bind(
             LimitrSync(
@@ -56,6 +57,7 @@ class Limitr:
                 snapshot_every=snapshot_every,
                 max_document_bytes=max_document_bytes,
                 idempotency_ttl_ms=idempotency_ttl_ms,
+                store=store,
             )
         )
 
@@ -79,6 +81,7 @@ class Limitr:
         snapshot_every: Optional[int] = None,
         max_document_bytes: Optional[int] = None,
         idempotency_ttl_ms: Optional[int] = None,
+        store: Optional[Mapping[str, Any]] = None,
     ) -> Limitr:
         """Loads a policy from text in ``format`` (json, yaml, toml) or from a ``dict``.
 
@@ -90,7 +93,10 @@ class Limitr:
         default ``batch``). ``snapshot_every``: records between snapshots (default 1,000,000).
         ``max_document_bytes``: the largest document text accepted (default 32 MiB).
         ``idempotency_ttl_ms``: how long an idempotency key answers its retries (default: the
-        policy's ``idempotency_ttl``, else 24 h).
+        policy's ``idempotency_ttl``, else 24 h). ``store``: a shared store instead of memory or
+        a journal, ``{"redis": "redis://127.0.0.1:6379", "prefix": "limitr", "timeout_ms":
+        250}``: every engine on the same server and prefix enforces the same limits (each call is
+        one round trip to Redis and blocks its thread for it, also through the async API).
         """
         return cls(
             doc,
@@ -102,6 +108,7 @@ class Limitr:
             snapshot_every=snapshot_every,
             max_document_bytes=max_document_bytes,
             idempotency_ttl_ms=idempotency_ttl_ms,
+            store=store,
         )
 
     @classmethod

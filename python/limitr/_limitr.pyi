@@ -34,6 +34,7 @@ class LimitrSync:
         snapshot_every: Optional[int] = None,
         max_document_bytes: Optional[int] = None,
         idempotency_ttl_ms: Optional[int] = None,
+        store: Optional[Mapping[str, Any]] = None,
     ) -> LimitrSync: ...
     @staticmethod
     def new(
@@ -47,6 +48,7 @@ class LimitrSync:
         snapshot_every: Optional[int] = None,
         max_document_bytes: Optional[int] = None,
         idempotency_ttl_ms: Optional[int] = None,
+        store: Optional[Mapping[str, Any]] = None,
     ) -> LimitrSync: ...
     @property
     def doc(self) -> Doc: ...

@@ -52,9 +52,11 @@ pub fn exports(exports: napi::bindgen_prelude::Object) -> napi::Result<()> {
 #[napi]
 pub fn load(text: String, format: String, options: Option<String>) -> Result<u32> {
     let format = Format::parse(&format).js()?;
-    use limitr_journal::Load;
-    let options = limitr_journal::HostOptions::from_json(options.as_deref().unwrap_or("")).js()?;
-    registry::insert(Engine::new(options.load(&text, format).js()?))
+    let options =
+        limitr_core::host::HostOptions::from_json(options.as_deref().unwrap_or("")).js()?;
+    registry::insert(Engine::new(
+        limitr_host::load(&options, &text, format).js()?,
+    ))
 }
 
 /// Releases an engine (the face calls it from a `FinalizationRegistry`); unknown handles are ignored.

@@ -1,10 +1,10 @@
 //! The engine a JS handle points at: the core engine, a host-settable clock and an event queue.
 
 use limitr_core::{Clock, Event, SystemClock, Timestamp};
-use limitr_journal::JournalStore;
+use limitr_host::HostStore;
 
-/// The core engine over the store every host shares: memory, or memory plus a journal.
-pub type Limitr = limitr_core::Limitr<JournalStore>;
+/// The core engine over the store the host chose: memory, a journal, or Redis.
+pub type Limitr = limitr_core::Limitr<HostStore>;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU32, Ordering};

@@ -7,13 +7,14 @@
 use crate::convert::{self, amount_or, opt_quantity};
 use crate::error::{check, invalid};
 use crate::events::{PyClock, PyHandler};
+use limitr_core::host::{HostOptions, StoreOptions};
 use limitr_core::margin::Usage;
 use limitr_core::number::Decimal;
 use limitr_core::{CallOptions, CapOptions, Format, NewCustomer, ReserveOptions};
-use limitr_journal::{HostOptions, JournalStore, Load};
+use limitr_host::HostStore;
 
 /// The core engine over the store every host shares: memory, or memory plus a journal.
-type Limitr = limitr_core::Limitr<JournalStore>;
+type Limitr = limitr_core::Limitr<HostStore>;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyMapping, PyString};
@@ -167,8 +168,8 @@ impl LimitrSync {
     /// `now`: optional callable returning epoch milliseconds (tests, simulations).
     #[new]
     #[pyo3(
-        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None, idempotency_ttl_ms = None),
-        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None, idempotency_ttl_ms=None)"
+        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None, idempotency_ttl_ms = None, store = None),
+        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None, idempotency_ttl_ms=None, store=None)"
     )]
     #[allow(
         clippy::too_many_arguments,
@@ -185,6 +186,7 @@ impl LimitrSync {
         snapshot_every: Option<u64>,
         max_document_bytes: Option<usize>,
         idempotency_ttl_ms: Option<u64>,
+        store: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let options = HostOptions {
             journal: journal.map(|p| p.to_string_lossy().into_owned()),
@@ -193,14 +195,22 @@ impl LimitrSync {
             snapshot_every,
             max_document_bytes,
             idempotency_ttl_ms,
+            store: match store.filter(|s| !s.is_none()) {
+                Some(s) => Some(check(
+                    py,
+                    StoreOptions::from_value(&convert::from_py(s, "store")?),
+                )?),
+                None => None,
+            },
         };
+        check(py, options.check())?;
         let engine = if let Ok(text) = doc.cast::<PyString>() {
             let fmt = self::format(py, &format)?;
             let text = text.to_cow()?;
-            py.detach(|| options.load(&text, fmt))
+            py.detach(|| limitr_host::load(&options, &text, fmt))
         } else if doc.is_instance_of::<PyDict>() {
             let value = convert::from_py(doc, "doc")?;
-            py.detach(|| options.load_value(&value))
+            py.detach(|| limitr_host::load_value(&options, &value))
         } else {
             return Err(PyTypeError::new_err(format!(
                 "doc: expected str (policy text) or dict, got {}",
@@ -224,8 +234,8 @@ impl LimitrSync {
     /// Same as the constructor: `LimitrSync.new(doc, "json")`.
     #[staticmethod]
     #[pyo3(
-        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None, idempotency_ttl_ms = None),
-        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None, idempotency_ttl_ms=None)"
+        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None, idempotency_ttl_ms = None, store = None),
+        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None, idempotency_ttl_ms=None, store=None)"
     )]
     #[allow(
         clippy::too_many_arguments,
@@ -242,6 +252,7 @@ impl LimitrSync {
         snapshot_every: Option<u64>,
         max_document_bytes: Option<usize>,
         idempotency_ttl_ms: Option<u64>,
+        store: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         Self::py_new(
             py,
@@ -254,6 +265,7 @@ impl LimitrSync {
             snapshot_every,
             max_document_bytes,
             idempotency_ttl_ms,
+            store,
         )
     }
 

@@ -602,8 +602,8 @@ pub fn lint(h: &WasmLimitr) -> String {
     serde_json::to_string(h.inner.lint()).unwrap_or_else(|_| "[]".into())
 }
 
-/// The load options, read by the core. A journal needs a filesystem, which this build has not:
-/// its options are refused by name.
+/// The load options, read by the core. A journal needs a filesystem and a Redis store sockets,
+/// which this build has not: their options are refused by name.
 fn load_options(text: Option<&str>) -> JsResult<limitr_core::LoadOptions> {
     let options = js(limitr_core::host::HostOptions::from_json(
         text.unwrap_or(""),
@@ -613,6 +613,14 @@ fn load_options(text: Option<&str>) -> JsResult<limitr_core::LoadOptions> {
             name: "journal",
             message: "durable state needs a filesystem, which the WASM build has not: keep state \
                       with `doc.stringify('json')` in KV or a Durable Object"
+                .into(),
+        }));
+    }
+    if options.store.is_some() {
+        return Err(crate::error::js_error(&Error::InvalidArgument {
+            name: "store",
+            message: "a Redis store needs sockets, which the WASM build has not: it keeps \
+                      customers in memory"
                 .into(),
         }));
     }

@@ -1,0 +1,122 @@
+// The shared store on Redis through the npm package: engines in several processes enforce one
+// limit with no overspend, and the store's options are checked where they enter. Each test run
+// starts its own redis-server on a free loopback port (with a deadline) and stops it by its pid.
+// Run by Node and by Bun.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Limitr, LimitrError } from '@formata/limitr';
+
+const ROOT = resolve(__dirname, '../../..');
+const QS = readFileSync(join(ROOT, 'tests/policies/quickstart.json'), 'utf-8');
+const LIMIT = 500000; // the starter plan's hard daily limit on ai-chat-input
+
+let server: ChildProcess | undefined;
+let url = '';
+
+function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => ok(port));
+    });
+  });
+}
+
+function pong(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const c = connect(port, '127.0.0.1');
+    c.once('error', () => ok(false));
+    c.once('connect', () => c.write('PING\r\n'));
+    c.once('data', (d) => {
+      c.destroy();
+      ok(d.toString().startsWith('+PONG'));
+    });
+  });
+}
+
+before(async () => {
+  const port = await freePort();
+  server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const deadline = Date.now() + 10_000;
+  while (!(await pong(port))) {
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within 10 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  url = `redis://127.0.0.1:${port}`;
+});
+
+after(() => {
+  if (server?.pid !== undefined) process.kill(server.pid, 'SIGKILL');
+});
+
+test('two engines on one store share a hard limit', async () => {
+  const a = await Limitr.new(QS, 'json', { store: { redis: url, prefix: 'two' } });
+  const b = await Limitr.new(QS, 'json', { store: { redis: url, prefix: 'two' } });
+  await a.createCustomer('u', 'starter');
+  assert.equal(await a.allow('u', 'ai-chat-input', 400000), true);
+  assert.equal(await b.allow('u', 'ai-chat-input', 200000), false, 'b sees what a spent');
+  assert.equal(await b.allow('u', 'ai-chat-input', 100000), true);
+  assert.equal(await a.allow('u', 'ai-chat-input', 1), false, 'a sees what b spent');
+  assert.equal(await a.remaining('u', 'ai-chat-input'), 0);
+  // another prefix is another set of customers
+  const c = await Limitr.new(QS, 'json', { store: { redis: url, prefix: 'other' } });
+  assert.equal(await c.customer('u'), undefined);
+});
+
+test('four processes on one customer never overspend its hard limit', async () => {
+  const setup = await Limitr.new(QS, 'json', { store: { redis: url, prefix: 'hammer' } });
+  await setup.createCustomer('shared', 'starter');
+  const seed = Date.now();
+  console.log(`redis hammer: seed ${seed}`);
+  const runs = [1, 2, 3, 4].map(
+    (i) =>
+      new Promise<number>((ok, fail) => {
+        const child = spawn(process.execPath, [join(ROOT, 'npm/test/redis/worker.mjs'), url, 'hammer', String(seed + i)], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        child.stdout!.on('data', (d) => (out += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.on('exit', (code) => {
+          clearTimeout(timer);
+          if (code === 0) ok(Number(out.trim()));
+          else fail(new Error(`worker ${i} exited with ${code}: ${out}`));
+        });
+      }),
+  );
+  const allowed = await Promise.all(runs);
+  const total = allowed.reduce((a, b) => a + b, 0);
+  console.log(`redis hammer: allowed ${allowed.join(' + ')} = ${total} of ${LIMIT}`);
+  assert.ok(total <= LIMIT, `overspent: ${total} > ${LIMIT}`);
+  assert.equal(await setup.value('shared', 'ai-chat-input'), total, 'the store holds exactly what was allowed');
+  assert.ok(total > LIMIT - 5000, `stopped early: ${total}`);
+});
+
+test('store options are checked where they enter', async () => {
+  const bad = async (options: unknown, name: string) => {
+    await assert.rejects(Limitr.new(QS, 'json', options as any), (e: unknown) => {
+      assert.ok(e instanceof LimitrError, String(e));
+      assert.equal(e.code, 'INVALID_ARGUMENT', e.message);
+      assert.ok(e.message.startsWith(name), e.message);
+      return true;
+    });
+  };
+  await bad({ store: { redis: 'http://x' } }, 'store.redis');
+  await bad({ store: { redis: url, mode: 'lease' } }, 'store.mode');
+  await bad({ store: { redis: url, shards: 2 } }, 'options.store');
+  await bad({ store: { redis: url, timeoutMs: 0 } }, 'options.store.timeoutMs');
+  await bad({ store: { redis: url }, journal: '/tmp/x' }, 'store');
+  await assert.rejects(Limitr.new(QS, 'json', { store: { redis: 'redis://127.0.0.1:1', timeoutMs: 50 } }), (e: unknown) => {
+    assert.ok(e instanceof LimitrError && e.code === 'STORAGE', String(e));
+    return true;
+  });
+});
+
