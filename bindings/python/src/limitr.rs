@@ -456,6 +456,7 @@ impl LimitrSync {
             reset_inc,
             reset_sch,
             expires_on,
+            events: true,
         };
         match check(py, self.inner.add_customer_cap(id, value, &o))? {
             Some(r) => convert::to_py(py, &r),

@@ -167,12 +167,9 @@ fn invalid_arguments_are_errors_and_change_nothing() {
         p.create_customer("", None).unwrap_err().code(),
         "INVALID_ARGUMENT"
     );
-    assert_eq!(
-        p.create_customer("u", Some("platinum")).unwrap_err().code(),
-        "UNKNOWN_PLAN"
-    );
     assert!(p.customer("u").is_none(), "a rejected call creates nothing");
-    p.create_customer("u", None).unwrap();
+    // an unknown plan is not a bad argument: the customer lands on the default plan
+    p.create_customer("u", Some("platinum")).unwrap();
     assert_eq!(
         p.customer("u").unwrap().plan.as_ref(),
         "starter",
@@ -189,17 +186,42 @@ fn invalid_arguments_are_errors_and_change_nothing() {
         p.allow("u", " ", Decimal::ONE).unwrap_err().code(),
         "INVALID_ARGUMENT"
     );
+    // unknown references answer false and change nothing; the strict option raises them
+    assert!(!p.apply_customer_topup("u", "ai-token-small").unwrap());
+    assert!(!p.set_customer_plan("u", "gold", false).unwrap());
+    assert_eq!(p.customer("u"), before);
+    let strict = Limitr::load_with(
+        POLICY,
+        Format::Json,
+        LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(strict.strict());
     assert_eq!(
-        p.apply_customer_topup("u", "ai-token-small")
+        strict
+            .create_customer("u", Some("platinum"))
+            .unwrap_err()
+            .code(),
+        "UNKNOWN_PLAN"
+    );
+    strict.create_customer("u", None).unwrap();
+    assert_eq!(
+        strict
+            .apply_customer_topup("u", "ai-token-small")
             .unwrap_err()
             .code(),
         "UNKNOWN_TOPUP"
     );
     assert_eq!(
-        p.set_customer_plan("u", "gold", false).unwrap_err().code(),
+        strict
+            .set_customer_plan("u", "gold", false)
+            .unwrap_err()
+            .code(),
         "UNKNOWN_PLAN"
     );
-    assert_eq!(p.customer("u"), before);
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         assert!(from_f64(bad).is_none());
     }

@@ -10,7 +10,8 @@
 use limitr_core::margin::Usage;
 use limitr_core::number::{self, Decimal};
 use limitr_core::{
-    CallOptions, CapOptions, Error, Event, Format, Limitr, ManualClock, NewCustomer, ReserveOptions,
+    CallOptions, CapOptions, Error, Event, Format, Limitr, LoadOptions, ManualClock, NewCustomer,
+    ReserveOptions,
 };
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ struct Run {
     log: Log,
     /// Values saved by steps with `"as": "name"` (hold ids), used as `"$name"` in later args.
     saved: Map<String, Value>,
+    /// The scenario's load options, also used by `reload`.
+    options: LoadOptions,
 }
 
 fn attach(engine: Limitr, clock: &Arc<ManualClock>, log: &Log) -> Limitr {
@@ -42,19 +45,33 @@ fn attach(engine: Limitr, clock: &Arc<ManualClock>, log: &Log) -> Limitr {
     engine
 }
 
+/// The scenario's load options (`"options": {"strict": true}`).
+fn load_options(s: &Value) -> LoadOptions {
+    let strict = s
+        .get("options")
+        .and_then(|o| o.get("strict"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    LoadOptions {
+        strict,
+        ..LoadOptions::default()
+    }
+}
+
 fn load(s: &Value) -> Result<Limitr, Error> {
+    let options = load_options(s);
     if let Some(text) = s.get("policy_text").and_then(Value::as_str) {
         let format = Format::parse(s.get("format").and_then(Value::as_str).unwrap_or("json"))?;
-        return Limitr::load(text, format);
+        return Limitr::load_with(text, format, options);
     }
     match &s["policy"] {
         Value::String(name) => {
             let text =
                 std::fs::read_to_string(root().join("policies").join(format!("{name}.json")))
                     .unwrap();
-            Limitr::from_json(&text)
+            Limitr::load_with(&text, Format::Json, options)
         }
-        doc => Limitr::from_value(doc),
+        doc => Limitr::from_value(doc)?.with_load_options(&options),
     }
 }
 
@@ -347,6 +364,7 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
                 reset_inc: text("reset_inc"),
                 reset_sch: text("reset_sch"),
                 expires_on: args.get("expires_on").and_then(Value::as_i64),
+                events: b(&args, "events", true),
             };
             e.add_customer_cap(s(&args, "id"), dec(args.get("value")), &o)?
                 .unwrap_or(Value::Null)
@@ -357,8 +375,17 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
         "reset_customer_cap" => {
             Value::Bool(e.reset_customer_cap(s(&args, "id"), s(&args, "cap_id"))?)
         }
-        "remove_customer_cap" => {
-            Value::Bool(e.remove_customer_cap(s(&args, "id"), s(&args, "cap_id"))?)
+        "remove_customer_cap" => Value::Bool(e.remove_customer_cap_with(
+            s(&args, "id"),
+            s(&args, "cap_id"),
+            b(&args, "events", true),
+        )?),
+        "ensure_included_topups" => {
+            Value::Bool(e.ensure_included_topups(s(&args, "id"), b(&args, "events", true))?)
+        }
+        "cost" => num(e.cost(s(&args, "customer"), s(&args, "entitlement"))?),
+        "check_increment" => {
+            Value::Bool(e.check_increment(s(&args, "customer"), s(&args, "entitlement"))?)
         }
         "ensure_plan_subscription" => Value::Bool(e.ensure_plan_subscription(s(&args, "id"))?),
         "ensure_customer" => Value::Bool(e.ensure_customer(s(&args, "id"), plan)?),
@@ -374,10 +401,11 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
             dec(args.get("value")),
             &opts,
         )?),
-        "check" => Value::Bool(e.check(
+        "check" => Value::Bool(e.check_with(
             s(&args, "customer"),
             s(&args, "entitlement"),
             dec(args.get("value")),
+            &opts,
         )?),
         "check_detail" => {
             let d = e.check_detail(
@@ -445,7 +473,7 @@ fn step(run: &mut Run, st: &Value) -> Result<Option<Value>, Error> {
         "reload" => {
             let format = Format::parse(s(st, "format"))?;
             let text = e.stringify(format)?;
-            let engine = Limitr::load(&text, format)
+            let engine = Limitr::load_with(&text, format, run.options)
                 .unwrap_or_else(|err| panic!("reload failed: {err}\n{text}"));
             run.engine = attach(engine, &run.clock, &run.log);
             return Ok(None);
@@ -495,6 +523,7 @@ fn replay(path: &Path) -> Result<(), String> {
         clock,
         log,
         saved: Map::new(),
+        options: load_options(&sc),
     };
     for (i, st) in sc["steps"].as_array().into_iter().flatten().enumerate() {
         let at = format!("step {i} ({})", s(st, "op"));
