@@ -141,6 +141,18 @@ fn require_amount(name: &'static str, v: Decimal) -> Result<Decimal> {
     Ok(v)
 }
 
+/// A call's provider cost: in range and not negative.
+fn require_overhead(v: Decimal) -> Result<Decimal> {
+    require_amount("overhead", v)?;
+    if v.is_sign_negative() && !v.is_zero() {
+        return Err(Error::invalid(
+            "overhead",
+            format!("must not be negative, found `{v}`"),
+        ));
+    }
+    Ok(v)
+}
+
 fn require_id(name: &'static str, id: &str) -> Result<()> {
     let blank = |b: &u8| b.is_ascii_whitespace();
     if id.is_empty() || (id.as_bytes().first().is_some_and(blank) && id.trim().is_empty()) {

@@ -8,7 +8,7 @@
 )]
 
 use limitr_core::number::{Decimal, from_f64};
-use limitr_core::{Format, Limitr, LoadOptions, ManualClock};
+use limitr_core::{CallOptions, Format, Limitr, LoadOptions, ManualClock, ReserveOptions};
 use std::sync::Arc;
 
 const POLICY: &str = include_str!("../../../tests/policies/quickstart.json");
@@ -284,4 +284,61 @@ fn huge_amounts_do_not_panic() {
         "OVERFLOW"
     );
     assert_eq!(p.customer("g"), before, "a refused call changes nothing");
+}
+
+#[test]
+fn negative_overhead_and_non_positive_ttl_are_refused_naming_the_argument() {
+    let p = Limitr::from_json(POLICY)
+        .unwrap()
+        .with_clock(Arc::new(ManualClock::new(0)));
+    p.create_customer("u", None).unwrap();
+    let before = p.customer("u");
+    let named = |e: limitr_core::Error| (e.code(), e.to_string());
+    let minus = CallOptions {
+        overhead: Some(Decimal::NEGATIVE_ONE),
+        ..CallOptions::default()
+    };
+    let (code, msg) = named(
+        p.allow_with("u", "ai-chat-input", Decimal::ONE, &minus)
+            .unwrap_err(),
+    );
+    assert_eq!(code, "INVALID_ARGUMENT");
+    assert!(msg.starts_with("overhead:"), "{msg}");
+    let (_, msg) = named(
+        p.check_detail(
+            "u",
+            "ai-chat-input",
+            Decimal::ONE,
+            Some(Decimal::NEGATIVE_ONE),
+        )
+        .unwrap_err(),
+    );
+    assert!(msg.starts_with("overhead:"), "{msg}");
+    for ttl in [0, -5] {
+        let o = ReserveOptions {
+            value: Some(Decimal::ONE),
+            ttl: Some(ttl),
+            ..ReserveOptions::default()
+        };
+        let (code, msg) = named(p.reserve("u", "ai-chat-input", &o).unwrap_err());
+        assert_eq!(code, "INVALID_ARGUMENT");
+        assert!(msg.starts_with("ttl:"), "{msg}");
+    }
+    let o = ReserveOptions {
+        value: Some(Decimal::ONE),
+        overhead: Some(Decimal::NEGATIVE_ONE),
+        ..ReserveOptions::default()
+    };
+    let (_, msg) = named(p.reserve("u", "ai-chat-input", &o).unwrap_err());
+    assert!(msg.starts_with("overhead:"), "{msg}");
+    assert_eq!(p.customer("u"), before, "nothing changed");
+    // zero overhead is a valid cost (a call that cost nothing)
+    let zero = CallOptions {
+        overhead: Some(Decimal::ZERO),
+        ..CallOptions::default()
+    };
+    assert!(
+        p.allow_with("u", "ai-chat-input", Decimal::ONE, &zero)
+            .unwrap()
+    );
 }

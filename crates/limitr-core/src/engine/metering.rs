@@ -55,7 +55,7 @@ impl<S: Store> Limitr<S> {
         require_id("entitlement", entitlement)?;
         require_amount("value", value)?;
         if let Some(o) = options.overhead {
-            require_amount("overhead", o)?;
+            super::require_overhead(o)?;
         }
         let now = self.now();
         let req = Request {
@@ -269,7 +269,7 @@ impl<S: Store> Limitr<S> {
         require_id("entitlement", entitlement)?;
         require_amount("value", value)?;
         if let Some(o) = overhead {
-            require_amount("overhead", o)?;
+            super::require_overhead(o)?;
         }
         let now = self.now();
         let req = Request {
@@ -304,8 +304,24 @@ impl<S: Store> Limitr<S> {
         value: Decimal,
         overhead: Option<Decimal>,
     ) -> Result<CheckDetail> {
-        let (allowed, reason, retry_after) =
-            self.verdict(customer, entitlement, value, overhead, &[])?;
+        let options = CallOptions {
+            overhead,
+            ..CallOptions::default()
+        };
+        self.check_detail_with(customer, entitlement, value, &options)
+    }
+
+    /// [`check_detail`](Self::check_detail) with a call's options (its `overhead` and call-scoped
+    /// `caps`).
+    pub fn check_detail_with(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        value: Decimal,
+        options: &CallOptions,
+    ) -> Result<CheckDetail> {
+        let (o, caps) = (options.overhead, &options.caps);
+        let (allowed, reason, retry_after) = self.verdict(customer, entitlement, value, o, caps)?;
         let now = self.now();
         let (remaining, resets) = self
             .on_target(customer, entitlement, now, |_, ent, owner| {
