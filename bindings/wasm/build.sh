@@ -21,7 +21,7 @@ fi
 cargo build --profile wasm-release --target wasm32-unknown-unknown -p limitr-wasm "${opt[@]}"
 pkg=bindings/wasm/pkg-web
 wasm-bindgen --target web --remove-name-section --remove-producers-section --out-dir "$pkg" \
-  target/wasm32-unknown-unknown/wasm-release/limitr_wasm.wasm
+  "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/wasm-release/limitr_wasm.wasm"
 echo '{"type":"module"}' > "$pkg/package.json"
 if [ -x node_modules/.bin/wasm-opt ]; then
   node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \

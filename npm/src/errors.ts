@@ -11,7 +11,8 @@ export interface PolicyIssue {
  * `allow` resolves to `false`.
  *
  * `code` is stable: `POLICY_INVALID` (with `issues`), `POLICY_PARSE`, `DOCUMENT_TOO_LARGE`,
- * `FORMAT_UNSUPPORTED`, `INVALID_ARGUMENT`, `UNKNOWN_PLAN`, `UNKNOWN_TOPUP`, `UNKNOWN_CUSTOMER`,
+ * `FORMAT_UNSUPPORTED`, `INVALID_ARGUMENT`, `UNKNOWN_PLAN`, `UNKNOWN_TOPUP`, `UNKNOWN_CREDIT` (the
+ * last three only with the `strict` load option), `UNKNOWN_CUSTOMER`,
  * `OVERFLOW`, `SERIALIZE`.
  */
 export class LimitrError extends Error {

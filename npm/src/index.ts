@@ -83,6 +83,13 @@ export interface LimitrOptions {
    * async path is not built yet. `mode`: `exact` (every decision one commit).
    */
   store?: StoreOptions;
+  /**
+   * Unknown references raise instead of answering: an unknown plan (`createCustomer`,
+   * `setCustomerPlan`) is `UNKNOWN_PLAN`, an unknown top-up `UNKNOWN_TOPUP`, an unknown credit in an
+   * override or a cap `UNKNOWN_CREDIT`. Default false: they answer false / undefined (a customer
+   * created on an unknown plan gets the default plan) and store nothing.
+   */
+  strict?: boolean;
 }
 
 /** {@link LimitrOptions.store}: the Redis server that holds the customers. */
@@ -128,6 +135,7 @@ function loadOptions(options: LimitrOptions): string | null {
     max_document_bytes: count('maxDocumentBytes', options.maxDocumentBytes),
     idempotency_ttl_ms: count('idempotencyTtlMs', options.idempotencyTtlMs),
     store: options.store === undefined ? undefined : storeOptions(options.store),
+    strict: options.strict === undefined ? undefined : bool('options.strict', options.strict),
   };
   return Object.values(o).some((v) => v !== undefined) ? JSON.stringify(o) : null;
 }
@@ -150,6 +158,8 @@ export interface CheckOptions {
   detail?: boolean;
   /** Provider cost of the call in runes, as for `allow`. */
   overhead?: number;
+  /** Call-scoped caps, as for `allow` (`{ rune: 1.0 }`). */
+  caps?: CallCaps;
 }
 
 /** Why a call would be allowed or denied. */
@@ -236,6 +246,8 @@ export interface CapOptions {
   reset_sch?: string;
   /** When it stops applying (epoch ms). */
   expires_on?: number;
+  /** Send `customer-cap-added` and `customer-set` (default true). */
+  events?: boolean;
 }
 
 /** A spend cap, as `addCustomerCap`/`customerCap` return it (and `customer().caps` holds it). */
@@ -523,7 +535,7 @@ export class Limitr {
     if (options.now !== undefined && typeof options.now !== 'function') {
       throw invalidArgument('options.now', 'expected a function returning epoch ms');
     }
-    const known = new Set(['now', 'onHandlerError', 'journal', 'sync', 'syncMs', 'snapshotEvery', 'maxDocumentBytes', 'idempotencyTtlMs', 'store']);
+    const known = new Set(['now', 'onHandlerError', 'journal', 'sync', 'syncMs', 'snapshotEvery', 'maxDocumentBytes', 'idempotencyTtlMs', 'store', 'strict']);
     for (const k of Object.keys(options)) {
       if (!known.has(k)) throw invalidArgument('options', `unknown option "${k}"`);
     }
@@ -749,6 +761,19 @@ export class Limitr {
     return r;
   }
 
+  /**
+   * Reconciles the customer's included top-ups with its plan: grants of an included top-up its type
+   * or plan no longer qualifies for are removed, missing ones granted. True when its grants changed
+   * (`customer-set` fires unless `event` is false). The same runs before any overage draw.
+   */
+  ensureIncludedTopupsSync(id: string, event = true): boolean {
+    const c = str('id', id);
+    const ev = bool('event', event);
+    const r = this.call(() => this.n.ensureIncludedTopups(this.h, c, ev));
+    this.deliver();
+    return r;
+  }
+
   /** Creates the customer if it does not exist; true if it was created. */
   ensureCustomerSync(id: string, plan?: string): boolean {
     const c = str('id', id);
@@ -843,6 +868,9 @@ export class Limitr {
   async ensurePlanSubscription(id: string): Promise<boolean> {
     return this.ensurePlanSubscriptionSync(id);
   }
+  async ensureIncludedTopups(id: string, event = true): Promise<boolean> {
+    return this.ensureIncludedTopupsSync(id, event);
+  }
   async ensureCustomer(id: string, plan?: string): Promise<boolean> {
     return this.ensureCustomerSync(id, plan);
   }
@@ -931,10 +959,11 @@ export class Limitr {
     const v = amountArg('value', value);
     if (options === null || typeof options !== 'object') throw invalidArgument('options', 'expected an object');
     const o = optNum('overhead', options.overhead);
+    const k = capsArg(options.caps);
     if (options.detail) {
-      return JSON.parse(this.call(() => this.n.checkDetail(this.h, c, e, this.amount(c, e, v), o))) as CheckDetail;
+      return JSON.parse(this.call(() => this.n.checkDetail(this.h, c, e, this.amount(c, e, v), o, k))) as CheckDetail;
     }
-    if (o !== null) return (JSON.parse(this.call(() => this.n.checkDetail(this.h, c, e, this.amount(c, e, v), o))) as CheckDetail).allowed;
+    if (o !== null || k !== null) return (JSON.parse(this.call(() => this.n.checkDetail(this.h, c, e, this.amount(c, e, v), o, k))) as CheckDetail).allowed;
     return this.call(() => this.n.check(this.h, c, e, this.amount(c, e, v)));
   }
 
@@ -942,6 +971,27 @@ export class Limitr {
   check(customer: string, entitlement: string, value: Amount | undefined, options: CheckOptions & { detail: true }): Promise<CheckDetail>;
   async check(customer: string, entitlement: string, value: Amount = 0, options: CheckOptions = {}): Promise<boolean | CheckDetail> {
     return this.checkSync(customer, entitlement, value, options as CheckOptions & { detail: true });
+  }
+
+  /** Whether `increment` would pass, changing nothing; false when there is no limit. */
+  checkIncrementSync(customer: string, entitlement: string): boolean {
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    return this.call(() => this.n.checkIncrement(this.h, c, e));
+  }
+
+  /** The limit's `increment` (1 by default); `undefined` without a limit. `id` may be a plan name. */
+  costSync(id: string, entitlement: string): number | undefined {
+    const c = str('id', id);
+    const e = str('entitlement', entitlement);
+    return orUndefined(this.call(() => this.n.cost(this.h, c, e)));
+  }
+
+  async checkIncrement(customer: string, entitlement: string): Promise<boolean> {
+    return this.checkIncrementSync(customer, entitlement);
+  }
+  async cost(id: string, entitlement: string): Promise<number | undefined> {
+    return this.costSync(id, entitlement);
   }
 
   /** Meters the limit's `increment` (1 by default); false when there is no limit. */
@@ -1038,7 +1088,7 @@ export class Limitr {
 
   // ---- grants and exchange ----------------------------------------------------------------
 
-  /** Grants a plan top-up; false for an unknown customer, `UNKNOWN_TOPUP` when the plan has none. */
+  /** Grants a plan top-up; false for an unknown customer or top-up (`UNKNOWN_TOPUP` when strict). */
   applyCustomerTopupSync(customer: string, topup: string, options?: Idempotent): boolean {
     const c = str('customer', customer);
     const t = str('topup', topup);
@@ -1105,11 +1155,12 @@ export class Limitr {
     return r;
   }
 
-  /** Removes a cap; true if it existed. */
-  removeCustomerCapSync(id: string, capId: string): boolean {
+  /** Removes a cap; true if it existed. `event` false sends neither `customer-cap-removed` nor `customer-set`. */
+  removeCustomerCapSync(id: string, capId: string, event = true): boolean {
     const c = str('id', id);
     const k = str('capId', capId);
-    const r = this.call(() => this.n.removeCustomerCap(this.h, c, k));
+    const ev = bool('event', event);
+    const r = this.call(() => this.n.removeCustomerCap(this.h, c, k, ev));
     this.deliver();
     return r;
   }
@@ -1123,8 +1174,8 @@ export class Limitr {
   async resetCustomerCap(id: string, capId: string): Promise<boolean> {
     return this.resetCustomerCapSync(id, capId);
   }
-  async removeCustomerCap(id: string, capId: string): Promise<boolean> {
-    return this.removeCustomerCapSync(id, capId);
+  async removeCustomerCap(id: string, capId: string, event = true): Promise<boolean> {
+    return this.removeCustomerCapSync(id, capId, event);
   }
 
   // ---- reservations and estimates ---------------------------------------------------------

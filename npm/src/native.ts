@@ -36,6 +36,7 @@ export interface NativeBackend {
   removeCustomerOverride(h: Handle, id: string, entitlement: string): boolean;
   addAltId(h: Handle, id: string, alt: string): boolean;
   ensurePlanSubscription(h: Handle, id: string): boolean;
+  ensureIncludedTopups(h: Handle, id: string, events: boolean): boolean;
   ensureCustomer(h: Handle, id: string, plan: string | null): boolean;
   customer(h: Handle, id: string): string | null;
   exportCustomer(h: Handle, id: string): string | null;
@@ -63,7 +64,11 @@ export interface NativeBackend {
   /** `allow` without options, the hot loop's call (a raw Node-API callback; WASM: the scratch buffer). */
   allowPlain(h: Handle, customer: string, entitlement: string, value: number, events: boolean): boolean;
   check(h: Handle, customer: string, entitlement: string, value: number): boolean;
-  checkDetail(h: Handle, customer: string, entitlement: string, value: number, overhead: number | null): string;
+  /** `caps`: JSON `{credit: ceiling}` of call-scoped caps, or null. */
+  checkDetail(h: Handle, customer: string, entitlement: string, value: number, overhead: number | null, caps: string | null): string;
+  checkIncrement(h: Handle, customer: string, entitlement: string): boolean;
+  /** The limit's increment (null without a limit); `id` may be a plan name. */
+  cost(h: Handle, id: string, entitlement: string): number | null;
   increment(h: Handle, customer: string, entitlement: string, events: boolean, idempotencyKey: string | null): boolean;
   decrement(h: Handle, customer: string, entitlement: string, events: boolean, idempotencyKey: string | null): boolean;
   set(h: Handle, customer: string, entitlement: string, value: number, events: boolean, idempotencyKey: string | null): boolean;
@@ -78,7 +83,7 @@ export interface NativeBackend {
   addCustomerCap(h: Handle, id: string, value: number, options: string | null): string | null;
   customerCap(h: Handle, id: string, capId: string): string | null;
   resetCustomerCap(h: Handle, id: string, capId: string): boolean;
-  removeCustomerCap(h: Handle, id: string, capId: string): boolean;
+  removeCustomerCap(h: Handle, id: string, capId: string, events: boolean): boolean;
   customerMargin(h: Handle, customer: string): string | null;
   /** `usage`: JSON `{entitlement: value | {value, overhead?, limit?}}`. */
   planMargin(h: Handle, plan: string, usage: string, scaled: boolean): string;

@@ -24,6 +24,7 @@ from ._errors import (
     UnknownCustomerError,
     UnknownPlanError,
     UnknownTopupError,
+    UnknownCreditError,
 )
 from ._limitr import CODES, Doc, LimitrSync, __version__
 
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidArgumentError",
     "UnknownPlanError",
     "UnknownTopupError",
+    "UnknownCreditError",
     "UnknownCustomerError",
     "AmountOverflowError",
     "SerializeError",

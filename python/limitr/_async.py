@@ -45,6 +45,7 @@ class Limitr:
         max_document_bytes: Optional[int] = None,
         idempotency_ttl_ms: Optional[int] = None,
         store: Optional[Mapping[str, Any]] = None,
+        strict: bool = False,
     ) -> None:
         self._bind(
             LimitrSync(
@@ -58,6 +59,7 @@ class Limitr:
                 max_document_bytes=max_document_bytes,
                 idempotency_ttl_ms=idempotency_ttl_ms,
                 store=store,
+                strict=strict,
             )
         )
 
@@ -82,6 +84,7 @@ class Limitr:
         max_document_bytes: Optional[int] = None,
         idempotency_ttl_ms: Optional[int] = None,
         store: Optional[Mapping[str, Any]] = None,
+        strict: bool = False,
     ) -> Limitr:
         """Loads a policy from text in ``format`` (json, yaml, toml) or from a ``dict``.
 
@@ -97,6 +100,8 @@ class Limitr:
         a journal, ``{"redis": "redis://127.0.0.1:6379", "prefix": "limitr", "timeout_ms":
         250}``: every engine on the same server and prefix enforces the same limits (each call is
         one round trip to Redis and blocks its thread for it, also through the async API).
+        ``strict``: unknown references raise (``UnknownPlanError``, ``UnknownTopupError``,
+        ``UnknownCreditError``) instead of answering False / None.
         """
         return cls(
             doc,
@@ -109,6 +114,7 @@ class Limitr:
             max_document_bytes=max_document_bytes,
             idempotency_ttl_ms=idempotency_ttl_ms,
             store=store,
+            strict=strict,
         )
 
     @classmethod
@@ -213,6 +219,10 @@ class Limitr:
         """Charges the plan's subscription once per period, after the trial; True when it charged."""
         return self._sync.ensure_plan_subscription(id)
 
+    async def ensure_included_topups(self, id: str, *, events: bool = True) -> bool:
+        """Reconciles the customer's included top-ups with its plan; True when its grants changed."""
+        return self._sync.ensure_included_topups(id, events=events)
+
     # ---- spend caps ------------------------------------------------------------------------
 
     async def add_customer_cap(
@@ -236,6 +246,7 @@ class Limitr:
         reset_inc: Optional[Union[str, int]] = None,
         reset_sch: Optional[str] = None,
         expires_on: Optional[int] = None,
+        events: bool = True,
     ) -> Optional[Record]:
         """Adds a spend cap: at most ``value`` of ``credit`` (``rune`` by default, or a currency
         or credit). Returns the cap's record; None for an unknown customer or a taken ``cap_id``.
@@ -244,7 +255,8 @@ class Limitr:
         ``overage_only``, ``overhead_cost``: what counts; ``observe_only``: never deny;
         ``shared``/``shared_with``: apply to customers whose refs reach this one; ``scope``: the
         entitlements it applies to; ``resets``/``reset_inc``/``reset_sch``: periodic reset;
-        ``expires_on``: epoch ms.
+        ``expires_on``: epoch ms; ``events``: False sends neither ``customer-cap-added`` nor
+        ``customer-set``.
         """
         return self._sync.add_customer_cap(
             id,
@@ -265,6 +277,7 @@ class Limitr:
             reset_inc=reset_inc,
             reset_sch=reset_sch,
             expires_on=expires_on,
+            events=events,
         )
 
     async def customer_cap(self, id: str, cap_id: str) -> Optional[Record]:
@@ -275,9 +288,9 @@ class Limitr:
         """Zeroes a cap's consumption and starts a new period; True if the cap exists."""
         return self._sync.reset_customer_cap(id, cap_id)
 
-    async def remove_customer_cap(self, id: str, cap_id: str) -> bool:
+    async def remove_customer_cap(self, id: str, cap_id: str, *, events: bool = True) -> bool:
         """Removes a cap; True if it existed."""
-        return self._sync.remove_customer_cap(id, cap_id)
+        return self._sync.remove_customer_cap(id, cap_id, events=events)
 
     # ---- metering --------------------------------------------------------------------------
 
@@ -327,10 +340,20 @@ class Limitr:
         *,
         detail: bool = False,
         overhead: Optional[Number] = None,
+        caps: Optional[Mapping[str, Number]] = None,
     ) -> Any:
         """Whether ``allow`` would pass, changing nothing. With ``detail=True``, a dict
-        ``{allowed, reason, remaining, resets, retry_after}``."""
-        return self._check(customer, entitlement, value, detail=detail, overhead=overhead)
+        ``{allowed, reason, remaining, resets, retry_after}``; ``caps``: call-scoped caps as for
+        ``allow``."""
+        return self._check(customer, entitlement, value, detail=detail, overhead=overhead, caps=caps)
+
+    async def check_increment(self, customer: str, entitlement: str) -> bool:
+        """Whether ``increment`` would pass, changing nothing; False when there is no limit."""
+        return self._sync.check_increment(customer, entitlement)
+
+    async def cost(self, id: str, entitlement: str) -> Optional[Number]:
+        """The limit's ``increment`` (1 by default); None without a limit. ``id`` may be a plan."""
+        return self._sync.cost(id, entitlement)
 
     async def increment(
         self,

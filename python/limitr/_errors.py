@@ -14,6 +14,7 @@ __all__ = [
     "InvalidArgumentError",
     "UnknownPlanError",
     "UnknownTopupError",
+    "UnknownCreditError",
     "UnknownCustomerError",
     "AmountOverflowError",
     "SerializeError",
@@ -87,6 +88,12 @@ class UnknownTopupError(LimitrError, LookupError):
     code = "UNKNOWN_TOPUP"
 
 
+class UnknownCreditError(LimitrError, LookupError):
+    """``UNKNOWN_CREDIT``: an override or cap names a credit the policy lacks (``strict`` only)."""
+
+    code = "UNKNOWN_CREDIT"
+
+
 class UnknownCustomerError(LimitrError, LookupError):
     """``UNKNOWN_CUSTOMER``: a customer was required and does not exist."""
 
@@ -130,6 +137,7 @@ ERRORS: Dict[str, Type[LimitrError]] = {
         InvalidArgumentError,
         UnknownPlanError,
         UnknownTopupError,
+        UnknownCreditError,
         UnknownCustomerError,
         AmountOverflowError,
         SerializeError,

@@ -101,7 +101,13 @@ async def test_invalid_arguments_change_nothing() -> None:
 
 
 async def test_unknown_plan_topup_and_overflow() -> None:
-    policy = await Limitr.new(small_policy(), now=lambda: T0)
+    # unknown references answer; strict=True makes each raise its typed error
+    lenient = await Limitr.new(small_policy(), now=lambda: T0)
+    await lenient.create_customer("bea", "enterprise")
+    assert await lenient.set_customer_plan("bea", "enterprise") is False
+    assert await lenient.apply_customer_topup("bea", "huge") is False
+    assert await lenient.add_customer_cap("bea", 1, credit="doubloons") is None
+    policy = await Limitr.new(small_policy(), now=lambda: T0, strict=True)
     with pytest.raises(limitr.UnknownPlanError) as plan:
         await policy.create_customer("ada", "enterprise")
     assert plan.value.code == "UNKNOWN_PLAN" and isinstance(plan.value, LookupError)
@@ -111,6 +117,9 @@ async def test_unknown_plan_topup_and_overflow() -> None:
     with pytest.raises(limitr.UnknownTopupError) as topup:
         await policy.apply_customer_topup("ada", "huge")
     assert topup.value.code == "UNKNOWN_TOPUP"
+    with pytest.raises(limitr.UnknownCreditError) as credit:
+        await policy.add_customer_cap("ada", 1, credit="doubloons")
+    assert credit.value.code == "UNKNOWN_CREDIT"
     # amounts beyond exact decimal range are invalid arguments, as in the core
     for huge in (10**40, Decimal("1e40"), 1e300):
         with pytest.raises(limitr.InvalidArgumentError, match="out of range"):

@@ -129,10 +129,18 @@ def call(engine: Any, op: str, a: Dict[str, Any]) -> Any:
     if op == "add_customer_cap":
         extra = {k: v for k, v in a.items() if k not in ("id", "value")}
         return engine.add_customer_cap(a["id"], a.get("value", 0), **extra)
-    if op in ("customer_cap", "reset_customer_cap", "remove_customer_cap"):
+    if op == "remove_customer_cap":
+        return engine.remove_customer_cap(a["id"], a["cap_id"], events=a.get("events", True))
+    if op in ("customer_cap", "reset_customer_cap"):
         return getattr(engine, op)(a["id"], a["cap_id"])
+    if op == "ensure_included_topups":
+        return engine.ensure_included_topups(a["id"], events=a.get("events", True))
+    if op == "cost":
+        return engine.cost(c, e)
+    if op == "check_increment":
+        return engine.check_increment(c, e)
     if op == "check":
-        return engine.check(c, e, value)
+        return engine.check(c, e, value, caps=a.get("caps"))
     if op == "check_detail":
         return engine.check(c, e, value, detail=True)
     if op in ("increment", "decrement"):
@@ -160,7 +168,7 @@ async def replay(path: Path, mode: str) -> None:
     new: Callable[..., Any] = LimitrSync if decimals else Limitr.new
 
     async def load(doc: Any, fmt: str) -> Any:
-        made = new(doc, fmt, now=clock)
+        made = new(doc, fmt, now=clock, **s.get("options", {}))
         return await made if inspect.isawaitable(made) else made
 
     if "policy_text" in s:

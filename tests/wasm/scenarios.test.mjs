@@ -79,7 +79,10 @@ async function run(p, step, clock, saved) {
     }
     case 'customer_cap': return n(await p.customerCap(a.id, a.cap_id));
     case 'reset_customer_cap': return p.resetCustomerCap(a.id, a.cap_id);
-    case 'remove_customer_cap': return p.removeCustomerCap(a.id, a.cap_id);
+    case 'remove_customer_cap': return p.removeCustomerCap(a.id, a.cap_id, a.events ?? true);
+    case 'ensure_included_topups': return p.ensureIncludedTopups(a.id, a.events ?? true);
+    case 'cost': return n(await p.cost(a.customer, a.entitlement));
+    case 'check_increment': return p.checkIncrement(a.customer, a.entitlement);
     case 'customer_margin': return n(await p.customerMargin(a.customer));
     case 'plan_margin': return p.planMargin(a.plan, a.usage ?? {}, a.scaled ?? true);
     case 'reserve': {
@@ -96,7 +99,7 @@ async function run(p, step, clock, saved) {
     case 'acceleration': return p.acceleration(a.customer, a.entitlement);
     case 'projected_exhaustion': return n(await p.projectedExhaustion(a.customer, a.entitlement, a.smoothed ?? false, a.grants ?? true));
     case 'allowance': return n(await p.allowance(a.customer, a.entitlement, a.grants ?? true));
-    case 'check': return p.check(a.customer, a.entitlement, a.value ?? 0);
+    case 'check': return p.check(a.customer, a.entitlement, a.value ?? 0, a.caps ? { caps: a.caps } : {});
     case 'check_detail': return p.check(a.customer, a.entitlement, a.value ?? 0, { detail: true });
     case 'increment': return p.increment(a.customer, a.entitlement);
     case 'decrement': return p.decrement(a.customer, a.entitlement);
@@ -119,7 +122,7 @@ for (const file of files) {
   const s = JSON.parse(readFileSync(`${dir}/${file}`, 'utf-8'));
   test(`wasm scenario ${s.name}`, async () => {
     const clock = { now: s.now ?? 1767225600000 };
-    const options = { now: () => clock.now };
+    const options = { now: () => clock.now, ...(s.options ?? {}) };
     const [text, format] = policyOf(s);
     if (s.expect_load_error) {
       const e = await Limitr.new(text, format, options).then(() => null, (err) => err);

@@ -8,7 +8,8 @@ use napi_derive::napi;
 
 /// Adds a spend cap of `value` to a customer; `options`: JSON `{cap_id, credit, exchangeable,
 /// ignore_grants, overage_only, observe_only, overhead_cost, follow_decrements, hard_trailing,
-/// shared, shared_with, scope, resets, reset_inc, reset_sch, expires_on}` (each optional) or null.
+/// shared, shared_with, scope, resets, reset_inc, reset_sch, expires_on, events}` (each optional)
+/// or null.
 /// Returns the cap's record as JSON, or null (unknown customer, taken cap id).
 #[napi]
 pub fn add_customer_cap(
@@ -41,10 +42,13 @@ pub fn reset_customer_cap(h: u32, id: String, cap_id: String) -> Result<bool> {
     registry::with(h, |e| e.core.reset_customer_cap(&id, &cap_id).js())
 }
 
-/// Removes a cap; true if it existed.
+/// Removes a cap; true if it existed. `events` false sends neither `customer-cap-removed` nor
+/// `customer-set`.
 #[napi]
-pub fn remove_customer_cap(h: u32, id: String, cap_id: String) -> Result<bool> {
-    registry::with(h, |e| e.core.remove_customer_cap(&id, &cap_id).js())
+pub fn remove_customer_cap(h: u32, id: String, cap_id: String, events: bool) -> Result<bool> {
+    registry::with(h, |e| {
+        e.core.remove_customer_cap_with(&id, &cap_id, events).js()
+    })
 }
 
 /// A customer's margin this period as JSON `{revenue, cost, margin, entitlements}`, or null.

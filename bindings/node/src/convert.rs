@@ -35,10 +35,10 @@ pub fn ms(t: Option<i64>) -> Option<f64> {
     clippy::cast_possible_truncation,
     reason = "a finite double truncated toward zero; out-of-range values saturate"
 )]
-pub fn timestamp(x: f64) -> Result<i64> {
+pub fn timestamp(name: &str, x: f64) -> Result<i64> {
     if !x.is_finite() {
         return Err(invalid(
-            "now",
+            name,
             &format!("`{x}` is not a finite number of ms"),
         ));
     }

@@ -48,7 +48,8 @@ pub fn exports(exports: napi::bindgen_prelude::Object) -> napi::Result<()> {
 }
 
 /// Loads a document (`json`, `yaml` or `toml` text) and returns the engine handle. `options`: JSON
-/// of the load options (`journal`, `sync`, `sync_ms`, `snapshot_every`, `max_document_bytes`).
+/// of the load options (`journal`, `sync`, `sync_ms`, `snapshot_every`, `max_document_bytes`,
+/// `strict`).
 #[napi]
 pub fn load(text: String, format: String, options: Option<String>) -> Result<u32> {
     let format = Format::parse(&format).js()?;
@@ -75,7 +76,7 @@ pub fn error_codes() -> Vec<&'static str> {
 #[napi]
 pub fn set_now(h: u32, ms: Option<f64>) -> Result<()> {
     registry::with(h, |e| {
-        e.set_now(ms.map(timestamp).transpose()?);
+        e.set_now(ms.map(|x| timestamp("now", x)).transpose()?);
         Ok(())
     })
 }
@@ -105,7 +106,7 @@ pub fn create_customer_override(
     expires_on: Option<f64>,
 ) -> Result<bool> {
     let fields = convert::override_fields(&fields)?;
-    let expires_on = expires_on.map(timestamp).transpose()?;
+    let expires_on = expires_on.map(|x| timestamp("expires_on", x)).transpose()?;
     registry::with(h, |e| {
         e.core
             .create_customer_override(&id, &entitlement, &fields, expires_on)
@@ -235,7 +236,8 @@ pub fn check(
     })
 }
 
-/// `check` with `{allowed, reason, remaining, resets, retry_after}` as JSON.
+/// `check` with `{allowed, reason, remaining, resets, retry_after}` as JSON; `caps`: JSON
+/// `{credit: ceiling}` of call-scoped caps, or null.
 #[napi]
 pub fn check_detail(
     h: u32,
@@ -243,12 +245,13 @@ pub fn check_detail(
     entitlement: String,
     value: f64,
     overhead: Option<f64>,
+    caps: Option<String>,
 ) -> Result<String> {
     let value = decimal("value", value)?;
-    let overhead = opt_decimal("overhead", overhead)?;
+    let opts = options(false, overhead, None, caps, None)?;
     let d = registry::with(h, |e| {
         e.core
-            .check_detail(&customer, &entitlement, value, overhead)
+            .check_detail_with(&customer, &entitlement, value, &opts)
             .js()
     })?;
     Ok(serde_json::json!({
@@ -259,6 +262,26 @@ pub fn check_detail(
         "retry_after": d.retry_after,
     })
     .to_string())
+}
+
+/// Whether `increment` would pass; changes nothing.
+#[napi]
+pub fn check_increment(h: u32, customer: String, entitlement: String) -> Result<bool> {
+    registry::with(h, |e| e.core.check_increment(&customer, &entitlement).js())
+}
+
+/// The limit's increment (null without a limit); `id` may be a plan name.
+#[napi]
+pub fn cost(h: u32, id: String, entitlement: String) -> Result<Option<f64>> {
+    registry::with(h, |e| {
+        Ok(convert::num(e.core.cost(&id, &entitlement).js()?))
+    })
+}
+
+/// Reconciles a customer's included top-ups with its plan; true when its grants changed.
+#[napi]
+pub fn ensure_included_topups(h: u32, id: String, events: bool) -> Result<bool> {
+    registry::with(h, |e| e.core.ensure_included_topups(&id, events).js())
 }
 
 /// Meters the limit's increment.

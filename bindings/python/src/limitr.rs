@@ -168,8 +168,8 @@ impl LimitrSync {
     /// `now`: optional callable returning epoch milliseconds (tests, simulations).
     #[new]
     #[pyo3(
-        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None, idempotency_ttl_ms = None, store = None),
-        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None, idempotency_ttl_ms=None, store=None)"
+        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None, idempotency_ttl_ms = None, store = None, strict = false),
+        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None, idempotency_ttl_ms=None, store=None, strict=False)"
     )]
     #[allow(
         clippy::too_many_arguments,
@@ -187,6 +187,7 @@ impl LimitrSync {
         max_document_bytes: Option<usize>,
         idempotency_ttl_ms: Option<u64>,
         store: Option<&Bound<'_, PyAny>>,
+        strict: bool,
     ) -> PyResult<Self> {
         let options = HostOptions {
             journal: journal.map(|p| p.to_string_lossy().into_owned()),
@@ -202,6 +203,7 @@ impl LimitrSync {
                 )?),
                 None => None,
             },
+            strict: Some(strict),
         };
         check(py, options.check())?;
         let engine = if let Ok(text) = doc.cast::<PyString>() {
@@ -234,8 +236,8 @@ impl LimitrSync {
     /// Same as the constructor: `LimitrSync.new(doc, "json")`.
     #[staticmethod]
     #[pyo3(
-        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None, idempotency_ttl_ms = None, store = None),
-        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None, idempotency_ttl_ms=None, store=None)"
+        signature = (doc, format = String::from("json"), *, now = None, journal = None, sync = None, sync_ms = None, snapshot_every = None, max_document_bytes = None, idempotency_ttl_ms = None, store = None, strict = false),
+        text_signature = "(doc, format='json', *, now=None, journal=None, sync=None, sync_ms=None, snapshot_every=None, max_document_bytes=None, idempotency_ttl_ms=None, store=None, strict=False)"
     )]
     #[allow(
         clippy::too_many_arguments,
@@ -253,6 +255,7 @@ impl LimitrSync {
         max_document_bytes: Option<usize>,
         idempotency_ttl_ms: Option<u64>,
         store: Option<&Bound<'_, PyAny>>,
+        strict: bool,
     ) -> PyResult<Self> {
         Self::py_new(
             py,
@@ -266,6 +269,7 @@ impl LimitrSync {
             max_document_bytes,
             idempotency_ttl_ms,
             store,
+            strict,
         )
     }
 
@@ -410,8 +414,8 @@ impl LimitrSync {
     /// currency or credit). Returns the cap's record, or None for an unknown customer or a
     /// taken `cap_id`.
     #[pyo3(
-        signature = (id, value, *, cap_id = None, credit = None, exchangeable = None, ignore_grants = false, overage_only = false, observe_only = false, overhead_cost = false, follow_decrements = false, hard_trailing = false, shared = false, shared_with = None, scope = None, resets = false, reset_inc = None, reset_sch = None, expires_on = None),
-        text_signature = "($self, id, value, *, cap_id=None, credit=None, exchangeable=None, ignore_grants=False, overage_only=False, observe_only=False, overhead_cost=False, follow_decrements=False, hard_trailing=False, shared=False, shared_with=None, scope=None, resets=False, reset_inc=None, reset_sch=None, expires_on=None)"
+        signature = (id, value, *, cap_id = None, credit = None, exchangeable = None, ignore_grants = false, overage_only = false, observe_only = false, overhead_cost = false, follow_decrements = false, hard_trailing = false, shared = false, shared_with = None, scope = None, resets = false, reset_inc = None, reset_sch = None, expires_on = None, events = true),
+        text_signature = "($self, id, value, *, cap_id=None, credit=None, exchangeable=None, ignore_grants=False, overage_only=False, observe_only=False, overhead_cost=False, follow_decrements=False, hard_trailing=False, shared=False, shared_with=None, scope=None, resets=False, reset_inc=None, reset_sch=None, expires_on=None, events=True)"
     )]
     #[allow(clippy::too_many_arguments)]
     fn add_customer_cap<'py>(
@@ -435,6 +439,7 @@ impl LimitrSync {
         reset_inc: Option<&Bound<'py, PyAny>>,
         reset_sch: Option<String>,
         expires_on: Option<i64>,
+        events: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let value = convert::amount(value, "value")?;
         let list = |v: Option<&Bound<'py, PyAny>>, name| -> PyResult<Option<Vec<String>>> {
@@ -472,6 +477,7 @@ impl LimitrSync {
             reset_inc,
             reset_sch,
             expires_on,
+            events,
         };
         match check(py, self.inner.add_customer_cap(id, value, &o))? {
             Some(r) => convert::to_py(py, &r),
@@ -497,9 +503,17 @@ impl LimitrSync {
         check(py, self.inner.reset_customer_cap(id, cap_id))
     }
 
-    /// Removes a cap; True if it existed.
-    fn remove_customer_cap(&self, py: Python<'_>, id: &str, cap_id: &str) -> PyResult<bool> {
-        check(py, self.inner.remove_customer_cap(id, cap_id))
+    /// Removes a cap; True if it existed. `events=False` sends neither `customer-cap-removed` nor
+    /// `customer-set`.
+    #[pyo3(signature = (id, cap_id, *, events = true))]
+    fn remove_customer_cap(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        cap_id: &str,
+        events: bool,
+    ) -> PyResult<bool> {
+        check(py, self.inner.remove_customer_cap_with(id, cap_id, events))
     }
 
     /// Meters `value` if the policy allows it. `event`: False to send no events, or a dict of
@@ -533,9 +547,10 @@ impl LimitrSync {
     /// Whether `allow` would pass, changing nothing. `detail=True` returns
     /// `{allowed, reason, remaining, resets, retry_after}`.
     #[pyo3(
-        signature = (customer, entitlement, value = None, *, detail = false, overhead = None),
-        text_signature = "($self, customer, entitlement, value=0, *, detail=False, overhead=None)"
+        signature = (customer, entitlement, value = None, *, detail = false, overhead = None, caps = None),
+        text_signature = "($self, customer, entitlement, value=0, *, detail=False, overhead=None, caps=None)"
     )]
+    #[allow(clippy::too_many_arguments, reason = "keyword arguments of `check`")]
     fn check<'py>(
         &self,
         py: Python<'py>,
@@ -544,16 +559,17 @@ impl LimitrSync {
         value: Option<&Bound<'py, PyAny>>,
         detail: bool,
         overhead: Option<&Bound<'py, PyAny>>,
+        caps: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
-        let overhead = match overhead.filter(|v| !v.is_none()) {
-            Some(v) => Some(convert::amount(v, "overhead")?),
-            None => None,
-        };
+        let mut o = options(None, overhead)?;
+        if let Some(caps) = caps.filter(|c| !c.is_none()) {
+            o.caps = call_caps(caps)?;
+        }
         let d = check(
             py,
             self.inner
-                .check_detail(customer, entitlement, value, overhead),
+                .check_detail_with(customer, entitlement, value, &o),
         )?;
         if !detail {
             return Ok(pyo3::types::PyBool::new(py, d.allowed)
@@ -567,6 +583,30 @@ impl LimitrSync {
         out.set_item("resets", d.resets)?;
         out.set_item("retry_after", d.retry_after)?;
         Ok(out.into_any())
+    }
+
+    /// Whether `increment` would pass, changing nothing; False when there is no limit.
+    fn check_increment(&self, py: Python<'_>, customer: &str, entitlement: &str) -> PyResult<bool> {
+        check(py, self.inner.check_increment(customer, entitlement))
+    }
+
+    /// The limit's `increment` (1 by default); None without a limit. `id` may be a plan name.
+    fn cost<'py>(
+        &self,
+        py: Python<'py>,
+        id: &str,
+        entitlement: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let c = check(py, self.inner.cost(id, entitlement))?;
+        opt_quantity(py, c)
+    }
+
+    /// Reconciles the customer's included top-ups with its plan (grants it no longer qualifies
+    /// for removed, missing ones granted); True when its grants changed (`customer-set` fires
+    /// unless `events=False`).
+    #[pyo3(signature = (id, *, events = true))]
+    fn ensure_included_topups(&self, py: Python<'_>, id: &str, events: bool) -> PyResult<bool> {
+        check(py, self.inner.ensure_included_topups(id, events))
     }
 
     /// Meters the limit's `increment` (1 by default); False when there is no limit.

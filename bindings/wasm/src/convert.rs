@@ -21,10 +21,10 @@ pub fn opt_decimal(name: &'static str, x: Option<f64>) -> Result<Option<Decimal>
 }
 
 /// A JS epoch-ms number as a timestamp.
-pub fn timestamp(x: f64) -> Result<Timestamp, JsValue> {
+pub fn timestamp(name: &'static str, x: f64) -> Result<Timestamp, JsValue> {
     if !x.is_finite() {
         return Err(invalid(
-            "now",
+            name,
             format!("`{x}` is not a finite number of milliseconds"),
         ));
     }

@@ -51,7 +51,8 @@ pub fn error_codes() -> Vec<String> {
 /// Pins the clock to `ms` (epoch milliseconds), or back to `Date.now()` with `null`.
 #[wasm_bindgen(js_name = setNow)]
 pub fn set_now(h: &WasmLimitr, ms: Option<f64>) -> JsResult<()> {
-    h.clock.set(ms.map(convert::timestamp).transpose()?);
+    h.clock
+        .set(ms.map(|x| convert::timestamp("now", x)).transpose()?);
     Ok(())
 }
 
@@ -108,7 +109,9 @@ pub fn create_customer_override(
     expires_on: Option<f64>,
 ) -> JsResult<bool> {
     let fields = convert::override_fields(fields)?;
-    let expires_on = expires_on.map(convert::timestamp).transpose()?;
+    let expires_on = expires_on
+        .map(|x| convert::timestamp("expires_on", x))
+        .transpose()?;
     js(h.inner
         .create_customer_override(id, entitlement, &fields, expires_on))
 }
@@ -129,6 +132,24 @@ pub fn add_alt_id(h: &WasmLimitr, id: &str, alt: &str) -> JsResult<bool> {
 #[wasm_bindgen(js_name = ensurePlanSubscription)]
 pub fn ensure_plan_subscription(h: &WasmLimitr, id: &str) -> JsResult<bool> {
     js(h.inner.ensure_plan_subscription(id))
+}
+
+/// Reconciles a customer's included top-ups with its plan; true when its grants changed.
+#[wasm_bindgen(js_name = ensureIncludedTopups)]
+pub fn ensure_included_topups(h: &WasmLimitr, id: &str, events: bool) -> JsResult<bool> {
+    js(h.inner.ensure_included_topups(id, events))
+}
+
+/// Whether `increment` would pass; changes nothing.
+#[wasm_bindgen(js_name = checkIncrement)]
+pub fn check_increment(h: &WasmLimitr, customer: &str, entitlement: &str) -> JsResult<bool> {
+    js(h.inner.check_increment(customer, entitlement))
+}
+
+/// The limit's increment (`null` without a limit); `id` may be a plan name.
+#[wasm_bindgen]
+pub fn cost(h: &WasmLimitr, id: &str, entitlement: &str) -> JsResult<JsValue> {
+    Ok(convert::number_or_null(js(h.inner.cost(id, entitlement))?))
 }
 
 /// Creates the customer if missing; true if created.
@@ -243,10 +264,17 @@ pub fn check_detail(
     entitlement: &str,
     value: f64,
     overhead: Option<f64>,
+    caps: Option<String>,
 ) -> JsResult<String> {
     let value = decimal("value", value)?;
-    let overhead = convert::opt_decimal("overhead", overhead)?;
-    let d = js(h.inner.check_detail(customer, entitlement, value, overhead))?;
+    let options = limitr_core::CallOptions {
+        overhead: convert::opt_decimal("overhead", overhead)?,
+        caps: convert::call_caps(caps.as_deref())?,
+        ..limitr_core::CallOptions::default()
+    };
+    let d = js(h
+        .inner
+        .check_detail_with(customer, entitlement, value, &options))?;
     let mut o = Map::new();
     o.insert("allowed".into(), Value::Bool(d.allowed));
     o.insert("reason".into(), Value::String(d.reason.as_str().into()));
@@ -404,8 +432,8 @@ pub fn reset_customer_cap(h: &WasmLimitr, id: &str, cap_id: &str) -> JsResult<bo
 
 /// Removes a cap; true if it existed.
 #[wasm_bindgen(js_name = removeCustomerCap)]
-pub fn remove_customer_cap(h: &WasmLimitr, id: &str, cap_id: &str) -> JsResult<bool> {
-    js(h.inner.remove_customer_cap(id, cap_id))
+pub fn remove_customer_cap(h: &WasmLimitr, id: &str, cap_id: &str, events: bool) -> JsResult<bool> {
+    js(h.inner.remove_customer_cap_with(id, cap_id, events))
 }
 
 /// A customer's margin this period as JSON, or `null`.

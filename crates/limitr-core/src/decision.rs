@@ -116,6 +116,8 @@ pub(crate) struct Transition {
     pub drafts: Vec<Draft>,
     /// For a governor denial: ms until enough tokens.
     pub retry_after: Option<i64>,
+    /// The call adds usage past the limit (it would draw grants, or needs them to pass).
+    pub past_limit: bool,
     /// What the call costs, for spend caps (set when the request asks for it; boxed to keep the
     /// transition small on the hot path).
     pub cost: Option<Box<CostFigures>>,
@@ -135,6 +137,26 @@ pub(crate) struct CostFigures {
     pub meter_value: Decimal,
     pub limit: Decimal,
     pub price_diff: Option<Decimal>,
+    /// Unexpired holds on the meter a call adding usage moves (whoever made them): cap gates
+    /// count them on top of the call.
+    pub held: Decimal,
+}
+
+impl CostFigures {
+    /// The figures a cap's gate checks: the call plus the holds on its meter (its overage then
+    /// counts from where the holds leave the meter).
+    pub fn gate(&self) -> CostFigures {
+        if self.held.is_zero() {
+            return *self;
+        }
+        let start_g = self.start.saturating_add(self.held);
+        let n_g = start_g.saturating_add(self.units);
+        CostFigures {
+            units: self.units.saturating_add(self.held),
+            overage: number::floor0(n_g - number::max(start_g, Decimal::ZERO)),
+            ..*self
+        }
+    }
 }
 
 /// Changes to a meter's history, governor and holds, applied in place (no clone per call).
@@ -201,6 +223,7 @@ impl Transition {
             ops: ExtraOps::default(),
             drafts: Vec::new(),
             retry_after: None,
+            past_limit: false,
             cost: None,
         }
     }
@@ -257,7 +280,8 @@ pub fn own_plan<'p>(policy: &'p Policy, c: &Customer) -> Option<&'p Plan> {
 
 struct Figures {
     old: Decimal,
-    before: Decimal,
+    /// The call's amount after the unit cast (also when a minimum clamps the meter).
+    diff: Decimal,
     new: Decimal,
     limit: Decimal,
     overhead_total: Decimal,
@@ -284,7 +308,7 @@ fn meter_fields(f: &Figures, denied: bool) -> String {
         j.decimal(f.limit);
     }
     j.raw(",\"diff\":");
-    j.decimal(f.new - f.before);
+    j.decimal(f.diff);
     j.raw(",\"overhead\":");
     j.decimal(f.overhead_total);
     j.raw(",\"overhead_diff\":");
@@ -461,7 +485,7 @@ fn metered(
 
     let mut figures = Figures {
         old: pre_value,
-        before: m_val,
+        diff: v,
         new: n,
         limit: l,
         overhead_total: meter.overhead,
@@ -545,6 +569,10 @@ fn metered(
             } else {
                 None
             },
+            held: match extra {
+                Some(x) if up && !req.force => x.held(now),
+                _ => Decimal::ZERO,
+            },
         })
     });
     // the grants needed to run a hard limit past its value: the call's overage plus held room
@@ -570,6 +598,7 @@ fn metered(
 
     let mut t = Transition::verdict(true, Reason::Ok);
     t.cost = cost;
+    t.past_limit = up && !own_valid && limit.mode != Mode::Observe;
     t.slot = slot;
     if slot.is_none() {
         t.fresh = Some((ent_name.clone(), limit.credit.clone()));

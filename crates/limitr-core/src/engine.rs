@@ -71,6 +71,11 @@ pub struct LoadOptions {
     /// How long idempotency keys are remembered, in ms; wins over the policy's `idempotency_ttl`
     /// (default: the policy's, else 24 hours). Must be greater than zero.
     pub idempotency_ttl_ms: Option<i64>,
+    /// Unknown references raise instead of answering (default false): an unknown plan in
+    /// `create_customer`/`set_customer_plan` is `UNKNOWN_PLAN`, an unknown top-up in
+    /// `apply_customer_topup` is `UNKNOWN_TOPUP`, an unknown credit in an override or a cap is
+    /// `UNKNOWN_CREDIT`. Without it they answer false/null (or the default plan) and store nothing.
+    pub strict: bool,
 }
 
 impl Default for LoadOptions {
@@ -78,6 +83,7 @@ impl Default for LoadOptions {
         LoadOptions {
             max_document_bytes: DEFAULT_MAX_DOCUMENT_BYTES,
             idempotency_ttl_ms: None,
+            strict: false,
         }
     }
 }
@@ -112,6 +118,8 @@ pub struct Limitr<S: Store = MemoryStore> {
     estimates: RwLock<hashbrown::HashMap<String, crate::estimate::Estimate>>,
     /// How long idempotency keys are remembered, in ms.
     idempotency_ttl: i64,
+    /// Unknown references raise their typed error instead of answering (`LoadOptions::strict`).
+    strict: bool,
 }
 
 impl<S: Store> std::fmt::Debug for Limitr<S> {
@@ -128,6 +136,18 @@ fn require_amount(name: &'static str, v: Decimal) -> Result<Decimal> {
         return Err(Error::invalid(
             name,
             format!("`{v}` is out of range (at most 1e20 in magnitude)"),
+        ));
+    }
+    Ok(v)
+}
+
+/// A call's provider cost: in range and not negative.
+fn require_overhead(v: Decimal) -> Result<Decimal> {
+    require_amount("overhead", v)?;
+    if v.is_sign_negative() && !v.is_zero() {
+        return Err(Error::invalid(
+            "overhead",
+            format!("must not be negative, found `{v}`"),
         ));
     }
     Ok(v)
@@ -178,11 +198,7 @@ impl Limitr<MemoryStore> {
     /// Loads a document from text with explicit options.
     pub fn load_with(text: &str, format: Format, options: LoadOptions) -> Result<Self> {
         let doc = format.read(text, options.max_document_bytes)?;
-        let engine = Self::from_value(&doc)?;
-        match options.idempotency_ttl_ms {
-            Some(ms) => engine.with_idempotency_ttl(ms),
-            None => Ok(engine),
-        }
+        Self::from_value(&doc)?.with_load_options(&options)
     }
 
     /// Loads a JSON document.
@@ -275,7 +291,36 @@ impl<S: Store> Limitr<S> {
             estimates: RwLock::new(estimates),
             any_caps: std::sync::atomic::AtomicBool::new(any_caps),
             idempotency_ttl: policy_idempotency_ttl,
+            strict: false,
         })
+    }
+
+    /// Applies the options that act after the document is read: the idempotency TTL and
+    /// `strict` (what [`load_with`](Limitr::load_with) does; for engines built another way).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming `idempotency_ttl_ms` when it is not greater than zero.
+    pub fn with_load_options(self, options: &LoadOptions) -> Result<Self> {
+        let mut engine = match options.idempotency_ttl_ms {
+            Some(ms) => self.with_idempotency_ttl(ms)?,
+            None => self,
+        };
+        engine.strict = options.strict;
+        Ok(engine)
+    }
+
+    /// Whether unknown references raise (`LoadOptions::strict`).
+    pub fn strict(&self) -> bool {
+        self.strict
+    }
+
+    /// The answer to an unknown reference: `Ok(answer)`, or the typed error when strict.
+    fn unknown<T>(&self, error: impl FnOnce() -> Error, answer: T) -> Result<T> {
+        if self.strict {
+            Err(error())
+        } else {
+            Ok(answer)
+        }
     }
 
     /// Uses `clock` for every time-dependent decision (resets, expiries).

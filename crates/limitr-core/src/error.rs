@@ -56,6 +56,9 @@ pub enum Error {
         /// The plan it was looked up on.
         plan: String,
     },
+    /// A credit or currency named in a call (an override's or a cap's) does not exist.
+    #[error("unknown credit `{0}`")]
+    UnknownCredit(String),
     /// A customer was required (not merely looked up) and does not exist.
     #[error("unknown customer `{0}`")]
     UnknownCustomer(String),
@@ -103,6 +106,7 @@ impl Error {
             Error::InvalidArgument { .. } => "INVALID_ARGUMENT",
             Error::UnknownPlan(_) => "UNKNOWN_PLAN",
             Error::UnknownTopup { .. } => "UNKNOWN_TOPUP",
+            Error::UnknownCredit(_) => "UNKNOWN_CREDIT",
             Error::UnknownCustomer(_) => "UNKNOWN_CUSTOMER",
             Error::Overflow(_) => "OVERFLOW",
             Error::Serialize { .. } => "SERIALIZE",
@@ -120,6 +124,7 @@ impl Error {
         "INVALID_ARGUMENT",
         "UNKNOWN_PLAN",
         "UNKNOWN_TOPUP",
+        "UNKNOWN_CREDIT",
         "UNKNOWN_CUSTOMER",
         "OVERFLOW",
         "SERIALIZE",

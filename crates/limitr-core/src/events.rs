@@ -296,6 +296,19 @@ pub struct Handlers {
     /// The union of what the handlers listen to.
     wanted: AtomicU32,
     reporter: RwLock<Option<ErrorReporter>>,
+    /// Events sent by calls that handlers made while this thread delivers, by thread: they are
+    /// delivered after the events before them, so every handler sees commit order.
+    nested: parking_lot::Mutex<Vec<(std::thread::ThreadId, std::collections::VecDeque<Event>)>>,
+}
+
+/// The text of a handler's panic, reported like a handler error.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-text panic".into());
+    format!("handler panicked: {what}")
 }
 
 impl Handlers {
@@ -381,6 +394,43 @@ impl Handlers {
         if events.is_empty() {
             return;
         }
+        // a call made by a handler while this thread delivers: its events wait for the events
+        // committed before them (delivered by the outer dispatch, in order)
+        let me = std::thread::current().id();
+        {
+            let mut nested = self.nested.lock();
+            if let Some((_, queue)) = nested.iter_mut().find(|(t, _)| *t == me) {
+                queue.extend(events.iter().cloned());
+                return;
+            }
+            nested.push((me, std::collections::VecDeque::new()));
+        }
+        // whatever happens below (a panicking error reporter), this thread stops queueing
+        struct Done<'h>(&'h Handlers, std::thread::ThreadId);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.nested.lock().retain(|(t, _)| *t != self.1);
+            }
+        }
+        let _done = Done(self, me);
+        self.deliver(events);
+        loop {
+            let next = {
+                let mut nested = self.nested.lock();
+                let Some(at) = nested.iter().position(|(t, _)| *t == me) else {
+                    break;
+                };
+                nested.get_mut(at).and_then(|(_, q)| q.pop_front())
+            };
+            match next {
+                Some(event) => self.deliver(std::slice::from_ref(&event)),
+                None => break,
+            }
+        }
+    }
+
+    /// Runs every handler on each event; an error or a panic is reported and the rest still run.
+    fn deliver(&self, events: &[Event]) {
         let list = self.list.read().clone();
         let reporter = self.reporter.read().clone();
         for event in events {
@@ -391,7 +441,11 @@ impl Handlers {
                 {
                     continue;
                 }
-                if let (Err(err), Some(r)) = (e.handler.handle(event), &reporter) {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    e.handler.handle(event)
+                }))
+                .unwrap_or_else(|panic| Err(panic_text(panic.as_ref())));
+                if let (Err(err), Some(r)) = (outcome, &reporter) {
                     r(&e.name, event.name, &err);
                 }
             }

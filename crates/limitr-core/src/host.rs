@@ -1,5 +1,6 @@
 //! The load options a host passes as JSON (`{"journal": "./limitr-state", "sync": "batch",
-//! "sync_ms": 5, "snapshot_every": 1000000, "max_document_bytes": …, "idempotency_ttl_ms": …}`),
+//! "sync_ms": 5, "snapshot_every": 1000000, "max_document_bytes": …, "idempotency_ttl_ms": …,
+//! "strict": true}`),
 //! read once here for every binding. Unknown keys and wrong types are `INVALID_ARGUMENT` naming
 //! the key. The journal options are data here; the `limitr-journal` crate opens the journal.
 //! `"store": {"redis": "redis://127.0.0.1:6379", "prefix": "limitr", "timeout_ms": 250, "mode":
@@ -27,6 +28,8 @@ pub struct HostOptions {
     pub max_document_bytes: Option<usize>,
     /// How long idempotency keys are remembered, in ms (default: the policy's, else 24 h).
     pub idempotency_ttl_ms: Option<u64>,
+    /// Unknown references raise their typed error (default false).
+    pub strict: Option<bool>,
     /// A shared store instead of memory or a journal.
     pub store: Option<StoreOptions>,
 }
@@ -164,6 +167,12 @@ impl HostOptions {
                 "idempotency_ttl_ms" => {
                     out.idempotency_ttl_ms = Some(count(v, "idempotency_ttl_ms")?);
                 }
+                "strict" => {
+                    out.strict =
+                        Some(v.as_bool().ok_or_else(|| {
+                            bad("strict", format!("expected a boolean, got `{v}`"))
+                        })?);
+                }
                 "store" => out.store = Some(StoreOptions::from_value(v)?),
                 other => {
                     return Err(Error::InvalidArgument {
@@ -205,6 +214,7 @@ impl HostOptions {
         o.idempotency_ttl_ms = self
             .idempotency_ttl_ms
             .map(|ms| i64::try_from(ms).unwrap_or(i64::MAX));
+        o.strict = self.strict.unwrap_or(false);
         o
     }
 }

@@ -47,6 +47,7 @@ pub mod pricing;
 mod reads;
 pub mod store;
 pub mod time;
+mod topup;
 
 pub use customer::{Customer, Override, Profile};
 pub use decision::{CheckDetail, Reason};

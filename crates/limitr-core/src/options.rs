@@ -104,8 +104,8 @@ impl<'a> Fields<'a> {
 impl CapOptions {
     /// `add_customer_cap` options from a JSON object `{cap_id, credit, exchangeable,
     /// ignore_grants, overage_only, observe_only, overhead_cost, follow_decrements,
-    /// hard_trailing, shared, shared_with, scope, resets, reset_inc, reset_sch, expires_on}`,
-    /// each optional (`null` itself: the defaults).
+    /// hard_trailing, shared, shared_with, scope, resets, reset_inc, reset_sch, expires_on,
+    /// events}`, each optional (`null` itself: the defaults).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] naming `options` when `v` is not an object, or the field of the
@@ -136,6 +136,7 @@ impl CapOptions {
             reset_inc: f.text_or_number("reset_inc")?,
             reset_sch: f.text("reset_sch")?,
             expires_on: f.time("expires_on")?,
+            events: f.flag("events")?.unwrap_or(true),
         })
     }
 }

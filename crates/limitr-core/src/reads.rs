@@ -17,6 +17,8 @@ fn current(c: &Customer, ent: &str, limit: &Limit, now: Timestamp) -> Decimal {
 }
 
 /// The grant balance in the limit's credit, from the billable position of the current value.
+/// Reads count it also when the limit has `grants_apply: false` (only metering then leaves the
+/// grants alone).
 fn grant_balance(
     policy: &Policy,
     c: &Customer,
@@ -24,9 +26,6 @@ fn grant_balance(
     limit: &Limit,
     now: Timestamp,
 ) -> Decimal {
-    if !limit.grants_apply {
-        return Decimal::ZERO;
-    }
     let position = current(c, ent, limit, now)
         .saturating_sub(limit.value)
         .max(Decimal::ZERO);

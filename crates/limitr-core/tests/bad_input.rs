@@ -8,7 +8,7 @@
 )]
 
 use limitr_core::number::{Decimal, from_f64};
-use limitr_core::{Format, Limitr, LoadOptions, ManualClock};
+use limitr_core::{CallOptions, Format, Limitr, LoadOptions, ManualClock, ReserveOptions};
 use std::sync::Arc;
 
 const POLICY: &str = include_str!("../../../tests/policies/quickstart.json");
@@ -167,12 +167,9 @@ fn invalid_arguments_are_errors_and_change_nothing() {
         p.create_customer("", None).unwrap_err().code(),
         "INVALID_ARGUMENT"
     );
-    assert_eq!(
-        p.create_customer("u", Some("platinum")).unwrap_err().code(),
-        "UNKNOWN_PLAN"
-    );
     assert!(p.customer("u").is_none(), "a rejected call creates nothing");
-    p.create_customer("u", None).unwrap();
+    // an unknown plan is not a bad argument: the customer lands on the default plan
+    p.create_customer("u", Some("platinum")).unwrap();
     assert_eq!(
         p.customer("u").unwrap().plan.as_ref(),
         "starter",
@@ -189,17 +186,42 @@ fn invalid_arguments_are_errors_and_change_nothing() {
         p.allow("u", " ", Decimal::ONE).unwrap_err().code(),
         "INVALID_ARGUMENT"
     );
+    // unknown references answer false and change nothing; the strict option raises them
+    assert!(!p.apply_customer_topup("u", "ai-token-small").unwrap());
+    assert!(!p.set_customer_plan("u", "gold", false).unwrap());
+    assert_eq!(p.customer("u"), before);
+    let strict = Limitr::load_with(
+        POLICY,
+        Format::Json,
+        LoadOptions {
+            strict: true,
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(strict.strict());
     assert_eq!(
-        p.apply_customer_topup("u", "ai-token-small")
+        strict
+            .create_customer("u", Some("platinum"))
+            .unwrap_err()
+            .code(),
+        "UNKNOWN_PLAN"
+    );
+    strict.create_customer("u", None).unwrap();
+    assert_eq!(
+        strict
+            .apply_customer_topup("u", "ai-token-small")
             .unwrap_err()
             .code(),
         "UNKNOWN_TOPUP"
     );
     assert_eq!(
-        p.set_customer_plan("u", "gold", false).unwrap_err().code(),
+        strict
+            .set_customer_plan("u", "gold", false)
+            .unwrap_err()
+            .code(),
         "UNKNOWN_PLAN"
     );
-    assert_eq!(p.customer("u"), before);
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         assert!(from_f64(bad).is_none());
     }
@@ -262,4 +284,61 @@ fn huge_amounts_do_not_panic() {
         "OVERFLOW"
     );
     assert_eq!(p.customer("g"), before, "a refused call changes nothing");
+}
+
+#[test]
+fn negative_overhead_and_non_positive_ttl_are_refused_naming_the_argument() {
+    let p = Limitr::from_json(POLICY)
+        .unwrap()
+        .with_clock(Arc::new(ManualClock::new(0)));
+    p.create_customer("u", None).unwrap();
+    let before = p.customer("u");
+    let named = |e: limitr_core::Error| (e.code(), e.to_string());
+    let minus = CallOptions {
+        overhead: Some(Decimal::NEGATIVE_ONE),
+        ..CallOptions::default()
+    };
+    let (code, msg) = named(
+        p.allow_with("u", "ai-chat-input", Decimal::ONE, &minus)
+            .unwrap_err(),
+    );
+    assert_eq!(code, "INVALID_ARGUMENT");
+    assert!(msg.starts_with("overhead:"), "{msg}");
+    let (_, msg) = named(
+        p.check_detail(
+            "u",
+            "ai-chat-input",
+            Decimal::ONE,
+            Some(Decimal::NEGATIVE_ONE),
+        )
+        .unwrap_err(),
+    );
+    assert!(msg.starts_with("overhead:"), "{msg}");
+    for ttl in [0, -5] {
+        let o = ReserveOptions {
+            value: Some(Decimal::ONE),
+            ttl: Some(ttl),
+            ..ReserveOptions::default()
+        };
+        let (code, msg) = named(p.reserve("u", "ai-chat-input", &o).unwrap_err());
+        assert_eq!(code, "INVALID_ARGUMENT");
+        assert!(msg.starts_with("ttl:"), "{msg}");
+    }
+    let o = ReserveOptions {
+        value: Some(Decimal::ONE),
+        overhead: Some(Decimal::NEGATIVE_ONE),
+        ..ReserveOptions::default()
+    };
+    let (_, msg) = named(p.reserve("u", "ai-chat-input", &o).unwrap_err());
+    assert!(msg.starts_with("overhead:"), "{msg}");
+    assert_eq!(p.customer("u"), before, "nothing changed");
+    // zero overhead is a valid cost (a call that cost nothing)
+    let zero = CallOptions {
+        overhead: Some(Decimal::ZERO),
+        ..CallOptions::default()
+    };
+    assert!(
+        p.allow_with("u", "ai-chat-input", Decimal::ONE, &zero)
+            .unwrap()
+    );
 }

@@ -84,11 +84,7 @@ pub fn load(options: &HostOptions, text: &str, format: Format) -> Result<Limitr<
 /// As [`load`].
 pub fn load_value(options: &HostOptions, doc: &Value) -> Result<Limitr<HostStore>, Error> {
     let (policy, _) = Policy::from_root(doc)?;
-    let engine = Limitr::with_store(doc, open(options, &policy)?)?;
-    match options.load_options().idempotency_ttl_ms {
-        Some(ms) => engine.with_idempotency_ttl(ms),
-        None => Ok(engine),
-    }
+    Limitr::with_store(doc, open(options, &policy)?)?.with_load_options(&options.load_options())
 }
 
 /// Opens the store the options name, its customers restored against `policy`.

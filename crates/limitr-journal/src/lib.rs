@@ -122,9 +122,9 @@ impl Journal {
     pub fn load(self, text: &str, format: Format) -> Result<Limitr<JournalStore>, Error> {
         let doc = format.read(text, self.load.max_document_bytes)?;
         let (policy, _) = Policy::from_root(&doc)?;
-        let ttl = self.load.idempotency_ttl_ms;
+        let load = self.load;
         let store = self.open(&policy)?;
-        with_ttl(Limitr::with_store(&doc, store)?, ttl)
+        Limitr::with_store(&doc, store)?.with_load_options(&load)
     }
 
     /// Opens the directory and restores its customers against `policy`.
@@ -188,17 +188,6 @@ impl Journal {
                 handle: Some(handle),
             }),
         })
-    }
-}
-
-/// The engine with the load option's idempotency TTL, when one is set (it wins over the policy's).
-pub(crate) fn with_ttl(
-    engine: Limitr<JournalStore>,
-    ms: Option<i64>,
-) -> Result<Limitr<JournalStore>, Error> {
-    match ms {
-        Some(ms) => engine.with_idempotency_ttl(ms),
-        None => Ok(engine),
     }
 }
 

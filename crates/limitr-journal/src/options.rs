@@ -14,15 +14,19 @@ pub trait Load {
     fn load(&self, text: &str, format: Format) -> Result<Limitr<JournalStore>, Error>;
 }
 
-fn ttl(o: &HostOptions, engine: Limitr<JournalStore>) -> Result<Limitr<JournalStore>, Error> {
-    crate::with_ttl(engine, o.load_options().idempotency_ttl_ms)
+/// The options that act after the document is read (idempotency TTL, `strict`).
+fn after_load(
+    o: &HostOptions,
+    engine: Limitr<JournalStore>,
+) -> Result<Limitr<JournalStore>, Error> {
+    engine.with_load_options(&o.load_options())
 }
 
 impl Load for HostOptions {
     fn load_value(&self, doc: &Value) -> Result<Limitr<JournalStore>, Error> {
         match &self.journal {
             None if !self.wants_journal() => {
-                ttl(self, Limitr::with_store(doc, JournalStore::memory())?)
+                after_load(self, Limitr::with_store(doc, JournalStore::memory())?)
             }
             _ => self.load(&doc.to_string(), Format::Json),
         }
@@ -37,7 +41,7 @@ impl Load for HostOptions {
                 });
             }
             let doc = format.read(text, self.load_options().max_document_bytes)?;
-            return ttl(self, Limitr::with_store(&doc, JournalStore::memory())?);
+            return after_load(self, Limitr::with_store(&doc, JournalStore::memory())?);
         };
         let sync = SyncMode::parse(self.sync.as_deref().unwrap_or("batch"), self.sync_ms)?;
         Journal::at(dir)

@@ -52,9 +52,17 @@ test('every error code is reachable from JS, with err.code and a message', async
   const p = await fresh();
   await expect('FORMAT_UNSUPPORTED', Promise.resolve().then(() => p.doc.stringify('xml' as any)));
   await expect('INVALID_ARGUMENT', p.allow('', 'ai-chat-input', 1));
-  await expect('UNKNOWN_PLAN', p.createCustomer('x', 'platinum'));
-  await expect('UNKNOWN_PLAN', p.setCustomerPlan('user_starter', 'platinum'));
-  await expect('UNKNOWN_TOPUP', p.applyCustomerTopup('user_starter', 'ai-token-small'));
+  // unknown references answer; the `strict` load option makes each raise its typed error
+  assert.equal(await p.setCustomerPlan('user_starter', 'platinum'), false);
+  assert.equal(await p.applyCustomerTopup('user_starter', 'ai-token-small'), false);
+  assert.equal(await p.addCustomerCap('user_starter', 1, { credit: 'doubloons' }), undefined);
+  const strict = await Limitr.new(QS, 'json', { now: () => T0, strict: true });
+  await strict.createCustomer('user_starter', 'starter');
+  await expect('UNKNOWN_PLAN', strict.createCustomer('x', 'platinum'));
+  await expect('UNKNOWN_PLAN', strict.setCustomerPlan('user_starter', 'platinum'));
+  await expect('UNKNOWN_TOPUP', strict.applyCustomerTopup('user_starter', 'ai-token-small'));
+  await expect('UNKNOWN_CREDIT', strict.addCustomerCap('user_starter', 1, { credit: 'doubloons' }));
+  await expect('INVALID_ARGUMENT', Limitr.new(QS, 'json', { strict: 'yes' as any }));
   // a meter restored past the safe range refuses further metering
   await p.applyCustomerTopup('user_growth', 'ai-token-small');
   const doc = p.doc.record() as any;

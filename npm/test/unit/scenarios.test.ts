@@ -27,6 +27,7 @@ interface Scenario {
   format?: string;
   policy_text?: string;
   now?: number;
+  options?: { strict?: boolean };
   steps?: Step[];
   expect_load_error?: { code: string; paths?: string[] };
 }
@@ -71,12 +72,13 @@ class Clock {
 }
 
 async function load(s: Scenario, clock: Clock): Promise<Limitr> {
-  if (s.policy_text !== undefined) return Limitr.new(s.policy_text, (s.format ?? 'json') as any, { now: clock.now });
+  const options = { now: clock.now, ...(s.options ?? {}) };
+  if (s.policy_text !== undefined) return Limitr.new(s.policy_text, (s.format ?? 'json') as any, options);
   if (typeof s.policy === 'string') {
     const text = readFileSync(join(ROOT, 'tests/policies', `${s.policy}.json`), 'utf-8');
-    return Limitr.new(text, 'json', { now: clock.now });
+    return Limitr.new(text, 'json', options);
   }
-  return Limitr.new(s.policy as object, 'json', { now: clock.now }); // a JS object policy
+  return Limitr.new(s.policy as object, 'json', options); // a JS object policy
 }
 
 /** `saved`: hold ids saved by `reserve` steps with `"as": name` (used as `"$name"` in later args). */
@@ -97,7 +99,10 @@ async function call(p: Limitr, op: string, a: Record<string, any>, saved: Record
     }
     case 'customer_cap': return p.customerCap(a.id, a.cap_id);
     case 'reset_customer_cap': return p.resetCustomerCap(a.id, a.cap_id);
-    case 'remove_customer_cap': return p.removeCustomerCap(a.id, a.cap_id);
+    case 'remove_customer_cap': return p.removeCustomerCap(a.id, a.cap_id, a.events ?? true);
+    case 'ensure_included_topups': return p.ensureIncludedTopups(a.id, a.events ?? true);
+    case 'cost': return p.cost(a.customer, a.entitlement);
+    case 'check_increment': return p.checkIncrement(a.customer, a.entitlement);
     case 'customer_margin': return p.customerMargin(a.customer);
     case 'plan_margin': return p.planMargin(a.plan, a.usage ?? {}, a.scaled ?? true);
     case 'reserve': {
@@ -114,7 +119,7 @@ async function call(p: Limitr, op: string, a: Record<string, any>, saved: Record
     case 'acceleration': return p.acceleration(a.customer, a.entitlement);
     case 'projected_exhaustion': return p.projectedExhaustion(a.customer, a.entitlement, a.smoothed ?? false, a.grants ?? true);
     case 'allowance': return p.allowance(a.customer, a.entitlement, a.grants ?? true);
-    case 'check': return p.check(a.customer, a.entitlement, a.value ?? 0);
+    case 'check': return p.check(a.customer, a.entitlement, a.value ?? 0, a.caps ? { caps: a.caps } : {});
     case 'check_detail': return p.check(a.customer, a.entitlement, a.value ?? 0, { detail: true });
     case 'increment': return p.increment(a.customer, a.entitlement);
     case 'decrement': return p.decrement(a.customer, a.entitlement);
@@ -161,7 +166,7 @@ for (const file of files) {
       if (step.op === 'set_now') { clock.ms = step.now!; continue; }
       if (step.op === 'reload') {
         const text = policy.doc.stringify(step.format as any);
-        policy = await Limitr.new(text, step.format as any, { now: clock.now });
+        policy = await Limitr.new(text, step.format as any, { now: clock.now, ...(s.options ?? {}) });
         await policy.addHandler('recorder', recorder);
         continue;
       }

@@ -76,6 +76,7 @@ impl Plain {
             meter_value: self.before,
             limit: self.limit,
             price_diff: None,
+            held: Decimal::ZERO, // the lane answers only meters without holds
         }
     }
 }

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use std::sync::atomic::Ordering;
 
 /// Options of `add_customer_cap`. Everything is optional.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CapOptions {
     /// Id of the cap (default `cap_<n>`).
     pub cap_id: Option<String>,
@@ -57,6 +57,51 @@ pub struct CapOptions {
     pub reset_sch: Option<String>,
     /// When it stops applying (epoch ms).
     pub expires_on: Option<Timestamp>,
+    /// Send `customer-cap-added` and `customer-set` (default true).
+    pub events: bool,
+}
+
+impl Default for CapOptions {
+    fn default() -> Self {
+        CapOptions {
+            cap_id: None,
+            credit: None,
+            exchangeable: None,
+            ignore_grants: false,
+            overage_only: false,
+            observe_only: false,
+            overhead_cost: false,
+            follow_decrements: false,
+            hard_trailing: false,
+            shared: false,
+            shared_with: None,
+            scope: None,
+            resets: false,
+            reset_inc: None,
+            reset_sch: None,
+            expires_on: None,
+            events: true,
+        }
+    }
+}
+
+/// The events of a cap change on its holder: the change's own event, then `customer-set` with
+/// the holder's record.
+fn cap_change(name: &'static str, customer: Value, field: (&str, Value)) -> [Event; 2] {
+    let mut p = Map::new();
+    p.insert("customer".into(), customer.clone());
+    p.insert(field.0.into(), field.1);
+    [
+        event(name, Value::Object(p)),
+        event("customer-set", customer),
+    ]
+}
+
+/// A customer's record among locked parties (`null` when it is not among them).
+fn record_of(cs: &[&mut Customer], id: &str) -> Value {
+    cs.iter()
+        .find(|c| *c.id == *id)
+        .map_or(Value::Null, |c| c.record())
 }
 
 fn event(name: &'static str, payload: Value) -> Event {
@@ -79,9 +124,11 @@ struct Parties<'p> {
 }
 
 impl<S: Store> Limitr<S> {
-    /// Adds a spend cap to a customer. Returns its record; `None` for an unknown customer or a
-    /// taken cap id. A credit that is neither `rune`, a credit nor an exchange currency, or both
-    /// `reset_inc` and `reset_sch`, is an `INVALID_ARGUMENT` error.
+    /// Adds a spend cap to a customer. Returns its record; `None` for an unknown customer, a
+    /// taken cap id, or a credit that is neither `rune`, a credit nor an exchange currency
+    /// (`UNKNOWN_CREDIT` when the engine is strict). Both `reset_inc` and `reset_sch` is an
+    /// `INVALID_ARGUMENT` error. Fires `customer-cap-added`, then `customer-set` with the holder's
+    /// record, unless `options.events` is false.
     pub fn add_customer_cap(
         &self,
         id: &str,
@@ -95,10 +142,8 @@ impl<S: Store> Limitr<S> {
             let credit = options.credit.clone().unwrap_or_else(|| RUNE.to_string());
             let is_credit = self.policy.credit(&credit).is_some();
             if credit != RUNE && !is_credit && !self.policy.exchange.resolves(&credit) {
-                return Err(Error::invalid(
-                    "credit",
-                    format!("unknown credit or currency `{credit}`"),
-                ));
+                // an unknown credit answers null and stores nothing (strict: `UNKNOWN_CREDIT`)
+                return self.unknown(|| Error::UnknownCredit(credit.clone()), None);
             }
             if options.reset_inc.is_some() && options.reset_sch.is_some() {
                 return Err(Error::invalid(
@@ -185,12 +230,9 @@ impl<S: Store> Limitr<S> {
                 return Ok(None);
             };
             self.any_caps.store(true, Ordering::Release);
-            if self.emitting(true) {
-                let mut p = Map::new();
-                p.insert("customer".into(), customer);
-                p.insert("cap".into(), cap.clone());
-                self.handlers
-                    .dispatch(&[event("customer-cap-added", Value::Object(p))]);
+            if self.emitting(options.events) {
+                let events = cap_change("customer-cap-added", customer, ("cap", cap.clone()));
+                self.handlers.dispatch(&events);
             }
             Ok(Some(cap))
         })
@@ -213,7 +255,8 @@ impl<S: Store> Limitr<S> {
             .flatten()
     }
 
-    /// Zeroes a cap's consumption and starts a new period; true if the cap exists.
+    /// Zeroes a cap's consumption and starts a new period; true if the cap exists. Fires
+    /// `customer-cap-reset`, then `customer-set` with the holder's record.
     pub fn reset_customer_cap(&self, id: &str, cap_id: &str) -> Result<bool> {
         self.stored(|| {
             require_id("id", id)?;
@@ -237,18 +280,21 @@ impl<S: Store> Limitr<S> {
                 return Ok(false);
             };
             if self.emitting(true) {
-                let mut p = Map::new();
-                p.insert("customer".into(), customer);
-                p.insert("cap".into(), cap);
-                self.handlers
-                    .dispatch(&[event("customer-cap-reset", Value::Object(p))]);
+                let events = cap_change("customer-cap-reset", customer, ("cap", cap));
+                self.handlers.dispatch(&events);
             }
             Ok(true)
         })
     }
 
-    /// Removes a cap; true if it existed.
+    /// Removes a cap; true if it existed. Fires `customer-cap-removed`, then `customer-set` with
+    /// the holder's record.
     pub fn remove_customer_cap(&self, id: &str, cap_id: &str) -> Result<bool> {
+        self.remove_customer_cap_with(id, cap_id, true)
+    }
+
+    /// [`remove_customer_cap`](Self::remove_customer_cap); `events = false` sends neither event.
+    pub fn remove_customer_cap_with(&self, id: &str, cap_id: &str, events: bool) -> Result<bool> {
         self.stored(|| {
             require_id("id", id)?;
             let Some(primary) = self.primary_id(id) else {
@@ -263,12 +309,10 @@ impl<S: Store> Limitr<S> {
             let Some(Some(customer)) = done else {
                 return Ok(false);
             };
-            if self.emitting(true) {
-                let mut p = Map::new();
-                p.insert("customer".into(), customer);
-                p.insert("id".into(), Value::String(cap_id.into()));
-                self.handlers
-                    .dispatch(&[event("customer-cap-removed", Value::Object(p))]);
+            if self.emitting(events) {
+                let id = Value::String(cap_id.into());
+                let events = cap_change("customer-cap-removed", customer, ("id", id));
+                self.handlers.dispatch(&events);
             }
             Ok(true)
         })
@@ -430,13 +474,15 @@ impl<S: Store> Limitr<S> {
         caller: &str,
         entitlement: &str,
         req: &Request<'_>,
+        caps: &[(String, Decimal)],
         now: Timestamp,
     ) -> Result<(bool, Reason, Option<i64>)> {
+        let temp = self.temp_caps(caps);
         // fast path, as for `allow`: a caller with its own plan, no refs and an unscoped
         // entitlement involves nobody else: one lock
         let single = self.store.update(caller, |c| {
             let parties = self.alone(c, entitlement)?;
-            Some(self.capped_verdict(&mut [c], &parties, req, now))
+            Some(self.capped_verdict(&mut [c], &parties, req, &temp, now))
         });
         if let Some(Some(verdict)) = single {
             return verdict;
@@ -448,7 +494,9 @@ impl<S: Store> Limitr<S> {
         let mut ids: Vec<&str> = vec![parties.owner.as_str(), parties.caller.as_str()];
         ids.extend(parties.holders.iter().map(String::as_str));
         self.store
-            .update_many(&ids, |cs| self.capped_verdict(cs, &parties, req, now))
+            .update_many(&ids, |cs| {
+                self.capped_verdict(cs, &parties, req, &temp, now)
+            })
             .unwrap_or(Ok((false, Reason::UnknownCustomer, None)))
     }
 
@@ -459,6 +507,7 @@ impl<S: Store> Limitr<S> {
         cs: &mut [&mut Customer],
         parties: &Parties<'_>,
         req: &Request<'_>,
+        temp: &[Cap],
         now: Timestamp,
     ) -> Result<(bool, Reason, Option<i64>)> {
         tidy_caps(cs, now);
@@ -487,7 +536,7 @@ impl<S: Store> Limitr<S> {
         };
         let amounts = self.cap_amounts(cs, parties, &cost);
         let blocked = self
-            .blocking_cap(cs, parties, &cost, &amounts, &[])
+            .blocking_cap(cs, parties, &cost, &amounts, temp)
             .is_some();
         Ok(if blocked {
             (false, Reason::Cap, None)
@@ -505,7 +554,8 @@ impl<S: Store> Limitr<S> {
                 id: format!("tmp-{credit}"),
                 credit: credit.clone(),
                 value: *value,
-                exchangeable: self.policy.credit(credit).is_none(),
+                // a call-scoped ceiling counts every credit through the exchange
+                exchangeable: true,
                 overage_only: false,
                 ignore_grants: false,
                 observe_only: false,
@@ -612,12 +662,25 @@ impl<S: Store> Limitr<S> {
         if !crate::number::positive(cost.units) {
             return None;
         }
+        // the gate counts the holds on the call's meter on top of the call
+        let gate = t.gate();
+        let held = (!t.held.is_zero()).then(|| self.call_cost(&gate, parties, credit));
         for &(ci, ki, amount) in amounts {
             let k = cs.get(ci)?.profile.as_ref()?.caps.get(ki)?;
+            let amount = match held {
+                None => amount,
+                Some(mut c) => {
+                    if !k.ignore_grants {
+                        c.covered = Decimal::ZERO;
+                    }
+                    k.consumption(&c, &self.policy.exchange).unwrap_or(amount)
+                }
+            };
             if !k.observe_only && !k.has_room(amount) {
                 return Some((Some(ci), k.clone()));
             }
         }
+        let cost = held.unwrap_or(cost);
         for k in temp
             .iter()
             .filter(|k| k.applies(&parties.ent.name, credit, &self.policy.exchange))
@@ -670,16 +733,15 @@ impl<S: Store> Limitr<S> {
                 && let Some(o) = cs.get_mut(owner)
             {
                 p.apply(o);
-                let events = self.move_caps(cs, parties, &cost, amounts, req, Vec::new());
+                let events = self.move_caps(cs, parties, &cost, amounts, temp, req, Vec::new());
                 return Ok((true, events));
             }
         }
-        let Some(o) = cs.get(owner) else {
+        let Some(o) = cs.get_mut(owner) else {
             return Ok((false, Vec::new()));
         };
         // the commit transition is pure until applied: gate the caps on its own figures
-        let mut t =
-            decision::evaluate(&self.policy, parties.plan, parties.ent, o, &creq, now, true)?;
+        let mut t = self.evaluate_drawing(parties.plan, parties.ent, o, &creq, now)?;
         let figures = t.cost.as_deref().copied().unwrap_or_default();
         let amounts = if t.allowed {
             self.cap_amounts(cs, parties, &figures)
@@ -706,18 +768,21 @@ impl<S: Store> Limitr<S> {
         let figures = t.cost.as_deref().copied().unwrap_or_default();
         Ok((
             true,
-            self.move_caps(cs, parties, &figures, amounts, req, events),
+            self.move_caps(cs, parties, &figures, amounts, temp, req, events),
         ))
     }
 
     /// Commits an allowed call's consumption on every applicable cap (observe-only included),
-    /// appending threshold and `customer-set` events to `events`.
+    /// appending threshold and `customer-set` events to `events`. A call-scoped cap starts at 0
+    /// and is dropped after the call: it crosses its threshold when the call reaches its ceiling.
+    #[allow(clippy::too_many_arguments, reason = "the call's parts")]
     fn move_caps(
         &self,
         cs: &mut [&mut Customer],
         parties: &Parties<'_>,
         figures: &decision::CostFigures,
         amounts: Amounts,
+        temp: &[Cap],
         req: &Request<'_>,
         mut events: Vec<Event>,
     ) -> Vec<Event> {
@@ -757,12 +822,45 @@ impl<S: Store> Limitr<S> {
                     "customer".into(),
                     cs.get(ci).map_or(Value::Null, |c| c.record()),
                 );
-                p.insert("caller".into(), Value::String(parties.caller.to_string()));
+                p.insert("caller".into(), record_of(cs, &parties.caller));
                 p.insert(
                     "entitlement".into(),
                     Value::String(parties.ent.name.to_string()),
                 );
                 p.insert("cap".into(), cap_record);
+                events.push(event("cap-threshold-crossed", Value::Object(p)));
+            }
+        }
+        if req
+            .events
+            .has(crate::events::EventKind::CapThresholdCrossed)
+            && crate::number::positive(cost.units)
+        {
+            for k in temp
+                .iter()
+                .filter(|k| k.applies(&parties.ent.name, credit, &self.policy.exchange))
+            {
+                let mut c = cost;
+                c.covered = Decimal::ZERO;
+                let Some(amount) = k.consumption(&c, &self.policy.exchange) else {
+                    continue;
+                };
+                if crate::number::cmp(k.value, Decimal::ZERO).is_le()
+                    || crate::number::cmp(amount, k.value).is_lt()
+                {
+                    continue;
+                }
+                let mut moved = k.clone();
+                moved.meter_value = amount;
+                let caller = record_of(cs, &parties.caller);
+                let mut p = Map::new();
+                p.insert("customer".into(), caller.clone());
+                p.insert("caller".into(), caller);
+                p.insert(
+                    "entitlement".into(),
+                    Value::String(parties.ent.name.to_string()),
+                );
+                p.insert("cap".into(), moved.record());
                 events.push(event("cap-threshold-crossed", Value::Object(p)));
             }
         }
@@ -817,7 +915,7 @@ impl<S: Store> Limitr<S> {
             .map_or(Value::Null, |c| c.record.clone());
         let mut p = Map::new();
         p.insert("customer".into(), holder_record);
-        p.insert("caller".into(), Value::String(parties.caller.to_string()));
+        p.insert("caller".into(), record_of(cs, &parties.caller));
         p.insert(
             "entitlement".into(),
             Value::String(parties.ent.name.to_string()),

@@ -58,25 +58,6 @@ impl NewCustomer {
     }
 }
 
-/// Grants the plan's included top-ups the customer lacks (filtered by `included_scopes`) and
-/// removes included grants whose scopes no longer contain the customer's type.
-fn reconcile_included(c: &mut Customer, plan: &crate::Plan, now: Timestamp) {
-    let kind = c.kind().to_string();
-    let fits = |t: &crate::Topup| t.included_scopes.as_ref().is_none_or(|s| s.contains(&kind));
-    c.grants.retain(|g| {
-        g.topup
-            .as_ref()
-            .and_then(|t| plan.topups.get(t))
-            .is_none_or(|t| !t.included || fits(t))
-    });
-    for t in plan.topups.values().filter(|t| t.included && fits(t)) {
-        if !c.grants.iter().any(|g| g.topup.as_ref() == Some(&t.name)) {
-            let id = c.next_grant_id(now);
-            c.grants.push(Grant::from_topup(id, t, now));
-        }
-    }
-}
-
 fn event(name: &'static str, payload: Value) -> Event {
     Event::new(name, payload)
 }
@@ -105,11 +86,23 @@ impl<S: Store> Limitr<S> {
         })
     }
 
+    /// The plan a create names, when it names one the policy has. An unknown name counts as no
+    /// name (the customer inherits through refs, else gets the default plan); strict:
+    /// `UNKNOWN_PLAN`.
+    fn named_plan(&self, new: &NewCustomer) -> Result<Option<Arc<str>>> {
+        match new.plan.as_deref().filter(|p| !p.is_empty()) {
+            None => Ok(None),
+            Some(p) => match self.plan_name(p) {
+                Ok(name) => Ok(Some(name)),
+                Err(e) => self.unknown(|| e, None),
+            },
+        }
+    }
+
     fn build(&self, id: &str, new: &NewCustomer) -> Result<Customer> {
         require_id("id", id)?;
-        let explicit = new.plan.as_deref().filter(|p| !p.is_empty());
-        let plan: Arc<str> = match explicit {
-            Some(p) => self.plan_name(p)?,
+        let plan: Arc<str> = match self.named_plan(new)? {
+            Some(p) => p,
             None if !new.refs.is_empty() => Arc::from(""),
             None => self.policy.default_plan.clone().ok_or_else(|| {
                 Error::invalid("plan", "no plan given, no refs to inherit one from, and the policy has no `default: true` plan")
@@ -166,16 +159,30 @@ impl<S: Store> Limitr<S> {
             let keyed = self.keyed(new.idempotency_key.as_deref(), || {
                 vec!["create_customer".into(), new.fingerprint()]
             })?;
-            let explicit = new.plan.as_deref().is_some_and(|p| !p.is_empty());
+            // an existing customer takes a plan the call names; without one, given refs, it goes back
+            // to inheriting its plan through them
+            let explicit = self.named_plan(new)?.is_some();
+            let inherit = !explicit && !new.refs.is_empty();
+            let kind_given = new.kind.as_deref().is_some_and(|k| !k.is_empty());
             let (plan_name, profile) = (c.plan.clone(), c.profile.clone());
             let update = |e: &mut Customer| {
-                if explicit {
+                if explicit || inherit {
                     e.plan = plan_name.clone();
+                }
+                // a type or label the call names replaces the stored one (also `user` / `User`,
+                // which are stored as the default)
+                if kind_given || new.label.is_some() {
+                    let mine = e.profile_mut();
+                    let theirs = profile.as_deref();
+                    if kind_given {
+                        mine.kind = theirs.and_then(|p| p.kind.clone());
+                    }
+                    if new.label.is_some() {
+                        mine.label = theirs.and_then(|p| p.label.clone());
+                    }
                 }
                 if let Some(p) = &profile {
                     let mine = e.profile_mut();
-                    mine.kind = p.kind.clone().or(mine.kind.take());
-                    mine.label = p.label.clone().or(mine.label.take());
                     if !p.refs.is_empty() {
                         mine.refs = p.refs.clone();
                     }
@@ -195,7 +202,7 @@ impl<S: Store> Limitr<S> {
             let plan = self.plan_of_new(&c);
             c.meters = self.fresh_meters(plan, now);
             if let Some(p) = plan {
-                reconcile_included(&mut c, p, now);
+                crate::topup::reconcile(&mut c, p, now);
             }
             let fresh = c.record();
             if let Some(k) = &keyed {
@@ -367,17 +374,22 @@ impl<S: Store> Limitr<S> {
         })
     }
 
-    /// Moves a customer to another plan. Meters of entitlements the new plan also has are kept
-    /// unless `reset_meters`; new meters start with the period of the kept ones. False when the
-    /// customer is unknown or already on that plan. Fires `customer-set` and `customer-plan-changed`.
+    /// Moves a customer to another plan. Every meter is kept unless `reset_meters` (also meters
+    /// of entitlements the new plan lacks, which count again on a later plan that has them); new
+    /// meters start with the period of the kept ones. False when the
+    /// customer is unknown or already on that plan, or the plan is unknown (`UNKNOWN_PLAN` when
+    /// the engine is strict). Fires `customer-set` and `customer-plan-changed`.
     pub fn set_customer_plan(&self, id: &str, plan: &str, reset_meters: bool) -> Result<bool> {
         self.stored(|| {
             require_id("id", id)?;
             require_id("plan", plan)?;
-            let new_plan = self.plan_name(plan)?;
+            // an unknown plan answers false (strict: `UNKNOWN_PLAN`)
+            let Ok(new_plan) = self.plan_name(plan) else {
+                return self.unknown(|| Error::UnknownPlan(plan.into()), false);
+            };
             let now = self.now();
             let Some(target) = self.policy.plan(&new_plan) else {
-                return Err(Error::UnknownPlan(plan.into()));
+                return self.unknown(|| Error::UnknownPlan(plan.into()), false);
             };
             let Some(primary) = self.primary_id(id) else {
                 return Ok(false);
@@ -393,42 +405,40 @@ impl<S: Store> Limitr<S> {
                     .filter(|m| target.entitlements.contains_key(&m.entitlement))
                     .map(|m| m.started)
                     .min();
-                let mut meters = Meters::new();
+                // every meter is kept (also of entitlements the new plan lacks: they count again
+                // when a later plan has the entitlement), unless its credit changed or meters reset
+                let same_credit = |m: &Meter| {
+                    target
+                        .entitlements
+                        .get(&m.entitlement)
+                        .and_then(|e| e.limit.as_ref())
+                        .is_none_or(|l| l.credit == m.credit)
+                };
+                let mut meters: Meters = if reset_meters {
+                    Meters::new()
+                } else {
+                    c.meters
+                        .iter()
+                        .filter(|m| same_credit(m))
+                        .cloned()
+                        .collect()
+                };
                 for e in target.entitlements.values() {
                     let Some(limit) = &e.limit else { continue };
-                    let old = c
-                        .meter(&e.name)
-                        .filter(|m| !reset_meters && m.credit == limit.credit);
-                    meters.push(match old {
-                        Some(m) => m.clone(),
-                        None => Meter::new(
-                            e.name.clone(),
-                            limit.credit.clone(),
-                            if reset_meters {
-                                now
-                            } else {
-                                kept_start.unwrap_or(now)
-                            },
-                        ),
-                    });
+                    if meters.iter().any(|m| m.entitlement == e.name) {
+                        continue;
+                    }
+                    let started = if reset_meters {
+                        now
+                    } else {
+                        kept_start.unwrap_or(now)
+                    };
+                    meters.push(Meter::new(e.name.clone(), limit.credit.clone(), started));
                 }
                 c.meters = meters;
                 c.plan = new_plan.clone();
-                // grants follow their top-up: those whose top-up the new plan lacks are removed, the
-                // others take its current rules, and the new plan's included top-ups are granted
-                c.grants.retain(|g| {
-                    g.topup
-                        .as_ref()
-                        .is_none_or(|t| target.topups.contains_key(t))
-                });
-                for g in &mut c.grants {
-                    if let Some(t) = g.topup.as_ref().and_then(|t| target.topups.get(t)) {
-                        g.credit = t.credit.clone();
-                        g.starting_value = t.value;
-                        g.reset = t.reset.clone().map(Box::new);
-                    }
-                }
-                reconcile_included(c, target, now);
+                // grants follow their top-ups (see `topup`)
+                crate::topup::reconcile(c, target, now);
                 Some((previous, c.record()))
             });
             let Some(Some((previous, record))) = outcome else {
@@ -450,8 +460,10 @@ impl<S: Store> Limitr<S> {
 
     /// Sets a per-customer override of an entitlement's limit. `fields` are limit fields (`value`,
     /// `mode`, `credit`, `resets`, `reset_inc`, …); the rest is inherited from the plan limit
-    ///. It stops applying after `expires_on`. Replaces an existing override. False for
-    /// an unknown customer; an `INVALID_ARGUMENT` error names a bad field. Fires `customer-set`.
+    /// . It stops applying after `expires_on`. Replaces an existing override. False for an
+    /// unknown customer, and for a `credit` the policy lacks (nothing stored; `UNKNOWN_CREDIT`
+    /// when the engine is strict); an `INVALID_ARGUMENT` error names a bad field. Fires
+    /// `customer-set`.
     pub fn create_customer_override(
         &self,
         id: &str,
@@ -468,6 +480,12 @@ impl<S: Store> Limitr<S> {
             let Some(plan) = self.plan_for(&primary) else {
                 return Ok(false);
             };
+            // an unknown credit answers false and stores nothing (strict: `UNKNOWN_CREDIT`)
+            if let Some(credit) = fields.get("credit").and_then(Value::as_str)
+                && self.policy.credit(credit).is_none()
+            {
+                return self.unknown(|| Error::UnknownCredit(credit.into()), false);
+            }
             let limit = self
                 .policy
                 .override_limit(&plan.name, entitlement, fields)
@@ -514,8 +532,9 @@ impl<S: Store> Limitr<S> {
         })
     }
 
-    /// Grants a plan top-up to a customer. False for an unknown customer; an error when the
-    /// customer's plan has no such top-up. Fires `customer-topup-granted`.
+    /// Grants a plan top-up to a customer. False for an unknown customer, and when the customer's
+    /// plan has no such top-up (`UNKNOWN_TOPUP` when the engine is strict). Fires
+    /// `customer-topup-granted`.
     pub fn apply_customer_topup(&self, customer: &str, topup: &str) -> Result<bool> {
         self.apply_customer_topup_with(customer, topup, None)
     }
@@ -542,10 +561,14 @@ impl<S: Store> Limitr<S> {
             let Some(plan) = self.plan_for(&primary) else {
                 return Ok(false);
             };
-            let t = plan.topups.get(topup).ok_or_else(|| Error::UnknownTopup {
-                topup: topup.into(),
-                plan: plan.name.to_string(),
-            })?;
+            // an unknown top-up answers false (strict: `UNKNOWN_TOPUP`)
+            let Some(t) = plan.topups.get(topup) else {
+                let error = || Error::UnknownTopup {
+                    topup: topup.into(),
+                    plan: plan.name.to_string(),
+                };
+                return self.unknown(error, false);
+            };
             let outcome = self.store.update(&primary, |c| {
                 let grant = |c: &mut Customer| {
                     let id = c.next_grant_id(now);
@@ -572,6 +595,32 @@ impl<S: Store> Limitr<S> {
             }
             Ok(true)
         })
+    }
+
+    /// Reconciles a customer's top-up grants with its plan: grants of a top-up the plan lacks, or
+    /// of an included top-up the customer's type no longer qualifies for, are removed; the others
+    /// take their top-up's current rules; missing included top-ups are granted. True when anything
+    /// changed (then `customer-set` fires, unless `events` is false); false for an unknown
+    /// customer. The same reconciliation runs before any call draws grants for its overage.
+    pub fn ensure_included_topups(&self, id: &str, events: bool) -> Result<bool> {
+        require_id("id", id)?;
+        let now = self.now();
+        let Some(primary) = self.primary_id(id) else {
+            return Ok(false);
+        };
+        let Some(plan) = self.plan_for(&primary) else {
+            return Ok(false);
+        };
+        let changed = self.store.update(&primary, |c| {
+            crate::topup::reconcile(c, plan, now).then(|| c.record())
+        });
+        let Some(Some(record)) = changed else {
+            return Ok(false);
+        };
+        if self.emitting(events) {
+            self.handlers.dispatch(&[event("customer-set", record)]);
+        }
+        Ok(true)
     }
 
     /// Charges the plan's subscription entitlement once per period: when its meter is below 1 and

@@ -173,6 +173,15 @@ impl<S: Store> Limitr<S> {
             let keyed = self.keyed(options.idempotency_key.as_deref(), || {
                 vec!["reserve".into(), entitlement.into(), options.fingerprint()]
             })?;
+            if let Some(ttl) = options.ttl.filter(|t| *t <= 0) {
+                return Err(Error::invalid(
+                    "ttl",
+                    format!("must be greater than zero, found `{ttl}`"),
+                ));
+            }
+            if let Some(o) = options.overhead {
+                super::require_overhead(o)?;
+            }
             let ttl = options.ttl.unwrap_or(self.policy.hold_ttl);
             let data = options.event_data.as_ref();
             let prediction = match options.value {
@@ -383,6 +392,9 @@ impl<S: Store> Limitr<S> {
         require_id("customer", customer)?;
         require_id("entitlement", entitlement)?;
         require_amount("value", value)?;
+        if let Some(o) = overhead {
+            super::require_overhead(o)?;
+        }
         let now = self.now();
         let result = self.on_target(customer, entitlement, now, |_, ent, owner| {
             self.learn(owner, ent, value, overhead, basis, segment, event_data, now)

@@ -57,7 +57,7 @@ impl<S: Store> Limitr<S> {
         require_id("entitlement", entitlement)?;
         require_amount("value", value)?;
         if let Some(o) = options.overhead {
-            require_amount("overhead", o)?;
+            super::require_overhead(o)?;
         }
         let now = self.now();
         let req = Request {
@@ -114,9 +114,35 @@ impl<S: Store> Limitr<S> {
                 super::holds::settle_hold(owner, &ent.name, hold, req.value, last).as_ref(),
             )
         });
-        let mut t = decision::evaluate(&self.policy, plan, ent, owner, req, now, true)?;
+        let mut t = self.evaluate_drawing(plan, ent, owner, req, now)?;
         let events = self.commit(owner, ent, &mut t, req, learn, now);
         Ok((t.allowed, events))
+    }
+
+    /// The commit transition of a call, with the owner's top-up grants reconciled with its plan
+    /// first when the call goes past the limit (it draws grants, or needs them to pass): the
+    /// decision is pure, so it is evaluated again on the reconciled grants.
+    pub(crate) fn evaluate_drawing(
+        &self,
+        plan: &crate::Plan,
+        ent: &crate::Entitlement,
+        owner: &mut crate::Customer,
+        req: &Request<'_>,
+        now: Timestamp,
+    ) -> Result<Transition> {
+        let t = decision::evaluate(&self.policy, plan, ent, owner, req, now, true)?;
+        if !t.past_limit {
+            return Ok(t);
+        }
+        // the owner's own plan; an inheriting owner of an unscoped call is the caller
+        let theirs = decision::own_plan(&self.policy, owner)
+            .or_else(|| (ent.scope.is_none() && owner.plan.is_empty()).then_some(plan));
+        match theirs {
+            Some(p) if crate::topup::reconcile(owner, p, now) => {
+                decision::evaluate(&self.policy, plan, ent, owner, req, now, true)
+            }
+            _ => Ok(t),
+        }
     }
 
     /// [`call`](Self::call) with an idempotency key, off the cap path: the key is checked on the
@@ -184,7 +210,50 @@ impl<S: Store> Limitr<S> {
 
     /// Whether `allow` with the same arguments would pass, changing nothing and sending no event.
     pub fn check(&self, customer: &str, entitlement: &str, value: Decimal) -> Result<bool> {
-        self.stored(|| Ok(self.verdict(customer, entitlement, value, None)?.0))
+        self.stored(|| Ok(self.verdict(customer, entitlement, value, None, &[])?.0))
+    }
+
+    /// [`check`](Self::check) with a call's options: its `overhead` and its call-scoped `caps`
+    /// (each starting at 0, as for `allow`); events and idempotency keys do not apply.
+    pub fn check_with(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        value: Decimal,
+        options: &CallOptions,
+    ) -> Result<bool> {
+        let (o, caps) = (options.overhead, &options.caps);
+        self.stored(|| Ok(self.verdict(customer, entitlement, value, o, caps)?.0))
+    }
+
+    /// Whether [`increment`](Self::increment) would pass (false when there is no limit).
+    pub fn check_increment(&self, customer: &str, entitlement: &str) -> Result<bool> {
+        require_id("customer", customer)?;
+        require_id("entitlement", entitlement)?;
+        match self.step(customer, entitlement) {
+            Some(step) => self.check(customer, entitlement, step),
+            None => Ok(false),
+        }
+    }
+
+    /// The limit's `increment` (the step of `increment`/`decrement`, 1 by default); `None` without
+    /// a limit or for an unknown entitlement. `id` may be a customer or a plan name.
+    pub fn cost(&self, id: &str, entitlement: &str) -> Result<Option<Decimal>> {
+        self.stored(|| {
+            require_id("id", id)?;
+            require_id("entitlement", entitlement)?;
+            if let Some(step) = self.step(id, entitlement) {
+                return Ok(Some(step.normalize()));
+            }
+            if self.primary_id(id).is_some() {
+                return Ok(None);
+            }
+            Ok(self
+                .policy
+                .entitlement(id, entitlement)
+                .and_then(|e| e.limit.as_ref())
+                .map(|l| l.increment.normalize()))
+        })
     }
 
     /// The verdict of `check`: allowed, why, and for a rate denial when to retry.
@@ -194,12 +263,17 @@ impl<S: Store> Limitr<S> {
         entitlement: &str,
         value: Decimal,
         overhead: Option<Decimal>,
+        caps: &[(String, Decimal)],
     ) -> Result<(bool, Reason, Option<i64>)> {
         require_id("customer", customer)?;
+        for (credit, ceiling) in caps {
+            require_id("caps", credit)?;
+            require_amount("caps", *ceiling)?;
+        }
         require_id("entitlement", entitlement)?;
         require_amount("value", value)?;
         if let Some(o) = overhead {
-            require_amount("overhead", o)?;
+            super::require_overhead(o)?;
         }
         let now = self.now();
         let req = Request {
@@ -211,8 +285,8 @@ impl<S: Store> Limitr<S> {
             force: false,
             cost: false,
         };
-        if self.any_caps.load(std::sync::atomic::Ordering::Acquire) {
-            return self.verdict_capped(customer, entitlement, &req, now);
+        if !caps.is_empty() || self.any_caps.load(std::sync::atomic::Ordering::Acquire) {
+            return self.verdict_capped(customer, entitlement, &req, caps, now);
         }
         match self.on_target(customer, entitlement, now, |plan, ent, owner| {
             if decision::plain(&self.policy, ent, owner, &req, now).is_some() {
@@ -234,9 +308,26 @@ impl<S: Store> Limitr<S> {
         value: Decimal,
         overhead: Option<Decimal>,
     ) -> Result<CheckDetail> {
+        let options = CallOptions {
+            overhead,
+            ..CallOptions::default()
+        };
+        self.check_detail_with(customer, entitlement, value, &options)
+    }
+
+    /// [`check_detail`](Self::check_detail) with a call's options (its `overhead` and call-scoped
+    /// `caps`).
+    pub fn check_detail_with(
+        &self,
+        customer: &str,
+        entitlement: &str,
+        value: Decimal,
+        options: &CallOptions,
+    ) -> Result<CheckDetail> {
+        let (o, caps) = (options.overhead, &options.caps);
         self.stored(|| {
             let (allowed, reason, retry_after) =
-                self.verdict(customer, entitlement, value, overhead)?;
+                self.verdict(customer, entitlement, value, o, caps)?;
             let now = self.now();
             let (remaining, resets) = self
                 .on_target(customer, entitlement, now, |_, ent, owner| {

@@ -69,7 +69,11 @@ impl Format {
             message,
         };
         match self {
-            Format::Json => serde_json::from_str(text).map_err(|e| parse_err(e.to_string())),
+            Format::Json => {
+                let v = serde_json::from_str(text).map_err(|e| parse_err(e.to_string()))?;
+                super::duplicates::check(text).map_err(parse_err)?;
+                Ok(v)
+            }
             #[cfg(feature = "yaml")]
             Format::Yaml => serde_saphyr::from_str::<Value>(text)
                 .map_err(|e| parse_err(first_line(&e.to_string()))),

@@ -1,6 +1,7 @@
 //! The policy document: formats, validation, and the validated model (credits, plans, exchange).
 
 pub mod credit;
+mod duplicates;
 pub mod duration;
 pub mod format;
 pub mod issue;

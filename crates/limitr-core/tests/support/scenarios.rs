@@ -5,7 +5,7 @@
 use limitr_core::margin::Usage;
 use limitr_core::number::{self, Decimal};
 use limitr_core::{
-    CallOptions, CapOptions, Error, Event, Format, Limitr, ManualClock, NewCustomer,
+    CallOptions, CapOptions, Error, Event, Format, Limitr, LoadOptions, ManualClock, NewCustomer,
     ReserveOptions, Store,
 };
 use serde_json::{Map, Value};
@@ -38,6 +38,8 @@ struct Run<'b, B: Backend> {
     log: Log,
     /// Values saved by steps with `"as": "name"` (hold ids), used as `"$name"` in later args.
     saved: Map<String, Value>,
+    /// The scenario's load options, also used by `reload`.
+    options: LoadOptions,
 }
 
 fn attach<S: Store>(engine: Limitr<S>, clock: &Arc<ManualClock>, log: &Log) -> Limitr<S> {
@@ -50,20 +52,36 @@ fn attach<S: Store>(engine: Limitr<S>, clock: &Arc<ManualClock>, log: &Log) -> L
     engine
 }
 
+/// The scenario's load options (`"options": {"strict": true}`).
+fn load_options(s: &Value) -> LoadOptions {
+    let strict = s
+        .get("options")
+        .and_then(|o| o.get("strict"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    LoadOptions {
+        strict,
+        ..LoadOptions::default()
+    }
+}
+
 fn load<B: Backend>(backend: &mut B, s: &Value) -> Result<Limitr<B::Store>, Error> {
-    if let Some(text) = s.get("policy_text").and_then(Value::as_str) {
+    let options = load_options(s);
+    let engine = if let Some(text) = s.get("policy_text").and_then(Value::as_str) {
         let format = Format::parse(s.get("format").and_then(Value::as_str).unwrap_or("json"))?;
-        return backend.fresh(text, format);
-    }
-    match &s["policy"] {
-        Value::String(name) => {
-            let text =
-                std::fs::read_to_string(root().join("policies").join(format!("{name}.json")))
-                    .unwrap();
-            backend.fresh(&text, Format::Json)
+        backend.fresh(text, format)?
+    } else {
+        match &s["policy"] {
+            Value::String(name) => {
+                let text =
+                    std::fs::read_to_string(root().join("policies").join(format!("{name}.json")))
+                        .unwrap();
+                backend.fresh(&text, Format::Json)?
+            }
+            doc => backend.fresh(&doc.to_string(), Format::Json)?,
         }
-        doc => backend.fresh(&doc.to_string(), Format::Json),
-    }
+    };
+    engine.with_load_options(&options)
 }
 
 /// Subset match with exact decimal numbers; an expected null matches null or a missing key.
@@ -355,6 +373,7 @@ fn step<B: Backend>(run: &mut Run<'_, B>, st: &Value) -> Result<Option<Value>, E
                 reset_inc: text("reset_inc"),
                 reset_sch: text("reset_sch"),
                 expires_on: args.get("expires_on").and_then(Value::as_i64),
+                events: b(&args, "events", true),
             };
             e.add_customer_cap(s(&args, "id"), dec(args.get("value")), &o)?
                 .unwrap_or(Value::Null)
@@ -365,8 +384,17 @@ fn step<B: Backend>(run: &mut Run<'_, B>, st: &Value) -> Result<Option<Value>, E
         "reset_customer_cap" => {
             Value::Bool(e.reset_customer_cap(s(&args, "id"), s(&args, "cap_id"))?)
         }
-        "remove_customer_cap" => {
-            Value::Bool(e.remove_customer_cap(s(&args, "id"), s(&args, "cap_id"))?)
+        "remove_customer_cap" => Value::Bool(e.remove_customer_cap_with(
+            s(&args, "id"),
+            s(&args, "cap_id"),
+            b(&args, "events", true),
+        )?),
+        "ensure_included_topups" => {
+            Value::Bool(e.ensure_included_topups(s(&args, "id"), b(&args, "events", true))?)
+        }
+        "cost" => num(e.cost(s(&args, "customer"), s(&args, "entitlement"))?),
+        "check_increment" => {
+            Value::Bool(e.check_increment(s(&args, "customer"), s(&args, "entitlement"))?)
         }
         "ensure_plan_subscription" => Value::Bool(e.ensure_plan_subscription(s(&args, "id"))?),
         "ensure_customer" => Value::Bool(e.ensure_customer(s(&args, "id"), plan)?),
@@ -382,10 +410,11 @@ fn step<B: Backend>(run: &mut Run<'_, B>, st: &Value) -> Result<Option<Value>, E
             dec(args.get("value")),
             &opts,
         )?),
-        "check" => Value::Bool(e.check(
+        "check" => Value::Bool(e.check_with(
             s(&args, "customer"),
             s(&args, "entitlement"),
             dec(args.get("value")),
+            &opts,
         )?),
         "check_detail" => {
             let d = e.check_detail(
@@ -456,6 +485,7 @@ fn step<B: Backend>(run: &mut Run<'_, B>, st: &Value) -> Result<Option<Value>, E
             let engine = run
                 .backend
                 .reopen(&text, format)
+                .and_then(|engine| engine.with_load_options(&run.options))
                 .unwrap_or_else(|err| panic!("reload failed: {err}\n{text}"));
             run.engine = attach(engine, &run.clock, &run.log);
             return Ok(None);
@@ -506,6 +536,7 @@ fn replay<B: Backend>(backend: &mut B, path: &Path) -> Result<(), String> {
         clock,
         log,
         saved: Map::new(),
+        options: load_options(&sc),
     };
     for (i, st) in sc["steps"].as_array().into_iter().flatten().enumerate() {
         let at = format!("step {i} ({})", s(st, "op"));
