@@ -63,13 +63,13 @@ fn allow(c: &mut Criterion) {
             b.iter(|| black_box(p.allow("u0", "ai-chat-input", one).unwrap()));
         });
         if mode.is_some() {
-            let before = dir_bytes(dir.path());
+            let before = p.store().journal_bytes();
             for _ in 0..1000 {
                 p.allow("u1", "ai-chat-input", one).unwrap();
             }
             println!(
                 "journal/{name}: {} bytes per allow",
-                (dir_bytes(dir.path()) - before) / 1000
+                (p.store().journal_bytes() - before) / 1000
             );
         }
     }
@@ -97,13 +97,6 @@ fn allow(c: &mut Criterion) {
         });
     });
     g.finish();
-}
-
-fn dir_bytes(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().metadata().unwrap().len())
-        .sum()
 }
 
 fn restart(c: &mut Criterion) {

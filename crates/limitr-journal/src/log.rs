@@ -172,6 +172,11 @@ impl Log {
         self.sync_to(&file, mark)
     }
 
+    /// Bytes of records in the current segment.
+    pub fn len(&self) -> u64 {
+        self.segment.lock().len
+    }
+
     /// Records appended since the last rotation.
     pub fn records(&self) -> u64 {
         self.records.load(Ordering::Relaxed)

@@ -165,6 +165,12 @@ impl JournalStore {
             .map_err(|_| "the journal's worker has stopped".to_string())?
     }
 
+    /// Bytes of records in the journal's current segment (0 without a journal): what the
+    /// appends since the last snapshot took.
+    pub fn journal_bytes(&self) -> u64 {
+        self.durable.as_ref().map_or(0, |d| d.log.len())
+    }
+
     /// Fsyncs everything appended so far.
     pub fn flush(&self) -> Result<(), String> {
         match &self.durable {
