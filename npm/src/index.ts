@@ -78,9 +78,10 @@ export interface LimitrOptions {
   /**
    * A shared store instead of memory or a journal (Node and Bun; the WASM build refuses it):
    * every engine on the same Redis server and `prefix` enforces the same limits, a hard limit is
-   * never overspent across them. Each call is one round trip to Redis and blocks the calling
-   * thread for it (at most `timeoutMs`, default 250), also through the async API: a non-blocking
-   * async path is not built yet. `mode`: `exact` (every decision one commit).
+   * never overspent across them. Each call is one round trip to Redis (at most `timeoutMs`,
+   * default 250): awaited `allow` and `check` run on a worker thread and leave the event loop
+   * running; the other calls and the sync twins block the calling thread for the round trip.
+   * `mode`: `exact` (every decision one commit).
    */
   store?: StoreOptions;
   /**
@@ -461,6 +462,14 @@ function optionsArg(name: string, v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(obj(name, v));
 }
 
+/** The answer of an offloaded call (`t`, `f`, or `!<code>\n<message JSON>`). */
+function verdict(text: string): boolean {
+  if (text === 't') return true;
+  if (text === 'f') return false;
+  const nl = text.indexOf('\n');
+  throw fromNative({ code: text.slice(1, nl), message: text.slice(nl + 1) });
+}
+
 function parsed<T>(text: string | null): T | undefined {
   return text === null ? undefined : (JSON.parse(text) as T);
 }
@@ -488,12 +497,15 @@ export class Limitr {
   private collecting = false;
   /** The engine's count of queued events (read after a call: no native call when it is 0). */
   private queued: ArrayLike<number> = [0];
+  /** Whether the store does network I/O: `allow` and `check` then run on a worker thread. */
+  private readonly network: boolean;
 
   private constructor(n: NativeBackend, h: Handle, options: LimitrOptions) {
     this.n = n;
     this.h = h;
     this.now = options.now;
     this.report = options.onHandlerError ?? defaultReporter;
+    this.network = n.isNetwork?.(h) ?? false;
     engines.register(this, { n, h }, this);
     this.doc = {
       record: () => JSON.parse(this.call(() => n.record(h))) as DocRecord,
@@ -947,7 +959,20 @@ export class Limitr {
     overhead?: number,
     options?: AllowOptions,
   ): Promise<boolean> {
-    return this.allowSync(customer, entitlement, value, event, overhead, options);
+    if (!this.network) return this.allowSync(customer, entitlement, value, event, overhead, options);
+    // a network store: the call runs on a worker thread, the event loop keeps running
+    const c = str('customer', customer);
+    const e = str('entitlement', entitlement);
+    const v = this.amount(c, e, amountArg('value', value));
+    const [events, data] = eventArg(event);
+    const o = optNum('overhead', overhead);
+    const opts = callOptions<AllowOptions>('options', options, ['caps', 'idempotencyKey']);
+    const caps = capsArg(opts.caps);
+    const key = keyArg('options', opts);
+    if (this.now !== undefined) this.call(() => this.n.setNow(this.h, num('now()', this.now!())));
+    const r = verdict(await this.n.allowAsync!(this.h, c, e, v, events, o, data, caps, key));
+    this.deliver();
+    return r;
   }
 
   /** Whether `allow` would pass, changing nothing; `{ detail: true }` explains why. */
@@ -970,6 +995,14 @@ export class Limitr {
   check(customer: string, entitlement: string, value?: Amount, options?: CheckOptions & { detail?: false }): Promise<boolean>;
   check(customer: string, entitlement: string, value: Amount | undefined, options: CheckOptions & { detail: true }): Promise<CheckDetail>;
   async check(customer: string, entitlement: string, value: Amount = 0, options: CheckOptions = {}): Promise<boolean | CheckDetail> {
+    if (this.network && options !== null && typeof options === 'object' && !options.detail && options.overhead == null) {
+      // a network store: the plain check runs on a worker thread
+      const c = str('customer', customer);
+      const e = str('entitlement', entitlement);
+      const v = this.amount(c, e, amountArg('value', value));
+      if (this.now !== undefined) this.call(() => this.n.setNow(this.h, num('now()', this.now!())));
+      return verdict(await this.n.checkAsync!(this.h, c, e, v));
+    }
     return this.checkSync(customer, entitlement, value, options as CheckOptions & { detail: true });
   }
 

@@ -59,6 +59,25 @@ export interface NativeBackend {
     caps?: string | null,
     idempotencyKey?: string | null,
   ): boolean;
+  /**
+   * `allow` on a worker thread, for engines on a network store (the addon only; the WASM build has
+   * no network store): resolves to `t`, `f`, or `!<code>\n<message JSON>` for an error.
+   */
+  allowAsync?(
+    h: Handle,
+    customer: string,
+    entitlement: string,
+    value: number,
+    events: boolean,
+    overhead: number | null,
+    eventData: string | null,
+    caps: string | null,
+    idempotencyKey: string | null,
+  ): Promise<string>;
+  /** `check` on a worker thread, as {@link NativeBackend.allowAsync}. */
+  checkAsync?(h: Handle, customer: string, entitlement: string, value: number): Promise<string>;
+  /** Whether the engine's store does network I/O (absent: never). */
+  isNetwork?(h: Handle): boolean;
   /** An amount written as text (`"500MB"`, `"1.5min"`) in the unit of the entitlement's credit. */
   quantity(h: Handle, customer: string, entitlement: string, text: string): number;
   /** `allow` without options, the hot loop's call (a raw Node-API callback; WASM: the scratch buffer). */

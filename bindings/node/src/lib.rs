@@ -12,6 +12,7 @@ mod fast;
 pub mod holds;
 mod key;
 mod limitr;
+pub mod offload;
 mod registry;
 
 use convert::{decimal, json, ms, num, opt_decimal, timestamp};

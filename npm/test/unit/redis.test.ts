@@ -100,6 +100,40 @@ test('four processes on one customer never overspend its hard limit', async () =
   assert.ok(total > LIMIT - 5000, `stopped early: ${total}`);
 });
 
+test('awaited calls on a Redis store leave the event loop running', async () => {
+  const p = await Limitr.new(QS, 'json', { store: { redis: url, prefix: 'lag' } });
+  await p.createCustomer('u', 'growth');
+  const calls = 2000;
+  let ticks = 0;
+  let last = performance.now();
+  let worst = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+    ticks += 1;
+  }, 2);
+  const started = performance.now();
+  const answers = await Promise.all(
+    Array.from({ length: calls }, (_, i) => (i % 2 ? p.allow('u', 'ai-chat-input', 1) : p.check('u', 'ai-chat-input', 1))),
+  );
+  const took = performance.now() - started;
+  clearInterval(timer);
+  console.log(
+    `redis: ${calls} awaited calls in flight took ${took.toFixed(1)} ms; the event loop ticked ${ticks} times, worst gap ${worst.toFixed(1)} ms`,
+  );
+  assert.ok(answers.every((a) => a === true));
+  assert.equal(await p.value('u', 'ai-chat-input'), calls / 2);
+  // a call that blocked the loop would run all of them before the first tick
+  assert.ok(ticks >= 3, `the loop ticked ${ticks} times in ${took.toFixed(1)} ms`);
+  // errors of offloaded calls are the same LimitrError a sync call throws
+  await assert.rejects(p.allow('', 'ai-chat-input', 1), (e: unknown) => e instanceof LimitrError && e.code === 'INVALID_ARGUMENT');
+  await assert.rejects(
+    p.allow('u', 'ai-chat-input', 1, true, undefined, { idempotencyKey: '' }),
+    (e: unknown) => e instanceof LimitrError && e.code === 'INVALID_ARGUMENT' && e.message.includes('idempotency_key'),
+  );
+});
+
 test('store options are checked where they enter', async () => {
   const bad = async (options: unknown, name: string) => {
     await assert.rejects(Limitr.new(QS, 'json', options as any), (e: unknown) => {
