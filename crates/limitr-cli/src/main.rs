@@ -1,0 +1,41 @@
+//! `limitr`: check, convert, replay and bill Limitr policies on your own machine.
+//!
+//! Every subcommand reads files, runs the engine of `limitr-core` and prints a table for people or
+//! JSON (`--json`) for scripts. Exit status: 0 when done, 1 when the input has errors (or the
+//! command failed), 2 for a bad command line.
+
+mod document;
+mod failure;
+mod locate;
+mod validate;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Check, convert, replay and bill Limitr policies.
+#[derive(Debug, Parser)]
+#[command(name = "limitr", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Report every problem of a policy with its path and line (exit 1 on errors).
+    Validate(validate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Validate(a) => validate::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
