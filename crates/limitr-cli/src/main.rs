@@ -6,6 +6,7 @@
 
 mod document;
 mod failure;
+mod fmt;
 mod locate;
 mod validate;
 
@@ -24,12 +25,15 @@ struct Cli {
 enum Command {
     /// Report every problem of a policy with its path and line (exit 1 on errors).
     Validate(validate::Args),
+    /// Convert a policy between JSON, YAML and TOML.
+    Fmt(fmt::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Validate(a) => validate::run(a),
+        Command::Fmt(a) => fmt::run(a),
     };
     match result {
         Ok(code) => code,
