@@ -3,7 +3,7 @@
 
 use crate::failure::{Failure, Result};
 use crate::locate::{self, Locator};
-use limitr_core::{Error, Format};
+use limitr_core::{Error, Format, Limitr};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -61,6 +61,11 @@ impl Document {
                 limitr_core::policy::format::DEFAULT_MAX_DOCUMENT_BYTES,
             )
             .map_err(|e| self.failure(&e))
+    }
+
+    /// Loads the engine from the document.
+    pub fn load(&self) -> Result<Limitr> {
+        Limitr::load(&self.text, self.format).map_err(|e| self.failure(&e))
     }
 
     /// `file:line:column` of a document path (just the file when it cannot be placed).

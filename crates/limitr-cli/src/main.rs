@@ -7,7 +7,15 @@
 mod document;
 mod failure;
 mod fmt;
+mod html;
 mod locate;
+mod money;
+mod replay;
+mod report;
+mod simulate;
+mod table;
+mod tally;
+mod usage;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +35,8 @@ enum Command {
     Validate(validate::Args),
     /// Convert a policy between JSON, YAML and TOML.
     Fmt(fmt::Args),
+    /// Replay a usage file through a policy into a margin report (tables, JSON, CSV, HTML).
+    Simulate(simulate::Args),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +44,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(a) => validate::run(a),
         Command::Fmt(a) => fmt::run(a),
+        Command::Simulate(a) => simulate::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,431 @@
+//! Replays a usage file through one or more engines (the policy, and for `diff` a candidate),
+//! reading each row once, with each engine's clock set from the row's timestamp.
+//!
+//! Customers are created on first sight, on their plan from `customers.csv` or the default plan
+//! (customers already in the document keep theirs). Per row the engine's own reads give what a
+//! call changed: the meter before and after (`value`), the grant balance before and after
+//! (`remaining_credit`, read only when the call may pass the limit); the price of the overage
+//! not covered by grants comes from `Policy::price_units` at the billable position, the cost from
+//! the call's `overhead` or the credit's rate, as the engine computes them.
+
+use crate::failure::{Failure, Result};
+use crate::tally::{Series, Tally};
+use crate::usage::{BadRow, Row, Usage};
+use limitr_core::number::{self, Decimal};
+use limitr_core::{CallOptions, Limitr, ManualClock, Mode};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// How many malformed rows are printed before only counting them.
+const SHOWN_BAD_ROWS: usize = 20;
+
+/// One entitlement of one customer.
+#[derive(Debug, Clone)]
+pub struct Meter {
+    /// The entitlement.
+    pub entitlement: Arc<str>,
+    /// Its figures.
+    pub tally: Tally,
+    /// `(time, usage this period, limit)` after each allowed call.
+    pub usage: Series,
+}
+
+/// One customer of a replay.
+#[derive(Debug, Clone)]
+pub struct Customer {
+    /// The id.
+    pub id: String,
+    /// The plan it was replayed on.
+    pub plan: Arc<str>,
+    /// Its entitlements, in first-use order.
+    pub meters: Vec<Meter>,
+    /// Whether it holds grants (only then are grant balances read).
+    grants: bool,
+    /// Whether its limits may differ from the plan's (overrides, refs): then read per call.
+    custom: bool,
+}
+
+impl Customer {
+    /// The sum over its entitlements.
+    pub fn total(&self) -> Tally {
+        let mut t = Tally::default();
+        for m in &self.meters {
+            t.add(&m.tally);
+        }
+        t
+    }
+}
+
+/// The outcome of replaying a file through one policy.
+#[derive(Debug)]
+pub struct Run {
+    /// The engine, with every customer's state after the replay.
+    pub engine: Limitr,
+    clock: Arc<ManualClock>,
+    /// Customers in first-seen order.
+    pub customers: Vec<Customer>,
+    index: HashMap<String, usize>,
+    /// `(time, cumulative revenue, cumulative cost)` in runes.
+    pub money: Series,
+    revenue: Decimal,
+    cost: Decimal,
+}
+
+impl Run {
+    /// A run of `engine`, its clock replaced by one the replay moves.
+    pub fn new(engine: Limitr) -> Run {
+        let clock = Arc::new(ManualClock::new(0));
+        Run {
+            engine: engine.with_clock(clock.clone()),
+            clock,
+            customers: Vec::new(),
+            index: HashMap::new(),
+            money: Series::default(),
+            revenue: Decimal::ZERO,
+            cost: Decimal::ZERO,
+        }
+    }
+
+    /// Per plan, in the policy's plan order (plans without customers left out).
+    pub fn plans(&self) -> Vec<(Arc<str>, Tally, usize)> {
+        let mut out: Vec<(Arc<str>, Tally, usize)> = Vec::new();
+        for name in self.engine.policy().plans.keys() {
+            let mut t = Tally::default();
+            let mut n = 0;
+            for c in self.customers.iter().filter(|c| c.plan == *name) {
+                t.add(&c.total());
+                n += 1;
+            }
+            if n > 0 {
+                out.push((name.clone(), t, n));
+            }
+        }
+        out
+    }
+
+    /// The whole run.
+    pub fn total(&self) -> Tally {
+        let mut t = Tally::default();
+        for c in &self.customers {
+            t.add(&c.total());
+        }
+        t
+    }
+
+    fn customer(&mut self, id: &str, plans: &HashMap<String, String>) -> Result<usize, String> {
+        if let Some(i) = self.index.get(id) {
+            return Ok(*i);
+        }
+        let engine = &self.engine;
+        let existing = engine.customer(id);
+        let (plan, grants, custom) = match existing {
+            Some(c) => {
+                let plan = if c.plan.is_empty() {
+                    engine
+                        .policy()
+                        .default_plan
+                        .clone()
+                        .unwrap_or(c.plan.clone())
+                } else {
+                    c.plan.clone()
+                };
+                (plan, !c.grants.is_empty(), c.profile.is_some())
+            }
+            None => {
+                let plan = match plans.get(id) {
+                    Some(p) => Some(p.as_str()),
+                    None => engine.policy().default_plan.as_deref(),
+                };
+                let Some(plan) = plan else {
+                    return Err(format!(
+                        "customer `{id}` has no plan: the policy has no default plan and \
+                         the customers file does not name it"
+                    ));
+                };
+                engine
+                    .create_customer(id, Some(plan))
+                    .map_err(|e| format!("customer `{id}`: {e}"))?;
+                let grants = engine.customer(id).is_some_and(|c| !c.grants.is_empty());
+                (engine.policy().intern(plan), grants, false)
+            }
+        };
+        self.customers.push(Customer {
+            id: id.to_string(),
+            plan,
+            meters: Vec::new(),
+            grants,
+            custom,
+        });
+        let i = self.customers.len() - 1;
+        self.index.insert(id.to_string(), i);
+        Ok(i)
+    }
+
+    /// Replays one row; `Some(allowed)`, or the reason the row could not be replayed.
+    fn step(&mut self, row: &Row<'_>, plans: &HashMap<String, String>) -> Result<bool, String> {
+        self.clock.set(row.at);
+        let ci = self.customer(row.customer, plans)?;
+        let engine = &self.engine;
+        let Some(c) = self.customers.get_mut(ci) else {
+            return Err("internal: customer index".into());
+        };
+        let policy = engine.policy();
+        let ent = policy
+            .plan(&c.plan)
+            .and_then(|p| p.entitlement(row.entitlement));
+        let mi = match c
+            .meters
+            .iter()
+            .position(|m| *m.entitlement == *row.entitlement)
+        {
+            Some(i) => i,
+            None => {
+                let name = ent.map_or_else(|| Arc::from(row.entitlement), |e| e.name.clone());
+                c.meters.push(Meter {
+                    entitlement: name,
+                    tally: Tally::default(),
+                    usage: Series::default(),
+                });
+                c.meters.len() - 1
+            }
+        };
+        let Some(m) = c.meters.get_mut(mi) else {
+            return Err("internal: meter index".into());
+        };
+        m.tally.calls += 1;
+        let options = CallOptions {
+            events: false,
+            overhead: row.overhead,
+            event_data: row.event_data.clone(),
+            ..CallOptions::default()
+        };
+        let fail = |e: limitr_core::Error| e.to_string();
+        let Some(limit) = ent.and_then(|e| e.limit.as_ref()) else {
+            // a feature flag, or an entitlement the plan does not have (denied)
+            let allowed = engine
+                .allow_with(row.customer, row.entitlement, row.amount, &options)
+                .map_err(fail)?;
+            if allowed {
+                m.tally.allowed += 1;
+            } else {
+                m.tally.denied += 1;
+            }
+            return Ok(allowed);
+        };
+        let id = row.customer;
+        let ent_name = row.entitlement;
+        let cap = match c.custom {
+            true => engine
+                .limit(id, ent_name, false)
+                .map_err(fail)?
+                .unwrap_or(limit.value),
+            false => limit.value,
+        };
+        let before = engine
+            .value(id, ent_name, false, false)
+            .map_err(fail)?
+            .unwrap_or_default();
+        let may_pass = c.grants
+            && limit.grants_apply
+            && limit.mode != Mode::Observe
+            && number::cmp(before.saturating_add(row.amount), cap).is_gt();
+        let grants_before = match may_pass {
+            true => engine.remaining_credit(id, &limit.credit).map_err(fail)?,
+            false => None,
+        };
+        let allowed = engine
+            .allow_with(id, ent_name, row.amount, &options)
+            .map_err(fail)?;
+        if !allowed {
+            m.tally.denied += 1;
+            return Ok(false);
+        }
+        m.tally.allowed += 1;
+        let after = engine
+            .value(id, ent_name, false, false)
+            .map_err(fail)?
+            .unwrap_or_default();
+        let delta = after - before;
+        m.tally.usage = m.tally.usage.saturating_add(delta);
+        let past_before = number::floor0(before - cap);
+        let overage = number::floor0(after - cap) - past_before;
+        let credit = policy.credits.get_index(limit.credit_index).map(|(_, c)| c);
+        if limit.mode != Mode::Observe && number::positive(overage) {
+            m.tally.overage = m.tally.overage.saturating_add(overage);
+            let drawn = match grants_before {
+                Some(b) => {
+                    let now = engine.remaining_credit(id, &limit.credit).map_err(fail)?;
+                    number::floor0(b - now.unwrap_or_default()).min(overage)
+                }
+                None => Decimal::ZERO,
+            };
+            m.tally.grant_draws = m.tally.grant_draws.saturating_add(drawn);
+            if limit.mode == Mode::Soft
+                && let Some(credit) = credit
+            {
+                let billed = overage - drawn;
+                let price = policy
+                    .price_units(credit, billed, past_before + drawn)
+                    .unwrap_or_default();
+                m.tally.revenue = m.tally.revenue.saturating_add(price);
+                self.revenue = self.revenue.saturating_add(price);
+            }
+        }
+        let cost = match (row.overhead, credit) {
+            (Some(o), _) => o,
+            (None, _) if delta.is_zero() => Decimal::ZERO,
+            (None, Some(credit)) => credit.overhead_of(delta, row.event_data.as_ref()),
+            (None, None) => Decimal::ZERO,
+        };
+        m.tally.cost = m.tally.cost.saturating_add(cost);
+        self.cost = self.cost.saturating_add(cost);
+        m.usage.push(row.at, after, cap);
+        self.money.push(row.at, self.revenue, self.cost);
+        Ok(true)
+    }
+}
+
+/// How rows are read.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Stop at the first malformed row instead of skipping it.
+    pub strict: bool,
+    /// Show a progress bar (drawn only on a terminal).
+    pub progress: bool,
+}
+
+/// What the replay saw besides the runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// Rows replayed.
+    pub rows: u64,
+    /// Malformed rows skipped.
+    pub skipped: u64,
+    /// Rows earlier than the row before them (replayed at their own time).
+    pub out_of_order: u64,
+}
+
+/// Replays `usage` through every run; `each(row, answers)` sees every replayed row with each
+/// run's answer. Malformed rows are printed (the first few) and counted, or with `strict` stop the
+/// replay with their line.
+pub fn replay(
+    runs: &mut [Run],
+    usage: &mut Usage,
+    plans: &HashMap<String, String>,
+    options: &Options,
+    mut each: impl FnMut(&Row<'_>, &[bool]),
+) -> Result<Seen> {
+    let path = usage.path().display().to_string();
+    let size = std::fs::metadata(usage.path()).map_or(0, |m| m.len());
+    let bar = if options.progress {
+        let bar = indicatif::ProgressBar::new(size);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{spinner} replaying [{bar:40}] {percent}% {bytes}/{total_bytes} ({eta})",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut seen = Seen::default();
+    let mut answers = vec![false; runs.len()];
+    let mut last_at = i64::MIN;
+    let report = |bad: BadRow, seen: &mut Seen| -> Result<()> {
+        if options.strict {
+            return Err(Failure::new(format!(
+                "{path}:{}: malformed row: {} (stopped by --strict)",
+                bad.line, bad.message
+            )));
+        }
+        seen.skipped += 1;
+        if seen.skipped as usize <= SHOWN_BAD_ROWS {
+            bar.suspend(|| eprintln!("warning: {path}:{}: row skipped: {}", bad.line, bad.message));
+        }
+        Ok(())
+    };
+    while let Some(next) = usage.next_row() {
+        let row = match next? {
+            Ok(row) => row,
+            Err(bad) => {
+                report(bad, &mut seen)?;
+                continue;
+            }
+        };
+        if row.at < last_at {
+            seen.out_of_order += 1;
+        }
+        let mut failed = None;
+        for (run, answer) in runs.iter_mut().zip(answers.iter_mut()) {
+            match run.step(&row, plans) {
+                Ok(a) => *answer = a,
+                Err(message) => {
+                    failed = Some(message);
+                    break;
+                }
+            }
+        }
+        if let Some(message) = failed {
+            // the first run may have replayed it: the runs stay comparable only when every run
+            // refuses the same rows, which they do (the same argument checks)
+            report(
+                BadRow {
+                    line: row.line,
+                    message,
+                },
+                &mut seen,
+            )?;
+            continue;
+        }
+        last_at = last_at.max(row.at);
+        seen.rows += 1;
+        each(&row, &answers);
+        if seen.rows.is_multiple_of(1 << 14) {
+            bar.set_position(usage.bytes());
+        }
+    }
+    bar.finish_and_clear();
+    if seen.skipped as usize > SHOWN_BAD_ROWS {
+        eprintln!(
+            "warning: {path}: {} more malformed rows skipped",
+            seen.skipped as usize - SHOWN_BAD_ROWS
+        );
+    }
+    if seen.skipped > 0 {
+        eprintln!(
+            "warning: {path}: {} malformed {} skipped (--strict stops at the first)",
+            seen.skipped,
+            if seen.skipped == 1 { "row" } else { "rows" }
+        );
+    }
+    if seen.out_of_order > 0 {
+        eprintln!(
+            "warning: {path}: {} rows are earlier than a row before them (replayed at their own time)",
+            seen.out_of_order
+        );
+    }
+    Ok(seen)
+}
+
+/// The plan of each customer from a customers file, checked against the policy's plans.
+pub fn assignments(
+    path: Option<&std::path::Path>,
+    engines: &[&Limitr],
+) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    let Some(path) = path else { return Ok(out) };
+    for (id, plan, line) in crate::usage::read_customers(path)? {
+        for e in engines {
+            if e.policy().plan(&plan).is_none() {
+                let known: Vec<&str> = e.policy().plans.keys().map(|k| &**k).collect();
+                return Err(Failure::new(format!(
+                    "`{}`:{line}: customer `{id}`: unknown plan `{plan}` (plans: {})",
+                    path.display(),
+                    known.join(", ")
+                )));
+            }
+        }
+        out.insert(id, plan);
+    }
+    Ok(out)
+}
