@@ -4,6 +4,7 @@
 //! JSON (`--json`) for scripts. Exit status: 0 when done, 1 when the input has errors (or the
 //! command failed), 2 for a bad command line.
 
+mod diff;
 mod document;
 mod failure;
 mod fmt;
@@ -37,6 +38,8 @@ enum Command {
     Fmt(fmt::Args),
     /// Replay a usage file through a policy into a margin report (tables, JSON, CSV, HTML).
     Simulate(simulate::Args),
+    /// Replay usage under a policy and a candidate; report the customers whose revenue or decisions change.
+    Diff(diff::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
         Command::Validate(a) => validate::run(a),
         Command::Fmt(a) => fmt::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Diff(a) => diff::run(a),
     };
     match result {
         Ok(code) => code,
