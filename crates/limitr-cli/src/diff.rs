@@ -3,6 +3,7 @@
 
 use crate::document::{self, Document};
 use crate::failure::{Failure, Result};
+use crate::failure::{out, outln};
 use crate::money::Currency;
 use crate::replay::{self, Options, Run};
 use crate::table::Table;
@@ -168,7 +169,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             "customers": list,
             "totals": totals,
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| Failure::new(e.to_string()))?
         );
@@ -221,13 +222,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         .filter(|c| c.old.revenue != c.new.revenue)
         .count();
     let n_den = changes.iter().filter(|c| c.now_denied > 0).count();
-    println!("Customers whose revenue changes ({n_rev})");
-    print!("{}", revenue.render());
-    println!(
+    outln!("Customers whose revenue changes ({n_rev})");
+    out!("{}", revenue.render());
+    outln!(
         "\nCustomers whose decisions change ({n_den} now denied: allowed under the policy, denied under the candidate)"
     );
-    print!("{}", denied.render());
-    println!(
+    out!("{}", denied.render());
+    outln!(
         "\nTotal over {} rows: revenue {} → {} {cur} ({}), cost {} → {} {cur}, margin {} → {}, denied {} → {} ({denied_total} calls now denied)",
         seen.rows,
         money.show(money.of_runes(t_old.revenue)),

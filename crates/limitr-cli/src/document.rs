@@ -3,7 +3,7 @@
 
 use crate::failure::{Failure, Result};
 use crate::locate::{self, Locator};
-use limitr_core::{Error, Format, Limitr};
+use limitr_core::{Error, Format, Issue, Limitr};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -66,6 +66,43 @@ impl Document {
     /// Loads the engine from the document.
     pub fn load(&self) -> Result<Limitr> {
         Limitr::load(&self.text, self.format).map_err(|e| self.failure(&e))
+    }
+
+    /// Loads the engine from the document's rules with the customers (and learned estimates and
+    /// alternative ids) of `state`, a document written by the engine's `stringify`.
+    pub fn load_with_state(&self, state: &Document) -> Result<Limitr> {
+        let mut doc = self.value()?;
+        let saved = state.value()?;
+        let saved_policy = saved
+            .get("policy")
+            .and_then(Value::as_object)
+            .ok_or_else(|| {
+                Failure::new(format!(
+                    "`{}`: a state file is a document written by `stringify`: expected a top-level \
+                 `policy` object",
+                    state.path.display()
+                ))
+            })?;
+        let Some(target) = doc.get_mut("policy").and_then(Value::as_object_mut) else {
+            return Err(self.failure(&Error::PolicyInvalid(vec![Issue {
+                path: "policy".into(),
+                code: "MISSING_FIELD",
+                message: "the document must have a top-level `policy` object".into(),
+                severity: limitr_core::Severity::Error,
+            }])));
+        };
+        for key in ["customers", "estimates", "alt_customer_ids"] {
+            if let Some(v) = saved_policy.get(key) {
+                target.insert(key.into(), v.clone());
+            }
+        }
+        Limitr::from_value(&doc).map_err(|e| {
+            Failure::new(format!(
+                "`{}` with the state of `{}`: {e}",
+                self.path.display(),
+                state.path.display()
+            ))
+        })
     }
 
     /// `file:line:column` of a document path (just the file when it cannot be placed).

@@ -2,6 +2,7 @@
 //! (numbers stay exact; unknown fields are kept; TOML has no null, so null fields are left out).
 
 use crate::document::{self, Document};
+use crate::failure::out;
 use crate::failure::{Failure, Result};
 use limitr_core::Format;
 use std::path::PathBuf;
@@ -44,7 +45,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     match &args.output {
         Some(out) => std::fs::write(out, text).map_err(|e| Failure::io("write", out, &e))?,
-        None => print!("{text}"),
+        None => out!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }

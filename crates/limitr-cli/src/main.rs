@@ -6,6 +6,7 @@
 
 mod diff;
 mod document;
+mod explain;
 mod failure;
 mod fmt;
 mod html;
@@ -40,6 +41,8 @@ enum Command {
     Simulate(simulate::Args),
     /// Replay usage under a policy and a candidate; report the customers whose revenue or decisions change.
     Diff(diff::Args),
+    /// Why a call would pass or fail against a saved state: limit, grants, caps, the binding constraint.
+    Explain(explain::Args),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         Command::Fmt(a) => fmt::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Explain(a) => explain::run(a),
     };
     match result {
         Ok(code) => code,

@@ -2,6 +2,7 @@
 
 use crate::document::{self, Document};
 use crate::failure::{Failure, Result};
+use crate::failure::{out, outln};
 use crate::money::Currency;
 use crate::replay::{self, Options, Run, Seen};
 use crate::usage::Usage;
@@ -64,7 +65,7 @@ pub fn head(policy: &Path, usage: &Path, seen: &Seen) -> Map<String, Value> {
 /// Writes `text` to `path`, or standard output for `-`.
 pub fn emit(path: &Path, text: &str) -> Result<()> {
     if path.as_os_str() == "-" {
-        print!("{text}");
+        out!("{text}");
         return Ok(());
     }
     std::fs::write(path, text).map_err(|e| Failure::io("write", path, &e))
@@ -110,12 +111,12 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     }
     if args.json {
         let v = report::json(run, &money, head(&args.policy, &args.usage, &seen));
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&v).map_err(|e| Failure::new(e.to_string()))?
         );
     } else if args.csv.as_deref().is_none_or(|p| p.as_os_str() != "-") {
-        print!("{}", report::tables(run, &money, args.top));
+        out!("{}", report::tables(run, &money, args.top));
         eprintln!("{summary}");
     }
     Ok(ExitCode::SUCCESS)

@@ -1,6 +1,7 @@
 //! `limitr validate`: every problem of a policy with its path and line; exit 1 on errors.
 
 use crate::document::{self, Document};
+use crate::failure::outln;
 use crate::failure::{Failure, Result};
 use crate::locate::{self, Locator, Position};
 use limitr_core::{Error, Format, Issue, Limitr, Severity};
@@ -78,7 +79,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
             "warnings": warnings,
             "issues": found,
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| Failure::new(e.to_string()))?
         );
@@ -94,13 +95,13 @@ pub fn run(args: &Args) -> Result<ExitCode> {
                 Severity::Warning => "warning",
             };
             if f.path.is_empty() {
-                println!("{place}: {sev}[{}] {}", f.code, f.message);
+                outln!("{place}: {sev}[{}] {}", f.code, f.message);
             } else {
-                println!("{place}: {sev}[{}] {}: {}", f.code, f.path, f.message);
+                outln!("{place}: {sev}[{}] {}: {}", f.code, f.path, f.message);
             }
         }
         let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
-        println!(
+        outln!(
             "{file}: {}, {}{}",
             plural(errors, "error"),
             plural(warnings, "warning"),
@@ -108,7 +109,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         );
         if errors > 0 {
             // the core reports warnings only for documents that load
-            println!("(warnings such as unknown fields are listed once the errors are fixed)");
+            outln!("(warnings such as unknown fields are listed once the errors are fixed)");
         }
     }
     let failed = errors > 0 || (args.deny_warnings && warnings > 0);
