@@ -10,6 +10,7 @@ mod explain;
 mod failure;
 mod fmt;
 mod html;
+mod invoice;
 mod locate;
 mod money;
 mod replay;
@@ -43,6 +44,8 @@ enum Command {
     Diff(diff::Args),
     /// Why a call would pass or fail against a saved state: limit, grants, caps, the binding constraint.
     Explain(explain::Args),
+    /// Invoice lines per customer from the meters of the current period in a saved state.
+    Invoice(invoice::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Explain(a) => explain::run(a),
+        Command::Invoice(a) => invoice::run(a),
     };
     match result {
         Ok(code) => code,
