@@ -34,6 +34,16 @@ test-rust:
 bench:
     cargo bench -p limitr-core --bench engine
 
+# The `limitr` CLI's tests: every subcommand on the shipped examples/cli files and on bad input
+test-cli:
+    cargo test -p limitr-cli
+
+# `limitr simulate` rows/s on 1M generated usage rows (release build, CSV parsing included, one run)
+bench-cli:
+    cargo build -q --release -p limitr-cli --bin limitr --example usage_rows
+    target/release/examples/usage_rows 1000000 target/bench-cli-usage.csv
+    target/release/limitr simulate --policy examples/cli/policy.json --usage target/bench-cli-usage.csv --customers examples/cli/customers.csv --top 0 > /dev/null
+
 # The journal beside the in-memory store: allow per sync mode, bytes per allow, restart time
 bench-journal:
     cargo bench -p limitr-journal --bench journal

@@ -24,6 +24,8 @@ const SHOWN_BAD_ROWS: usize = 20;
 pub struct Meter {
     /// The entitlement.
     pub entitlement: Arc<str>,
+    /// Its position in the customer's plan (`None`: the plan has no such entitlement).
+    index: Option<usize>,
     /// Its figures.
     pub tally: Tally,
     /// `(time, usage this period, limit)` after each allowed call.
@@ -37,6 +39,8 @@ pub struct Customer {
     pub id: String,
     /// The plan it was replayed on.
     pub plan: Arc<str>,
+    /// The plan's position in the policy.
+    plan_index: Option<usize>,
     /// Its entitlements, in first-use order.
     pub meters: Vec<Meter>,
     /// Whether it holds grants (only then are grant balances read).
@@ -149,8 +153,10 @@ impl Run {
                 (engine.policy().intern(plan), grants, false)
             }
         };
+        let plan_index = engine.policy().plans.get_index_of(&*plan);
         self.customers.push(Customer {
             id: id.to_string(),
+            plan_index,
             plan,
             meters: Vec::new(),
             grants,
@@ -161,8 +167,14 @@ impl Run {
         Ok(i)
     }
 
-    /// Replays one row; `Some(allowed)`, or the reason the row could not be replayed.
-    fn step(&mut self, row: &Row<'_>, plans: &HashMap<String, String>) -> Result<bool, String> {
+    /// Replays one row (its call options built once for every run); the answer, or the reason
+    /// the row could not be replayed.
+    fn step(
+        &mut self,
+        row: &Row<'_>,
+        options: &CallOptions,
+        plans: &HashMap<String, String>,
+    ) -> Result<bool, String> {
         self.clock.set(row.at);
         let ci = self.customer(row.customer, plans)?;
         let engine = &self.engine;
@@ -170,9 +182,10 @@ impl Run {
             return Err("internal: customer index".into());
         };
         let policy = engine.policy();
-        let ent = policy
-            .plan(&c.plan)
-            .and_then(|p| p.entitlement(row.entitlement));
+        let plan = c
+            .plan_index
+            .and_then(|i| policy.plans.get_index(i))
+            .map(|(_, p)| p);
         let mi = match c
             .meters
             .iter()
@@ -180,9 +193,13 @@ impl Run {
         {
             Some(i) => i,
             None => {
-                let name = ent.map_or_else(|| Arc::from(row.entitlement), |e| e.name.clone());
+                let index = plan.and_then(|p| p.entitlements.get_index_of(row.entitlement));
+                let name = index
+                    .and_then(|i| plan?.entitlements.get_index(i))
+                    .map_or_else(|| Arc::from(row.entitlement), |(_, e)| e.name.clone());
                 c.meters.push(Meter {
                     entitlement: name,
+                    index,
                     tally: Tally::default(),
                     usage: Series::default(),
                 });
@@ -192,18 +209,16 @@ impl Run {
         let Some(m) = c.meters.get_mut(mi) else {
             return Err("internal: meter index".into());
         };
+        let ent = m
+            .index
+            .and_then(|i| plan?.entitlements.get_index(i))
+            .map(|(_, e)| e);
         m.tally.calls += 1;
-        let options = CallOptions {
-            events: false,
-            overhead: row.overhead,
-            event_data: row.event_data.clone(),
-            ..CallOptions::default()
-        };
         let fail = |e: limitr_core::Error| e.to_string();
         let Some(limit) = ent.and_then(|e| e.limit.as_ref()) else {
             // a feature flag, or an entitlement the plan does not have (denied)
             let allowed = engine
-                .allow_with(row.customer, row.entitlement, row.amount, &options)
+                .allow_with(row.customer, row.entitlement, row.amount, options)
                 .map_err(fail)?;
             if allowed {
                 m.tally.allowed += 1;
@@ -234,22 +249,27 @@ impl Run {
             false => None,
         };
         let allowed = engine
-            .allow_with(id, ent_name, row.amount, &options)
+            .allow_with(id, ent_name, row.amount, options)
             .map_err(fail)?;
         if !allowed {
             m.tally.denied += 1;
             return Ok(false);
         }
         m.tally.allowed += 1;
-        let after = engine
-            .value(id, ent_name, false, false)
-            .map_err(fail)?
-            .unwrap_or_default();
+        let credit = policy.credits.get_index(limit.credit_index).map(|(_, c)| c);
+        // the engine meters `before + cast(amount)`; only a minimum (or a customer's own limit
+        // rules) can make it differ, and then the meter is read back
+        let after = match (limit.minimum, c.custom, credit) {
+            (None, false, Some(cr)) => before.saturating_add(cr.units.cast(row.amount)),
+            _ => engine
+                .value(id, ent_name, false, false)
+                .map_err(fail)?
+                .unwrap_or_default(),
+        };
         let delta = after - before;
         m.tally.usage = m.tally.usage.saturating_add(delta);
         let past_before = number::floor0(before - cap);
         let overage = number::floor0(after - cap) - past_before;
-        let credit = policy.credits.get_index(limit.credit_index).map(|(_, c)| c);
         if limit.mode != Mode::Observe && number::positive(overage) {
             m.tally.overage = m.tally.overage.saturating_add(overage);
             let drawn = match grants_before {
@@ -274,13 +294,14 @@ impl Run {
         let cost = match (row.overhead, credit) {
             (Some(o), _) => o,
             (None, _) if delta.is_zero() => Decimal::ZERO,
-            (None, Some(credit)) => credit.overhead_of(delta, row.event_data.as_ref()),
+            (None, Some(credit)) => credit.overhead_of(delta, options.event_data.as_ref()),
             (None, None) => Decimal::ZERO,
         };
         m.tally.cost = m.tally.cost.saturating_add(cost);
         self.cost = self.cost.saturating_add(cost);
         m.usage.push(row.at, after, cap);
-        self.money.push(row.at, self.revenue, self.cost);
+        let (revenue, cost) = (self.revenue, self.cost);
+        self.money.push(row.at, revenue, cost);
         Ok(true)
     }
 }
@@ -345,7 +366,7 @@ pub fn replay(
         Ok(())
     };
     while let Some(next) = usage.next_row() {
-        let row = match next? {
+        let mut row = match next? {
             Ok(row) => row,
             Err(bad) => {
                 report(bad, &mut seen)?;
@@ -355,9 +376,15 @@ pub fn replay(
         if row.at < last_at {
             seen.out_of_order += 1;
         }
+        let options = CallOptions {
+            events: false,
+            overhead: row.overhead,
+            event_data: row.event_data.take(),
+            ..CallOptions::default()
+        };
         let mut failed = None;
         for (run, answer) in runs.iter_mut().zip(answers.iter_mut()) {
-            match run.step(&row, plans) {
+            match run.step(&row, &options, plans) {
                 Ok(a) => *answer = a,
                 Err(message) => {
                     failed = Some(message);

@@ -87,13 +87,20 @@ pub fn run(args: &Args) -> Result<ExitCode> {
     let seen = replay::replay(&mut runs, &mut usage, &plans, &options, |_, _| {})?;
     let elapsed = started.elapsed();
     let [run] = &runs;
+    let secs = elapsed.as_secs_f64();
+    #[allow(clippy::cast_precision_loss, reason = "a rate for people")]
+    let rate = if secs > 0.0 {
+        seen.rows as f64 / secs
+    } else {
+        0.0
+    };
     let summary = format!(
-        "{} rows replayed from {} through {} ({} skipped) in {:.2} s",
+        "{} rows replayed from {} through {} ({} skipped) in {secs:.2} s ({:.2}M rows/s)",
         seen.rows,
         args.usage.display(),
         args.policy.display(),
         seen.skipped,
-        elapsed.as_secs_f64()
+        rate / 1e6
     );
     if let Some(path) = &args.report {
         let page = html::page(run, &money, "Limitr margin report", &summary);
@@ -117,7 +124,7 @@ pub fn run(args: &Args) -> Result<ExitCode> {
         );
     } else if args.csv.as_deref().is_none_or(|p| p.as_os_str() != "-") {
         out!("{}", report::tables(run, &money, args.top));
-        eprintln!("{summary}");
     }
+    eprintln!("{summary}");
     Ok(ExitCode::SUCCESS)
 }

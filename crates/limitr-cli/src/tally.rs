@@ -57,18 +57,18 @@ pub const MAX_POINTS: usize = 240;
 #[derive(Debug, Clone, Default)]
 pub struct Series {
     points: Vec<(i64, f64, f64)>,
-    last: Option<(i64, f64, f64)>,
+    latest: Option<(i64, Decimal, Decimal)>,
     stride: u64,
     seen: u64,
 }
 
 impl Series {
-    /// Records a sample.
+    /// Records a sample (converted to floating point only when it is kept).
     pub fn push(&mut self, at: i64, a: Decimal, b: Decimal) {
-        let p = (at, number::approx_f64(a), number::approx_f64(b));
-        self.last = Some(p);
+        self.latest = Some((at, a, b));
         let stride = self.stride.max(1);
         if self.seen.is_multiple_of(stride) {
+            let p = (at, number::approx_f64(a), number::approx_f64(b));
             if self.points.len() >= MAX_POINTS {
                 let kept: Vec<_> = self.points.iter().copied().step_by(2).collect();
                 self.points = kept;
@@ -84,10 +84,11 @@ impl Series {
     /// The kept samples, the latest included.
     pub fn points(&self) -> Vec<(i64, f64, f64)> {
         let mut out = self.points.clone();
-        if let Some(l) = self.last
-            && out.last() != Some(&l)
-        {
-            out.push(l);
+        if let Some((at, a, b)) = self.latest {
+            let l = (at, number::approx_f64(a), number::approx_f64(b));
+            if out.last() != Some(&l) {
+                out.push(l);
+            }
         }
         out
     }

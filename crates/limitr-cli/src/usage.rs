@@ -123,7 +123,8 @@ fn timestamp(line: u64, text: &str) -> std::result::Result<i64, BadRow> {
 }
 
 fn id<'a>(line: u64, column: &str, text: &'a str) -> std::result::Result<&'a str, BadRow> {
-    if text.trim().is_empty() {
+    let text = text.trim();
+    if text.is_empty() {
         return Err(bad(line, format!("`{column}` is empty")));
     }
     Ok(text)
@@ -146,14 +147,18 @@ impl Usage {
                 line: 0,
             }
         } else {
+            // fields are trimmed where they are read (cheaper than trimming whole records)
             let mut reader = csv::ReaderBuilder::new()
                 .buffer_capacity(1 << 16)
-                .trim(csv::Trim::All)
                 .from_reader(file);
             let header = reader.headers().map_err(|e| {
                 Failure::new(format!("`{}`: cannot read the header: {e}", path.display()))
             })?;
-            let find = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+            let find = |name: &str| {
+                header
+                    .iter()
+                    .position(|h| h.trim().eq_ignore_ascii_case(name))
+            };
             let need = |name: &str| {
                 find(name).ok_or_else(|| {
                     Failure::new(format!(
@@ -270,7 +275,7 @@ fn csv_row(
     c: Columns,
     line: u64,
 ) -> std::result::Result<Row<'_>, BadRow> {
-    let field = |i: usize| record.get(i).unwrap_or("");
+    let field = |i: usize| record.get(i).unwrap_or("").trim();
     let optional = |i: Option<usize>| i.map(field).filter(|t| !t.is_empty());
     let overhead = match optional(c.overhead) {
         Some(t) => Some(amount(line, "overhead", t)?),
