@@ -2,11 +2,14 @@
 //! reading each row once, with each engine's clock set from the row's timestamp.
 //!
 //! Customers are created on first sight, on their plan from `customers.csv` or the default plan
-//! (customers already in the document keep theirs). Per row the engine's own reads give what a
-//! call changed: the meter before and after (`value`), the grant balance before and after
-//! (`remaining_credit`, read only when the call may pass the limit); the price of the overage
-//! not covered by grants comes from `Policy::price_units` at the billable position, the cost from
-//! the call's `overhead` or the credit's rate, as the engine computes them.
+//! (customers already in the document keep theirs). What a call changed: the meter before it
+//! (for customers the replay created, kept beside the engine with the core's own period rule,
+//! `ResetRule::period_start`, since their meters start at creation; for customers of the
+//! document, read with `value`), and after it (`before + cast(amount)`, as the engine meters it,
+//! or read back when a minimum applies); the grant balance before and after (`remaining_credit`,
+//! read only when the call may pass the limit). The price of the overage not covered by grants
+//! comes from `Policy::price_units` at the billable position, the cost from the call's
+//! `overhead` or the credit's rate, as the engine computes them.
 
 use crate::failure::{Failure, Result};
 use crate::tally::{Series, Tally};
@@ -26,6 +29,10 @@ pub struct Meter {
     pub entitlement: Arc<str>,
     /// Its position in the customer's plan (`None`: the plan has no such entitlement).
     index: Option<usize>,
+    /// Start of the meter's period, as the engine has it (customers the replay created).
+    started: i64,
+    /// Usage this period, as the engine has it (customers the replay created).
+    value: Decimal,
     /// Its figures.
     pub tally: Tally,
     /// `(time, usage this period, limit)` after each allowed call.
@@ -45,8 +52,11 @@ pub struct Customer {
     pub meters: Vec<Meter>,
     /// Whether it holds grants (only then are grant balances read).
     grants: bool,
-    /// Whether its limits may differ from the plan's (overrides, refs): then read per call.
+    /// Loaded from the document: its limits may differ from the plan's (overrides, refs) and its
+    /// meters have their own history, so they are read from the engine on every call.
     custom: bool,
+    /// When the replay created it (its meters start then).
+    created: i64,
 }
 
 impl Customer {
@@ -73,6 +83,8 @@ pub struct Run {
     pub money: Series,
     revenue: Decimal,
     cost: Decimal,
+    /// Read every meter from the engine instead of keeping it beside (tests compare both).
+    read_meters: bool,
 }
 
 impl Run {
@@ -87,6 +99,7 @@ impl Run {
             money: Series::default(),
             revenue: Decimal::ZERO,
             cost: Decimal::ZERO,
+            read_meters: false,
         }
     }
 
@@ -116,7 +129,12 @@ impl Run {
         t
     }
 
-    fn customer(&mut self, id: &str, plans: &HashMap<String, String>) -> Result<usize, String> {
+    fn customer(
+        &mut self,
+        id: &str,
+        at: i64,
+        plans: &HashMap<String, String>,
+    ) -> Result<usize, String> {
         if let Some(i) = self.index.get(id) {
             return Ok(*i);
         }
@@ -133,7 +151,7 @@ impl Run {
                 } else {
                     c.plan.clone()
                 };
-                (plan, !c.grants.is_empty(), c.profile.is_some())
+                (plan, !c.grants.is_empty(), true)
             }
             None => {
                 let plan = match plans.get(id) {
@@ -161,6 +179,7 @@ impl Run {
             meters: Vec::new(),
             grants,
             custom,
+            created: at,
         });
         let i = self.customers.len() - 1;
         self.index.insert(id.to_string(), i);
@@ -176,7 +195,7 @@ impl Run {
         plans: &HashMap<String, String>,
     ) -> Result<bool, String> {
         self.clock.set(row.at);
-        let ci = self.customer(row.customer, plans)?;
+        let ci = self.customer(row.customer, row.at, plans)?;
         let engine = &self.engine;
         let Some(c) = self.customers.get_mut(ci) else {
             return Err("internal: customer index".into());
@@ -200,6 +219,8 @@ impl Run {
                 c.meters.push(Meter {
                     entitlement: name,
                     index,
+                    started: c.created,
+                    value: Decimal::ZERO,
                     tally: Tally::default(),
                     usage: Series::default(),
                 });
@@ -236,10 +257,21 @@ impl Run {
                 .unwrap_or(limit.value),
             false => limit.value,
         };
-        let before = engine
-            .value(id, ent_name, false, false)
-            .map_err(fail)?
-            .unwrap_or_default();
+        let before = if c.custom || self.read_meters {
+            engine
+                .value(id, ent_name, false, false)
+                .map_err(fail)?
+                .unwrap_or_default()
+        } else {
+            if let Some(rule) = &limit.reset {
+                let start = rule.period_start(m.started, row.at);
+                if start != m.started {
+                    m.started = start;
+                    m.value = Decimal::ZERO;
+                }
+            }
+            m.value
+        };
         let may_pass = c.grants
             && limit.grants_apply
             && limit.mode != Mode::Observe
@@ -259,13 +291,14 @@ impl Run {
         let credit = policy.credits.get_index(limit.credit_index).map(|(_, c)| c);
         // the engine meters `before + cast(amount)`; only a minimum (or a customer's own limit
         // rules) can make it differ, and then the meter is read back
-        let after = match (limit.minimum, c.custom, credit) {
+        let after = match (limit.minimum, c.custom || self.read_meters, credit) {
             (None, false, Some(cr)) => before.saturating_add(cr.units.cast(row.amount)),
             _ => engine
                 .value(id, ent_name, false, false)
                 .map_err(fail)?
                 .unwrap_or_default(),
         };
+        m.value = after;
         let delta = after - before;
         m.tally.usage = m.tally.usage.saturating_add(delta);
         let past_before = number::floor0(before - cap);
@@ -455,4 +488,107 @@ pub fn assignments(
         out.insert(id, plan);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const POLICY: &str = r#"{"policy": {
+      "credits": {
+        "tok": {"stof_units": "int", "overhead_cost": 0.001, "price": {"amount": 0.002}},
+        "gb": {"overhead_cost": 0.1, "pricing_model": "tiered", "tiers": [
+          {"up_to": 5, "price": {"amount": 0.5}}, {"price": {"amount": 0.25}}]},
+        "pack": {}},
+      "plans": {
+        "free": {"default": true, "entitlements": {
+          "chat": {"limit": {"credit": "tok", "value": 5000, "resets": true, "reset_inc": "1hour"}},
+          "disk": {"limit": {"credit": "gb", "value": 3, "resets": true, "reset_sch": "weekly:mon"}},
+          "flag": {}}},
+        "pro": {"entitlements": {
+          "chat": {"limit": {"credit": "tok", "value": 8000, "mode": "soft", "resets": true, "reset_inc": "90minutes"}},
+          "disk": {"limit": {"credit": "gb", "value": 4, "mode": "soft", "resets": true, "reset_sch": "weekly:mon"}},
+          "flag": {}},
+          "topups": {"gift": {"credit": "pack", "value": 3, "included": true}}}},
+      "exchange": {"rune": {"value": 1, "currency": "usd"}, "pack": {"value": 1, "currency": "rune"}}}}"#;
+
+    /// The meters kept beside the engine agree with the engine's own, call for call: two runs of
+    /// the same rows, one reading every meter from the engine, give the same figures.
+    #[test]
+    fn meters_kept_beside_the_engine_agree_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("u.csv");
+        let mut f = std::fs::File::create(&path).unwrap();
+        writeln!(f, "timestamp,customer,entitlement,amount").unwrap();
+        let mut x: u64 = 7;
+        let mut next = |m: u64| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (x >> 33) % m
+        };
+        let mut at: i64 = 1_767_225_600_000;
+        for _ in 0..6000 {
+            at += i64::try_from(next(120_000)).unwrap();
+            let c = next(8);
+            let (ent, amount) = match next(10) {
+                0..=6 => ("chat", format!("{}.{}", next(900), next(10))),
+                7 | 8 => ("disk", format!("0.{}", next(100))),
+                _ => ("flag", "0".into()),
+            };
+            writeln!(f, "{at},c{c},{ent},{amount}").unwrap();
+        }
+        drop(f);
+        let plans: HashMap<String, String> = (0..4)
+            .map(|i| (format!("c{i}"), "pro".to_string()))
+            .collect();
+        let load = || Limitr::from_json(POLICY).unwrap();
+        let mut runs = [Run::new(load()), Run::new(load())];
+        runs[1].read_meters = true;
+        let mut usage = Usage::open(&path).unwrap();
+        let mut disagree = 0;
+        let seen = replay(
+            &mut runs,
+            &mut usage,
+            &plans,
+            &Options::default(),
+            |_, a| {
+                disagree += usize::from(a[0] != a[1]);
+            },
+        )
+        .unwrap();
+        assert_eq!((seen.rows, seen.skipped, disagree), (6000, 0, 0));
+        let [kept, read] = &runs;
+        let (tk, tr) = (kept.total(), read.total());
+        assert_eq!(tk, tr);
+        assert!(
+            tk.denied > 0 && tk.revenue > Decimal::ZERO && tk.grant_draws > Decimal::ZERO,
+            "{tk:?}"
+        );
+        for (a, b) in kept.customers.iter().zip(&read.customers) {
+            for (ma, mb) in a.meters.iter().zip(&b.meters) {
+                assert_eq!(ma.tally, mb.tally, "{} {}", a.id, ma.entitlement);
+                // and the value kept is the engine's, as of the last row
+                if ma.index.is_some() && ma.entitlement.as_ref() != "flag" {
+                    let now = kept.engine.now();
+                    let engine = kept
+                        .engine
+                        .value(&a.id, &ma.entitlement, false, false)
+                        .unwrap();
+                    let plan = kept.engine.policy().plan(&a.plan).unwrap();
+                    let rule = plan
+                        .entitlement(&ma.entitlement)
+                        .unwrap()
+                        .limit
+                        .as_ref()
+                        .unwrap()
+                        .reset;
+                    let mine = match rule.map(|r| r.period_start(ma.started, now)) {
+                        Some(s) if s != ma.started => Decimal::ZERO,
+                        _ => ma.value,
+                    };
+                    assert_eq!(Some(mine), engine, "{} {}", a.id, ma.entitlement);
+                }
+            }
+        }
+    }
 }

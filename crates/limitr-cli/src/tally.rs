@@ -59,26 +59,26 @@ pub struct Series {
     points: Vec<(i64, f64, f64)>,
     latest: Option<(i64, Decimal, Decimal)>,
     stride: u64,
-    seen: u64,
+    /// Samples to skip before the next one is kept.
+    skip: u64,
 }
 
 impl Series {
     /// Records a sample (converted to floating point only when it is kept).
     pub fn push(&mut self, at: i64, a: Decimal, b: Decimal) {
         self.latest = Some((at, a, b));
-        let stride = self.stride.max(1);
-        if self.seen.is_multiple_of(stride) {
-            let p = (at, number::approx_f64(a), number::approx_f64(b));
-            if self.points.len() >= MAX_POINTS {
-                let kept: Vec<_> = self.points.iter().copied().step_by(2).collect();
-                self.points = kept;
-                self.stride = stride * 2;
-            }
-            if self.seen.is_multiple_of(self.stride.max(1)) {
-                self.points.push(p);
-            }
+        if self.skip > 0 {
+            self.skip -= 1;
+            return;
         }
-        self.seen += 1;
+        if self.points.len() >= MAX_POINTS {
+            let kept: Vec<_> = self.points.iter().copied().step_by(2).collect();
+            self.points = kept;
+            self.stride = self.stride.max(1) * 2;
+        }
+        self.points
+            .push((at, number::approx_f64(a), number::approx_f64(b)));
+        self.skip = self.stride.max(1) - 1;
     }
 
     /// The kept samples, the latest included.

@@ -123,7 +123,7 @@ fn timestamp(line: u64, text: &str) -> std::result::Result<i64, BadRow> {
 }
 
 fn id<'a>(line: u64, column: &str, text: &'a str) -> std::result::Result<&'a str, BadRow> {
-    let text = text.trim();
+    let text = text.trim_ascii();
     if text.is_empty() {
         return Err(bad(line, format!("`{column}` is empty")));
     }
@@ -275,7 +275,7 @@ fn csv_row(
     c: Columns,
     line: u64,
 ) -> std::result::Result<Row<'_>, BadRow> {
-    let field = |i: usize| record.get(i).unwrap_or("").trim();
+    let field = |i: usize| record.get(i).unwrap_or("").trim_ascii();
     let optional = |i: Option<usize>| i.map(field).filter(|t| !t.is_empty());
     let overhead = match optional(c.overhead) {
         Some(t) => Some(amount(line, "overhead", t)?),
