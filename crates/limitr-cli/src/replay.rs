@@ -19,6 +19,10 @@ use limitr_core::{CallOptions, Limitr, ManualClock, Mode};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+/// Most points kept of each meter's usage (the report charts a few meters; every meter keeps a
+/// series, so they are short).
+const METER_POINTS: usize = 64;
+
 /// How many malformed rows are printed before only counting them.
 const SHOWN_BAD_ROWS: usize = 20;
 
@@ -48,8 +52,8 @@ pub struct Customer {
     pub plan: Arc<str>,
     /// The plan's position in the policy.
     plan_index: Option<usize>,
-    /// Its entitlements, in first-use order.
-    pub meters: Vec<Meter>,
+    /// Its entitlements, in first-use order (inline for the usual few).
+    pub meters: smallvec::SmallVec<[Meter; 3]>,
     /// Whether it holds grants (only then are grant balances read).
     grants: bool,
     /// Loaded from the document: its limits may differ from the plan's (overrides, refs) and its
@@ -78,7 +82,8 @@ pub struct Run {
     clock: Arc<ManualClock>,
     /// Customers in first-seen order.
     pub customers: Vec<Customer>,
-    index: HashMap<String, usize>,
+    /// Position in `customers` by id (ids inline: no pointer to follow on a lookup).
+    index: HashMap<compact_str::CompactString, usize>,
     /// `(time, cumulative revenue, cumulative cost)` in runes.
     pub money: Series,
     revenue: Decimal,
@@ -96,7 +101,7 @@ impl Run {
             clock,
             customers: Vec::new(),
             index: HashMap::new(),
-            money: Series::default(),
+            money: Series::new(crate::tally::MAX_POINTS),
             revenue: Decimal::ZERO,
             cost: Decimal::ZERO,
             read_meters: false,
@@ -176,13 +181,13 @@ impl Run {
             id: id.to_string(),
             plan_index,
             plan,
-            meters: Vec::new(),
+            meters: smallvec::SmallVec::new(),
             grants,
             custom,
             created: at,
         });
         let i = self.customers.len() - 1;
-        self.index.insert(id.to_string(), i);
+        self.index.insert(id.into(), i);
         Ok(i)
     }
 
@@ -190,12 +195,12 @@ impl Run {
     /// the row could not be replayed.
     fn step(
         &mut self,
-        row: &Row<'_>,
+        row: &Row,
         options: &CallOptions,
         plans: &HashMap<String, String>,
     ) -> Result<bool, String> {
         self.clock.set(row.at);
-        let ci = self.customer(row.customer, row.at, plans)?;
+        let ci = self.customer(&row.customer, row.at, plans)?;
         let engine = &self.engine;
         let Some(c) = self.customers.get_mut(ci) else {
             return Err("internal: customer index".into());
@@ -205,24 +210,31 @@ impl Run {
             .plan_index
             .and_then(|i| policy.plans.get_index(i))
             .map(|(_, p)| p);
-        let mi = match c
-            .meters
-            .iter()
-            .position(|m| *m.entitlement == *row.entitlement)
-        {
+        // by position in the plan (the policy's few names stay in cache; the meters' do not)
+        let index = plan.and_then(|p| p.entitlements.get_index_of(row.entitlement.as_str()));
+        let found = match index {
+            Some(i) => c.meters.iter().position(|m| m.index == Some(i)),
+            None => c
+                .meters
+                .iter()
+                .position(|m| *m.entitlement == *row.entitlement.as_str()),
+        };
+        let mi = match found {
             Some(i) => i,
             None => {
-                let index = plan.and_then(|p| p.entitlements.get_index_of(row.entitlement));
                 let name = index
                     .and_then(|i| plan?.entitlements.get_index(i))
-                    .map_or_else(|| Arc::from(row.entitlement), |(_, e)| e.name.clone());
+                    .map_or_else(
+                        || Arc::from(row.entitlement.as_str()),
+                        |(_, e)| e.name.clone(),
+                    );
                 c.meters.push(Meter {
                     entitlement: name,
                     index,
                     started: c.created,
                     value: Decimal::ZERO,
                     tally: Tally::default(),
-                    usage: Series::default(),
+                    usage: Series::new(METER_POINTS),
                 });
                 c.meters.len() - 1
             }
@@ -239,7 +251,7 @@ impl Run {
         let Some(limit) = ent.and_then(|e| e.limit.as_ref()) else {
             // a feature flag, or an entitlement the plan does not have (denied)
             let allowed = engine
-                .allow_with(row.customer, row.entitlement, row.amount, options)
+                .allow_with(&row.customer, &row.entitlement, row.amount, options)
                 .map_err(fail)?;
             if allowed {
                 m.tally.allowed += 1;
@@ -248,8 +260,8 @@ impl Run {
             }
             return Ok(allowed);
         };
-        let id = row.customer;
-        let ent_name = row.entitlement;
+        let id = row.customer.as_str();
+        let ent_name = row.entitlement.as_str();
         let cap = match c.custom {
             true => engine
                 .limit(id, ent_name, false)
@@ -367,7 +379,7 @@ pub fn replay(
     usage: &mut Usage,
     plans: &HashMap<String, String>,
     options: &Options,
-    mut each: impl FnMut(&Row<'_>, &[bool]),
+    mut each: impl FnMut(&Row, &[bool]),
 ) -> Result<Seen> {
     let path = usage.path().display().to_string();
     let size = std::fs::metadata(usage.path()).map_or(0, |m| m.len());
@@ -398,52 +410,60 @@ pub fn replay(
         }
         Ok(())
     };
-    while let Some(next) = usage.next_row() {
-        let mut row = match next? {
-            Ok(row) => row,
-            Err(bad) => {
-                report(bad, &mut seen)?;
-                continue;
-            }
-        };
-        if row.at < last_at {
-            seen.out_of_order += 1;
-        }
-        let options = CallOptions {
-            events: false,
-            overhead: row.overhead,
-            event_data: row.event_data.take(),
-            ..CallOptions::default()
-        };
-        let mut failed = None;
-        for (run, answer) in runs.iter_mut().zip(answers.iter_mut()) {
-            match run.step(&row, &options, plans) {
-                Ok(a) => *answer = a,
-                Err(message) => {
-                    failed = Some(message);
-                    break;
+    // rows are read and parsed on a second thread, in batches, while this one replays them
+    std::thread::scope(|scope| -> Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch>>(BATCHES_AHEAD);
+        let reader = &mut *usage;
+        scope.spawn(move || read_batches(reader, &tx));
+        for batch in rx {
+            let batch = batch?;
+            for item in batch.items {
+                let mut row = match item {
+                    Ok(row) => row,
+                    Err(bad) => {
+                        report(bad, &mut seen)?;
+                        continue;
+                    }
+                };
+                if row.at < last_at {
+                    seen.out_of_order += 1;
                 }
+                let options = CallOptions {
+                    events: false,
+                    overhead: row.overhead,
+                    event_data: row.event_data.take(),
+                    ..CallOptions::default()
+                };
+                let mut failed = None;
+                for (run, answer) in runs.iter_mut().zip(answers.iter_mut()) {
+                    match run.step(&row, &options, plans) {
+                        Ok(a) => *answer = a,
+                        Err(message) => {
+                            failed = Some(message);
+                            break;
+                        }
+                    }
+                }
+                if let Some(message) = failed {
+                    // the first run may have replayed it: the runs stay comparable only when
+                    // every run refuses the same rows, which they do (the same argument checks)
+                    report(
+                        BadRow {
+                            line: row.line,
+                            message,
+                        },
+                        &mut seen,
+                    )?;
+                    continue;
+                }
+                last_at = last_at.max(row.at);
+                seen.rows += 1;
+                each(&row, &answers);
             }
+            bar.set_position(batch.bytes);
         }
-        if let Some(message) = failed {
-            // the first run may have replayed it: the runs stay comparable only when every run
-            // refuses the same rows, which they do (the same argument checks)
-            report(
-                BadRow {
-                    line: row.line,
-                    message,
-                },
-                &mut seen,
-            )?;
-            continue;
-        }
-        last_at = last_at.max(row.at);
-        seen.rows += 1;
-        each(&row, &answers);
-        if seen.rows.is_multiple_of(1 << 14) {
-            bar.set_position(usage.bytes());
-        }
-    }
+        Ok(())
+    })?;
     bar.finish_and_clear();
     if seen.skipped as usize > SHOWN_BAD_ROWS {
         eprintln!(
@@ -465,6 +485,51 @@ pub fn replay(
         );
     }
     Ok(seen)
+}
+
+/// Rows parsed per batch handed to the replaying thread.
+const BATCH: usize = 4096;
+/// Batches the reading thread may be ahead by.
+const BATCHES_AHEAD: usize = 8;
+
+/// Parsed rows (or why a row could not be read), and how far into the file they reach.
+struct Batch {
+    items: Vec<std::result::Result<Row, BadRow>>,
+    bytes: u64,
+}
+
+/// Reads `usage` into batches until its end, a read failure (sent, then the thread stops) or the
+/// replay stopping (the channel closes).
+fn read_batches(usage: &mut Usage, tx: &std::sync::mpsc::SyncSender<Result<Batch>>) {
+    loop {
+        let mut items = Vec::with_capacity(BATCH);
+        let mut failure = None;
+        while items.len() < BATCH {
+            match usage.next_row() {
+                None => break,
+                Some(Err(f)) => {
+                    failure = Some(f);
+                    break;
+                }
+                Some(Ok(item)) => items.push(item),
+            }
+        }
+        let last = items.len() < BATCH;
+        let batch = Batch {
+            items,
+            bytes: usage.bytes(),
+        };
+        if tx.send(Ok(batch)).is_err() {
+            return;
+        }
+        if let Some(f) = failure {
+            let _ = tx.send(Err(f));
+            return;
+        }
+        if last {
+            return;
+        }
+    }
 }
 
 /// The plan of each customer from a customers file, checked against the policy's plans.

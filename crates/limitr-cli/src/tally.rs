@@ -49,7 +49,7 @@ impl Tally {
     }
 }
 
-/// Most points a series keeps (it halves itself and samples half as often when full).
+/// Most points a series keeps by default (it halves itself and samples half as often when full).
 pub const MAX_POINTS: usize = 240;
 
 /// A time series of `(epoch ms, a, b)` with bounded memory: every `stride`-th sample is kept, and
@@ -61,9 +61,19 @@ pub struct Series {
     stride: u64,
     /// Samples to skip before the next one is kept.
     skip: u64,
+    /// Most points kept.
+    max: usize,
 }
 
 impl Series {
+    /// An empty series keeping at most `max` points (at least 2).
+    pub fn new(max: usize) -> Series {
+        Series {
+            max: max.max(2),
+            ..Series::default()
+        }
+    }
+
     /// Records a sample (converted to floating point only when it is kept).
     pub fn push(&mut self, at: i64, a: Decimal, b: Decimal) {
         self.latest = Some((at, a, b));
@@ -71,7 +81,7 @@ impl Series {
             self.skip -= 1;
             return;
         }
-        if self.points.len() >= MAX_POINTS {
+        if self.points.len() >= self.max.max(2) {
             let kept: Vec<_> = self.points.iter().copied().step_by(2).collect();
             self.points = kept;
             self.stride = self.stride.max(1) * 2;
@@ -100,7 +110,7 @@ mod tests {
 
     #[test]
     fn series_stays_bounded_and_ends_at_the_latest_sample() {
-        let mut s = Series::default();
+        let mut s = Series::new(MAX_POINTS);
         for i in 0..100_000 {
             s.push(i, Decimal::from(i), Decimal::ZERO);
         }

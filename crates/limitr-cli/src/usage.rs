@@ -7,23 +7,24 @@
 
 use crate::failure::{Failure, Result};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use compact_str::CompactString;
 use limitr_core::number::{self, Decimal};
 use serde_json::Value;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-/// One call, borrowed from the reader's current record.
+/// One call (ids inline: no allocation for ids up to 24 bytes).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row<'a> {
+pub struct Row {
     /// 1-based line of the row in the file.
     pub line: u64,
     /// Epoch milliseconds.
     pub at: i64,
     /// The customer's id.
-    pub customer: &'a str,
+    pub customer: CompactString,
     /// The entitlement used.
-    pub entitlement: &'a str,
+    pub entitlement: CompactString,
     /// The amount, in the entitlement's credit units.
     pub amount: Decimal,
     /// The call's provider cost in runes, when given.
@@ -93,7 +94,7 @@ enum Source {
     },
 }
 
-/// Reads a usage file row by row (each row borrows the reader until the next).
+/// Reads a usage file row by row.
 pub struct Usage {
     path: PathBuf,
     source: Source,
@@ -122,12 +123,12 @@ fn timestamp(line: u64, text: &str) -> std::result::Result<i64, BadRow> {
     })
 }
 
-fn id<'a>(line: u64, column: &str, text: &'a str) -> std::result::Result<&'a str, BadRow> {
+fn id(line: u64, column: &str, text: &str) -> std::result::Result<CompactString, BadRow> {
     let text = text.trim_ascii();
     if text.is_empty() {
         return Err(bad(line, format!("`{column}` is empty")));
     }
-    Ok(text)
+    Ok(CompactString::new(text))
 }
 
 impl Usage {
@@ -201,7 +202,7 @@ impl Usage {
     }
 
     /// The next row; `None` at the end. An unreadable file (an I/O error) is a [`Failure`].
-    pub fn next_row(&mut self) -> Option<Result<std::result::Result<Row<'_>, BadRow>>> {
+    pub fn next_row(&mut self) -> Option<Result<std::result::Result<Row, BadRow>>> {
         match &mut self.source {
             Source::Csv {
                 reader,
@@ -270,11 +271,7 @@ impl Usage {
     }
 }
 
-fn csv_row(
-    record: &csv::StringRecord,
-    c: Columns,
-    line: u64,
-) -> std::result::Result<Row<'_>, BadRow> {
+fn csv_row(record: &csv::StringRecord, c: Columns, line: u64) -> std::result::Result<Row, BadRow> {
     let field = |i: usize| record.get(i).unwrap_or("").trim_ascii();
     let optional = |i: Option<usize>| i.map(field).filter(|t| !t.is_empty());
     let overhead = match optional(c.overhead) {
@@ -299,7 +296,7 @@ fn csv_row(
     })
 }
 
-fn json_row(v: &Value, line: u64) -> std::result::Result<Row<'_>, BadRow> {
+fn json_row(v: &Value, line: u64) -> std::result::Result<Row, BadRow> {
     let Some(o) = v.as_object() else {
         return Err(bad(line, "expected a JSON object per line"));
     };
