@@ -115,8 +115,15 @@ fn line_chart(title: &str, lines: &[Line<'_>]) -> String {
         );
     }
     for l in lines {
-        let pts: Vec<String> = l
-            .points
+        // a meter holds its value between calls: drawn as steps, so a reset is a drop, not a slope
+        let mut stepped = Vec::with_capacity(l.points.len() * 2);
+        for (i, p) in l.points.iter().enumerate() {
+            if let Some(prev) = i.checked_sub(1).and_then(|j| l.points.get(j)) {
+                stepped.push((p.0, prev.1));
+            }
+            stepped.push(*p);
+        }
+        let pts: Vec<String> = stepped
             .iter()
             .map(|&(x, y)| format!("{:.1},{:.1}", sx(x), sy(y)))
             .collect();
