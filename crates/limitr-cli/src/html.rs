@@ -3,8 +3,8 @@
 //! usage, cumulative revenue and cost, revenue, cost and margin per plan).
 
 use crate::money::Currency;
-use crate::replay::Run;
 use crate::report;
+use crate::run::Run;
 use limitr_core::number;
 use std::fmt::Write as _;
 
@@ -232,7 +232,7 @@ pub fn page(run: &Run, money: &Currency, title: &str, summary: &str) -> String {
     ));
     body.push_str(&plan_bars(run, money));
     // the meters with the most usage (relative to their limit), one chart each
-    let mut meters: Vec<(f64, &str, &str, &crate::replay::Meter)> = run
+    let mut meters: Vec<(f64, &str, &str, &crate::run::Meter)> = run
         .customers
         .iter()
         .flat_map(|c| c.meters.iter().map(move |m| (c, m)))

@@ -15,6 +15,7 @@ mod locate;
 mod money;
 mod replay;
 mod report;
+mod run;
 mod simulate;
 mod table;
 mod tally;

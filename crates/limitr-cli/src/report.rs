@@ -4,7 +4,7 @@
 
 use crate::failure::{Failure, Result};
 use crate::money::Currency;
-use crate::replay::Run;
+use crate::run::Run;
 use crate::table::Table;
 use crate::tally::Tally;
 use limitr_core::number::{self, Decimal};
