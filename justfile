@@ -40,9 +40,8 @@ test-cli:
 
 # `limitr simulate` rows/s on 1M generated usage rows (release build, CSV parsing included, one run)
 bench-cli:
-    cargo build -q --release -p limitr-cli --bin limitr --example usage_rows
-    target/release/examples/usage_rows 1000000 target/bench-cli-usage.csv
-    target/release/limitr simulate --policy examples/cli/policy.json --usage target/bench-cli-usage.csv --customers examples/cli/customers.csv --top 0 > /dev/null
+    cargo run -q --release -p limitr-cli --example usage_rows -- 1000000 "${TMPDIR:-/tmp}/limitr-bench-cli-usage.csv"
+    cargo run -q --release -p limitr-cli --bin limitr -- simulate --policy examples/cli/policy.json --usage "${TMPDIR:-/tmp}/limitr-bench-cli-usage.csv" --customers examples/cli/customers.csv --top 0 > /dev/null
 
 # The journal beside the in-memory store: allow per sync mode, bytes per allow, restart time
 bench-journal:
