@@ -47,6 +47,15 @@ bench-redis:
 bench:
     cargo bench -p limitr-core --bench engine
 
+# The `limitr` CLI's tests: every subcommand on the shipped examples/cli files and on bad input
+test-cli:
+    cargo test -p limitr-cli
+
+# `limitr simulate` rows/s on 1M generated usage rows (release build, CSV parsing included, one run)
+bench-cli:
+    cargo run -q --release -p limitr-cli --example usage_rows -- 1000000 "${TMPDIR:-/tmp}/limitr-bench-cli-usage.csv"
+    cargo run -q --release -p limitr-cli --bin limitr -- simulate --policy examples/cli/policy.json --usage "${TMPDIR:-/tmp}/limitr-bench-cli-usage.csv" --customers examples/cli/customers.csv --top 0 > /dev/null
+
 # The journal beside the in-memory store: allow per sync mode, bytes per allow, restart time
 bench-journal:
     cargo bench -p limitr-journal --bench journal
