@@ -13,7 +13,7 @@ quickstart-rust:
     cargo run -q -p limitr-core --example quickstart
 
 # Every test (what CI runs)
-test: lint test-rust test-redis test-node test-python test-wasm
+test: lint test-rust test-redis test-cli test-node test-python test-wasm
 
 # Formatting and lints
 lint:
@@ -25,10 +25,11 @@ lint:
 test-rust:
     cargo test -p limitr-core
     cargo test -p limitr-journal
+    cargo test -p limitr-host
     cargo build -q -p limitr-journal --examples
     cargo run -q -p limitr-journal --example crash -- 20 target/debug/examples/crash_child
     cargo run -q -p limitr-journal --example durable | grep "after restart: allow 1 → false" > /dev/null
-    cargo run -q -p limitr-core --example quickstart | grep -q "Grant current value:  5.69"
+    cargo run -q -p limitr-core --example quickstart | grep "Grant current value:  5.69" > /dev/null
 
 # The Redis store against real redis-server processes the tests start on loopback: the scenario
 # corpus, the overspend hammer (8 processes × 4 threads), idempotent retries, Redis killed mid-run
@@ -76,6 +77,7 @@ install-python-wheel profile="debug" abi="py39":
 # Python tests against the installed wheel (pytest + pytest-asyncio, run with -P so the source tree
 # is not importable), stubs checked against the installed binary, typed example under mypy --strict
 test-python: install-python-wheel
+    scripts/bootstrap.sh redis
     cargo clippy -q -p limitr-python --all-targets -- -D warnings
     cd python && LIMITR_TEST_INSTALLED=1 ../.venv/bin/python -P -m pytest -q
     cd python && ../.venv/bin/python -P -m mypy.stubtest limitr
@@ -100,6 +102,7 @@ build-node profile="debug":
 
 # Node and Bun tests of the npm package: API, errors, events, the scenario corpus, the packed tarball
 test-node: build-node
+    scripts/bootstrap.sh redis
     cargo clippy -p limitr-node --all-targets -- -D warnings
     node --import tsx --test npm/test/unit/*.test.ts npm/test/package.test.ts
     node_modules/.bin/bun test --timeout 60000 npm/test/unit
