@@ -28,6 +28,7 @@
 pub mod cap;
 pub mod customer;
 pub mod decision;
+pub mod effects;
 pub mod engine;
 pub mod error;
 pub mod estimate;
@@ -51,6 +52,7 @@ mod topup;
 
 pub use customer::{Customer, Override, Profile};
 pub use decision::{CheckDetail, Reason};
+pub use effects::{Counter, Effects};
 pub use engine::{
     CallOptions, CapOptions, EstimateAnswer, Limitr, LoadOptions, NewCustomer, ReserveOptions,
 };

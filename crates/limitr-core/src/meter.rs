@@ -115,6 +115,27 @@ impl Trend {
         }
     }
 
+    /// The trend's state, for a store that writes it compactly: change times, deltas, how many
+    /// are recorded, and the smoothed rate.
+    pub fn parts(&self) -> ([Timestamp; 3], [f64; 3], u8, Option<f64>) {
+        (self.at, self.delta, self.len, self.ewma_rate)
+    }
+
+    /// A trend from its [`parts`](Self::parts); `None` when `len` is over 3.
+    pub fn from_parts(
+        at: [Timestamp; 3],
+        delta: [f64; 3],
+        len: u8,
+        ewma_rate: Option<f64>,
+    ) -> Option<Trend> {
+        (len <= 3).then_some(Trend {
+            at,
+            delta,
+            len,
+            ewma_rate,
+        })
+    }
+
     /// Forgets every change (a new period).
     pub fn clear(&mut self) {
         *self = Trend::default();

@@ -150,14 +150,24 @@ impl Journal {
         let mut ids: Vec<&String> = found.customers.keys().collect();
         ids.sort();
         for id in ids {
-            let Some(bytes) = found.customers.get(id) else {
+            let Some(found) = found.customers.get(id) else {
                 continue;
             };
-            let value: serde_json::Value = serde_json::from_slice(bytes)
+            if found.json.is_empty() {
+                return Err(Error::Storage(format!(
+                    "journal: customer `{id}`: counters with no record of the customer before them"
+                )));
+            }
+            let value: serde_json::Value = serde_json::from_slice(&found.json)
                 .map_err(|e| Error::Storage(format!("journal: customer `{id}`: {e}")))?;
-            let c = Customer::from_record(&value, policy).map_err(|(field, m)| {
+            let mut c = Customer::from_record(&value, policy).map_err(|(field, m)| {
                 Error::Storage(format!("journal: customer `{id}`: {field}: {m}"))
             })?;
+            for counters in &found.counters {
+                limitr_core::effects::apply_counters(counters, &mut c).map_err(|m| {
+                    Error::Storage(format!("journal: customer `{id}`: counters past its {m}"))
+                })?;
+            }
             mem.upsert(c, |_| ());
         }
         let log = log::Log::open(&self.dir, found.generation, found.len, self.sync)

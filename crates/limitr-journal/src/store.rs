@@ -4,7 +4,7 @@
 use crate::log::Log;
 use crate::record;
 use crate::{SyncMode, frame};
-use limitr_core::{Customer, MemoryStore, Store};
+use limitr_core::{Counter, Customer, MemoryStore, Store};
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -110,13 +110,30 @@ impl Durable {
     /// when the append fails they get their pre-images back (not journaled: not applied) and
     /// the answer is false.
     fn keep_or_restore(&self, before: Vec<Customer>, after: &mut [&mut Customer]) -> bool {
-        let changed: Vec<&Customer> = after
-            .iter()
-            .zip(&before)
-            .filter(|(c, b)| **c != *b)
-            .map(|(c, _)| &**c)
-            .collect();
-        if changed.is_empty() || self.put(&changed) {
+        let mut changed: Vec<&Customer> = Vec::new();
+        let mut moved: Vec<(&str, Vec<Counter>)> = Vec::new();
+        let mut whole = false;
+        for (c, b) in after.iter().zip(&before) {
+            if **c == *b {
+                continue;
+            }
+            match limitr_core::effects::counters(b, c) {
+                Some(list) if !list.is_empty() => moved.push((&c.id, list)),
+                _ => whole = true,
+            }
+            changed.push(&**c);
+        }
+        // a commit that only moved counters is journaled as their post-values; one that changed
+        // the structure of any of its customers as the whole records
+        let kept = changed.is_empty()
+            || if whole {
+                self.put(&changed)
+            } else {
+                let refs: Vec<(&str, &[Counter])> =
+                    moved.iter().map(|(id, l)| (*id, l.as_slice())).collect();
+                self.append(|out| record::counters(&refs, out))
+            };
+        if kept {
             return true;
         }
         for (c, b) in after.iter_mut().zip(before) {

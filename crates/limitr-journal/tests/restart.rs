@@ -451,3 +451,32 @@ fn idempotency_keys_survive_a_restart_and_the_load_option_sets_their_ttl() {
             .unwrap()
     );
 }
+
+#[test]
+fn a_customer_from_the_document_metered_in_counters_survives_a_restart() {
+    // the document's customers reach the journal whole before their counters do
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    let doc = {
+        let p = Limitr::from_json(DOC).unwrap().with_clock(clock.clone());
+        p.create_customer("doc-user", Some("starter")).unwrap();
+        p.stringify(Format::Json).unwrap()
+    };
+    let load = || {
+        Journal::at(dir.path())
+            .sync(SyncMode::Os)
+            .load(&doc, Format::Json)
+            .unwrap()
+            .with_clock(clock.clone())
+    };
+    {
+        let p = load();
+        assert!(p.allow("doc-user", "ai-chat-input", d(400_000)).unwrap());
+    }
+    let again = load();
+    assert!(!again.allow("doc-user", "ai-chat-input", d(200_000)).unwrap());
+    assert_eq!(
+        again.value("doc-user", "ai-chat-input", false, true).unwrap(),
+        Some(d(400_000))
+    );
+}
