@@ -427,3 +427,20 @@ async def test_async_and_sync_views_share_state() -> None:
     await policy.create_customer("ada")
     policy.sync.allow("ada", "chat", 7)
     assert await policy.value("ada", "chat") == 7
+
+
+def test_every_awaitable_has_the_parameters_of_its_sync_twin() -> None:
+    """On a network store each awaitable forwards its arguments as they are to the sync method of
+    the same name, on a worker thread (limitr/_async.py): both must take the same parameters."""
+    import inspect
+
+    from limitr import Limitr, LimitrSync
+
+    def params(f: object) -> list:  # type: ignore[type-arg]
+        sig = inspect.signature(f)  # type: ignore[arg-type]
+        return [(p.name, p.kind, repr(p.default)) for p in sig.parameters.values() if p.name != "self"]
+
+    names = [n for n, f in vars(Limitr).items() if inspect.iscoroutinefunction(f)]
+    assert len(names) > 40
+    for name in names:
+        assert params(getattr(Limitr, name)) == params(getattr(LimitrSync, name)), name

@@ -1,8 +1,11 @@
 //! `LimitrSync`: the engine as a synchronous Python class (the awaitable `limitr.Limitr` is a thin
 //! `async def` layer over it, in Python), and `Doc`, the document view (`record`, `stringify`).
 //!
-//! Per-customer calls keep the GIL: they take well under a microsecond, less than releasing and
-//! re-taking the GIL costs. Loading and serialising whole documents release it (`py.detach`).
+//! On memory or a journal, per-customer calls keep the GIL: they take well under a microsecond,
+//! less than releasing and re-taking the GIL costs. On a network store (Redis) every engine call
+//! releases it (`py.detach`) for its round trip, so other threads, and the asyncio loop while
+//! `limitr.Limitr` runs the call on a worker thread, keep running. Loading and serialising whole
+//! documents always release it.
 
 use crate::convert::{self, amount_or, opt_quantity};
 use crate::error::{check, invalid};
@@ -21,10 +24,25 @@ use pyo3::types::{PyDict, PyList, PyMapping, PyString};
 use serde_json::Map;
 use std::sync::Arc;
 
-/// A Limitr engine: a policy, its customers and handlers. Safe to share between threads.
+/// A Limitr engine: a policy, its customers and handlers. Safe to share between threads. On a
+/// network store each call blocks its thread for a round trip, with the GIL released.
 #[pyclass(frozen, name = "LimitrSync", module = "limitr._limitr")]
 pub struct LimitrSync {
     inner: Arc<Limitr>,
+    /// The store does network I/O: engine calls release the GIL ([`LimitrSync::run`]).
+    network: bool,
+}
+
+impl LimitrSync {
+    /// Runs one engine call: without the GIL on a network store (the call waits for a round trip;
+    /// handlers and the clock take the GIL back to run), with it otherwise (cheaper than a release).
+    fn run<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&Limitr) -> T + Send) -> T {
+        if self.network {
+            py.detach(|| f(&self.inner))
+        } else {
+            f(&self.inner)
+        }
+    }
 }
 
 /// The policy document with its customers' state.
@@ -59,7 +77,7 @@ fn options(
 /// reads for this entitlement (`"500MB"`, `"1.5min"`: [`Limitr::quantity`]); None → `default`.
 fn amount_for(
     py: Python<'_>,
-    engine: &Limitr,
+    engine: &LimitrSync,
     customer: &str,
     entitlement: &str,
     v: Option<&Bound<'_, PyAny>>,
@@ -68,7 +86,10 @@ fn amount_for(
     match v {
         Some(v) if v.is_instance_of::<PyString>() => {
             let text = v.cast::<PyString>()?.to_cow()?;
-            check(py, engine.quantity(customer, entitlement, &text))
+            check(
+                py,
+                engine.run(py, |e| e.quantity(customer, entitlement, &text)),
+            )
         }
         _ => amount_or(v, "value", default),
     }
@@ -229,6 +250,7 @@ impl LimitrSync {
             engine = engine.with_clock(Arc::new(PyClock(now)));
         }
         Ok(LimitrSync {
+            network: engine.store().is_network(),
             inner: Arc::new(engine),
         })
     }
@@ -273,6 +295,13 @@ impl LimitrSync {
         )
     }
 
+    /// True when the store is on the network (Redis): each call waits for a round trip, without
+    /// the GIL; `limitr.Limitr` then runs its awaitables on a worker thread.
+    #[getter]
+    fn network(&self) -> bool {
+        self.network
+    }
+
     /// The document: `doc.record()`, `doc.stringify("yaml")`.
     #[getter]
     fn doc(&self) -> Doc {
@@ -312,19 +341,19 @@ impl LimitrSync {
             },
             idempotency_key,
         };
-        let record = check(py, self.inner.create_customer_with(id, &new))?;
+        let record = check(py, self.run(py, |e| e.create_customer_with(id, &new)))?;
         convert::to_py(py, &record)
     }
 
     /// Creates the customer if missing; True if it was created.
     #[pyo3(signature = (id, plan = None))]
     fn ensure_customer(&self, py: Python<'_>, id: &str, plan: Option<&str>) -> PyResult<bool> {
-        check(py, self.inner.ensure_customer(id, plan))
+        check(py, self.run(py, |e| e.ensure_customer(id, plan)))
     }
 
     /// A customer's record as a dict, or None.
     fn customer<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
-        match self.inner.customer_record(id) {
+        match self.run(py, |e| e.customer_record(id)) {
             Some(r) => convert::to_py(py, &r),
             None => Ok(py.None().into_bound(py)),
         }
@@ -333,7 +362,7 @@ impl LimitrSync {
     /// One customer's whole record (meters, holds, grants, caps, keys), to move it to another
     /// engine with `import_customer`; None for an unknown customer.
     fn export_customer<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
-        match check(py, self.inner.export_customer(id))? {
+        match check(py, self.run(py, |e| e.export_customer(id)))? {
             Some(r) => convert::to_py(py, &r),
             None => Ok(py.None().into_bound(py)),
         }
@@ -342,7 +371,7 @@ impl LimitrSync {
     /// Puts an exported customer record into this engine; True if it replaced one.
     fn import_customer(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<bool> {
         let record = convert::from_py(record, "record")?;
-        check(py, self.inner.import_customer(&record))
+        check(py, self.run(py, |e| e.import_customer(&record)))
     }
 
     /// Every customer's record, by id.
@@ -353,7 +382,7 @@ impl LimitrSync {
 
     /// Removes a customer; True if it existed.
     fn remove_customer(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
-        check(py, self.inner.remove_customer(id))
+        check(py, self.run(py, |e| e.remove_customer(id)))
     }
 
     /// Moves a customer to `plan` (meters kept unless `reset_meters`).
@@ -365,13 +394,16 @@ impl LimitrSync {
         plan: &str,
         reset_meters: bool,
     ) -> PyResult<bool> {
-        check(py, self.inner.set_customer_plan(id, plan, reset_meters))
+        check(
+            py,
+            self.run(py, |e| e.set_customer_plan(id, plan, reset_meters)),
+        )
     }
 
     /// Adds an alternative id for a customer; False when the customer is unknown or the alt id
     /// belongs to another customer.
     fn add_alt_id(&self, py: Python<'_>, id: &str, alt: &str) -> PyResult<bool> {
-        check(py, self.inner.add_alt_id(id, alt))
+        check(py, self.run(py, |e| e.add_alt_id(id, alt)))
     }
 
     /// Overrides a customer's limit of `entitlement` with `fields` (`value`, `mode`, `credit`,
@@ -389,8 +421,9 @@ impl LimitrSync {
         let fields = convert::object(fields, "fields")?;
         check(
             py,
-            self.inner
-                .create_customer_override(id, entitlement, &fields, expires_on),
+            self.run(py, |e| {
+                e.create_customer_override(id, entitlement, &fields, expires_on)
+            }),
         )
     }
 
@@ -401,13 +434,16 @@ impl LimitrSync {
         id: &str,
         entitlement: &str,
     ) -> PyResult<bool> {
-        check(py, self.inner.remove_customer_override(id, entitlement))
+        check(
+            py,
+            self.run(py, |e| e.remove_customer_override(id, entitlement)),
+        )
     }
 
     /// Charges the plan's subscription entitlement once per period, after the trial; True when
     /// it charged.
     fn ensure_plan_subscription(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
-        check(py, self.inner.ensure_plan_subscription(id))
+        check(py, self.run(py, |e| e.ensure_plan_subscription(id)))
     }
 
     /// Adds a spend cap to customer `id`: at most `value` of `credit` (`rune` by default, or a
@@ -479,7 +515,7 @@ impl LimitrSync {
             expires_on,
             events,
         };
-        match check(py, self.inner.add_customer_cap(id, value, &o))? {
+        match check(py, self.run(py, |e| e.add_customer_cap(id, value, &o)))? {
             Some(r) => convert::to_py(py, &r),
             None => Ok(py.None().into_bound(py)),
         }
@@ -492,7 +528,7 @@ impl LimitrSync {
         id: &str,
         cap_id: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        match self.inner.customer_cap(id, cap_id) {
+        match self.run(py, |e| e.customer_cap(id, cap_id)) {
             Some(r) => convert::to_py(py, &r),
             None => Ok(py.None().into_bound(py)),
         }
@@ -500,7 +536,7 @@ impl LimitrSync {
 
     /// Zeroes a cap's consumption and starts a new period; True if the cap exists.
     fn reset_customer_cap(&self, py: Python<'_>, id: &str, cap_id: &str) -> PyResult<bool> {
-        check(py, self.inner.reset_customer_cap(id, cap_id))
+        check(py, self.run(py, |e| e.reset_customer_cap(id, cap_id)))
     }
 
     /// Removes a cap; True if it existed. `events=False` sends neither `customer-cap-removed` nor
@@ -513,7 +549,10 @@ impl LimitrSync {
         cap_id: &str,
         events: bool,
     ) -> PyResult<bool> {
-        check(py, self.inner.remove_customer_cap_with(id, cap_id, events))
+        check(
+            py,
+            self.run(py, |e| e.remove_customer_cap_with(id, cap_id, events)),
+        )
     }
 
     /// Meters `value` if the policy allows it. `event`: False to send no events, or a dict of
@@ -535,13 +574,16 @@ impl LimitrSync {
         caps: Option<&Bound<'_, PyAny>>,
         idempotency_key: Option<String>,
     ) -> PyResult<bool> {
-        let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
+        let value = amount_for(py, self, customer, entitlement, value, Decimal::ZERO)?;
         let mut o = options(event, overhead)?;
         o.idempotency_key = idempotency_key;
         if let Some(caps) = caps.filter(|c| !c.is_none()) {
             o.caps = call_caps(caps)?;
         }
-        check(py, self.inner.allow_with(customer, entitlement, value, &o))
+        check(
+            py,
+            self.run(py, |e| e.allow_with(customer, entitlement, value, &o)),
+        )
     }
 
     /// Whether `allow` would pass, changing nothing. `detail=True` returns
@@ -561,15 +603,16 @@ impl LimitrSync {
         overhead: Option<&Bound<'py, PyAny>>,
         caps: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
+        let value = amount_for(py, self, customer, entitlement, value, Decimal::ZERO)?;
         let mut o = options(None, overhead)?;
         if let Some(caps) = caps.filter(|c| !c.is_none()) {
             o.caps = call_caps(caps)?;
         }
         let d = check(
             py,
-            self.inner
-                .check_detail_with(customer, entitlement, value, &o),
+            self.run(py, |e| {
+                e.check_detail_with(customer, entitlement, value, &o)
+            }),
         )?;
         if !detail {
             return Ok(pyo3::types::PyBool::new(py, d.allowed)
@@ -587,7 +630,10 @@ impl LimitrSync {
 
     /// Whether `increment` would pass, changing nothing; False when there is no limit.
     fn check_increment(&self, py: Python<'_>, customer: &str, entitlement: &str) -> PyResult<bool> {
-        check(py, self.inner.check_increment(customer, entitlement))
+        check(
+            py,
+            self.run(py, |e| e.check_increment(customer, entitlement)),
+        )
     }
 
     /// The limit's `increment` (1 by default); None without a limit. `id` may be a plan name.
@@ -597,7 +643,7 @@ impl LimitrSync {
         id: &str,
         entitlement: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let c = check(py, self.inner.cost(id, entitlement))?;
+        let c = check(py, self.run(py, |e| e.cost(id, entitlement)))?;
         opt_quantity(py, c)
     }
 
@@ -606,7 +652,7 @@ impl LimitrSync {
     /// unless `events=False`).
     #[pyo3(signature = (id, *, events = true))]
     fn ensure_included_topups(&self, py: Python<'_>, id: &str, events: bool) -> PyResult<bool> {
-        check(py, self.inner.ensure_included_topups(id, events))
+        check(py, self.run(py, |e| e.ensure_included_topups(id, events)))
     }
 
     /// Meters the limit's `increment` (1 by default); False when there is no limit.
@@ -625,7 +671,7 @@ impl LimitrSync {
     ) -> PyResult<bool> {
         let mut o = options(event, overhead)?;
         o.idempotency_key = idempotency_key;
-        check(py, self.inner.increment(customer, entitlement, &o))
+        check(py, self.run(py, |e| e.increment(customer, entitlement, &o)))
     }
 
     /// Meters minus the limit's `increment`; False when there is no limit.
@@ -644,7 +690,7 @@ impl LimitrSync {
     ) -> PyResult<bool> {
         let mut o = options(event, overhead)?;
         o.idempotency_key = idempotency_key;
-        check(py, self.inner.decrement(customer, entitlement, &o))
+        check(py, self.run(py, |e| e.decrement(customer, entitlement, &o)))
     }
 
     /// Sets the meter to `value` (meters the difference, with the rules of `allow`).
@@ -663,17 +709,13 @@ impl LimitrSync {
         overhead: Option<&Bound<'_, PyAny>>,
         idempotency_key: Option<String>,
     ) -> PyResult<bool> {
-        let value = amount_for(
-            py,
-            &self.inner,
-            customer,
-            entitlement,
-            Some(value),
-            Decimal::ZERO,
-        )?;
+        let value = amount_for(py, self, customer, entitlement, Some(value), Decimal::ZERO)?;
         let mut o = options(event, overhead)?;
         o.idempotency_key = idempotency_key;
-        check(py, self.inner.set(customer, entitlement, value, &o))
+        check(
+            py,
+            self.run(py, |e| e.set(customer, entitlement, value, &o)),
+        )
     }
 
     /// Usage this period (`percent`: share of the limit used); None when unknown.
@@ -686,7 +728,10 @@ impl LimitrSync {
         percent: bool,
         grants: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.value(customer, entitlement, percent, grants))?;
+        let v = check(
+            py,
+            self.run(py, |e| e.value(customer, entitlement, percent, grants)),
+        )?;
         opt_quantity(py, v)
     }
 
@@ -702,7 +747,7 @@ impl LimitrSync {
     ) -> PyResult<Bound<'py, PyAny>> {
         let v = check(
             py,
-            self.inner.remaining(customer, entitlement, percent, grants),
+            self.run(py, |e| e.remaining(customer, entitlement, percent, grants)),
         )?;
         opt_quantity(py, v)
     }
@@ -716,13 +761,13 @@ impl LimitrSync {
         entitlement: &str,
         grants: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.limit(id, entitlement, grants))?;
+        let v = check(py, self.run(py, |e| e.limit(id, entitlement, grants)))?;
         opt_quantity(py, v)
     }
 
     /// When the entitlement next resets (epoch ms), or None.
     fn resets(&self, py: Python<'_>, customer: &str, entitlement: &str) -> PyResult<Option<i64>> {
-        check(py, self.inner.resets(customer, entitlement))
+        check(py, self.run(py, |e| e.resets(customer, entitlement)))
     }
 
     /// Grants a plan top-up; False for an unknown customer.
@@ -739,8 +784,9 @@ impl LimitrSync {
     ) -> PyResult<bool> {
         check(
             py,
-            self.inner
-                .apply_customer_topup_with(customer, topup, idempotency_key),
+            self.run(py, |e| {
+                e.apply_customer_topup_with(customer, topup, idempotency_key)
+            }),
         )
     }
 
@@ -751,7 +797,7 @@ impl LimitrSync {
         customer: &str,
         credit: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.remaining_credit(customer, credit))?;
+        let v = check(py, self.run(py, |e| e.remaining_credit(customer, credit)))?;
         opt_quantity(py, v)
     }
 
@@ -771,7 +817,7 @@ impl LimitrSync {
             return Err(invalid(py, "from_", "must be a non-empty string".into()));
         }
         let value = amount_or(value, "value", Decimal::ONE)?;
-        opt_quantity(py, self.inner.credit_exchange(from_, &to, value))
+        opt_quantity(py, self.run(py, |e| e.credit_exchange(from_, &to, value)))
     }
 
     /// Holds room for a call of unknown size: `value` units, or the learned estimate at
@@ -800,7 +846,7 @@ impl LimitrSync {
             value: match value.filter(|v| !v.is_none()) {
                 Some(v) => Some(amount_for(
                     py,
-                    &self.inner,
+                    self,
                     customer,
                     entitlement,
                     Some(v),
@@ -816,7 +862,7 @@ impl LimitrSync {
             event_data: event_data(event)?,
             idempotency_key,
         };
-        check(py, self.inner.reserve(customer, entitlement, &o))
+        check(py, self.run(py, |e| e.reserve(customer, entitlement, &o)))
     }
 
     /// Meters the real size of a reserved call and removes its hold (`final=False` keeps the
@@ -838,13 +884,14 @@ impl LimitrSync {
         overhead: Option<&Bound<'_, PyAny>>,
         idempotency_key: Option<String>,
     ) -> PyResult<bool> {
-        let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
+        let value = amount_for(py, self, customer, entitlement, value, Decimal::ZERO)?;
         let mut o = options(event, overhead)?;
         o.idempotency_key = idempotency_key;
         check(
             py,
-            self.inner
-                .settle(customer, entitlement, hold, value, r#final, &o),
+            self.run(py, |e| {
+                e.settle(customer, entitlement, hold, value, r#final, &o)
+            }),
         )
     }
 
@@ -863,8 +910,9 @@ impl LimitrSync {
     ) -> PyResult<bool> {
         check(
             py,
-            self.inner
-                .release_with(customer, entitlement, hold, idempotency_key),
+            self.run(py, |e| {
+                e.release_with(customer, entitlement, hold, idempotency_key)
+            }),
         )
     }
 
@@ -875,7 +923,7 @@ impl LimitrSync {
         customer: &str,
         entitlement: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.held(customer, entitlement))?;
+        let v = check(py, self.run(py, |e| e.held(customer, entitlement)))?;
         opt_quantity(py, v)
     }
 
@@ -896,27 +944,22 @@ impl LimitrSync {
         segment: Option<&str>,
         event: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let value = amount_for(
-            py,
-            &self.inner,
-            customer,
-            entitlement,
-            Some(value),
-            Decimal::ZERO,
-        )?;
+        let value = amount_for(py, self, customer, entitlement, Some(value), Decimal::ZERO)?;
         let overhead = opt_amount(overhead, "overhead")?;
         let data = event_data(event)?;
         check(
             py,
-            self.inner.observe(
-                customer,
-                entitlement,
-                value,
-                overhead,
-                basis,
-                segment,
-                data.as_ref(),
-            ),
+            self.run(py, |e| {
+                e.observe(
+                    customer,
+                    entitlement,
+                    value,
+                    overhead,
+                    basis,
+                    segment,
+                    data.as_ref(),
+                )
+            }),
         )
     }
 
@@ -937,8 +980,9 @@ impl LimitrSync {
     ) -> PyResult<Bound<'py, PyAny>> {
         let a = check(
             py,
-            self.inner
-                .estimate(customer, entitlement, quantile, basis, segment),
+            self.run(py, |e| {
+                e.estimate(customer, entitlement, quantile, basis, segment)
+            }),
         )?;
         match a {
             Some(a) => convert::to_py(py, &a.record()),
@@ -955,7 +999,10 @@ impl LimitrSync {
         entitlement: &str,
         smoothed: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.rate(customer, entitlement, smoothed))?;
+        let v = check(
+            py,
+            self.run(py, |e| e.rate(customer, entitlement, smoothed)),
+        )?;
         convert::quantity(py, v)
     }
 
@@ -966,7 +1013,7 @@ impl LimitrSync {
         customer: &str,
         entitlement: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.acceleration(customer, entitlement))?;
+        let v = check(py, self.run(py, |e| e.acceleration(customer, entitlement)))?;
         convert::quantity(py, v)
     }
 
@@ -982,8 +1029,9 @@ impl LimitrSync {
     ) -> PyResult<Option<i64>> {
         check(
             py,
-            self.inner
-                .projected_exhaustion(customer, entitlement, smoothed, grants),
+            self.run(py, |e| {
+                e.projected_exhaustion(customer, entitlement, smoothed, grants)
+            }),
         )
     }
 
@@ -997,13 +1045,16 @@ impl LimitrSync {
         entitlement: &str,
         grants: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.allowance(customer, entitlement, grants))?;
+        let v = check(
+            py,
+            self.run(py, |e| e.allowance(customer, entitlement, grants)),
+        )?;
         opt_quantity(py, v)
     }
 
     /// A customer's margin this period: `{revenue, cost, margin, entitlements}`, or None.
     fn customer_margin<'py>(&self, py: Python<'py>, customer: &str) -> PyResult<Bound<'py, PyAny>> {
-        match check(py, self.inner.customer_margin(customer))? {
+        match check(py, self.run(py, |e| e.customer_margin(customer)))? {
             Some(b) => convert::to_py(py, &b.record()),
             None => Ok(py.None().into_bound(py)),
         }
@@ -1020,7 +1071,7 @@ impl LimitrSync {
         scaled: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let usage = plan_usage(usage)?;
-        let b = check(py, self.inner.plan_margin(plan, &usage, scaled))?;
+        let b = check(py, self.run(py, |e| e.plan_margin(plan, &usage, scaled)))?;
         convert::to_py(py, &b.record())
     }
 
@@ -1076,11 +1127,9 @@ impl LimitrSync {
         Ok(out)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "<limitr.LimitrSync with {} customers>",
-            limitr_core::Store::len(self.inner.store())
-        )
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let len = self.run(py, |e| limitr_core::Store::len(e.store()));
+        format!("<limitr.LimitrSync with {len} customers>")
     }
 }
 
