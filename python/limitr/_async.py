@@ -99,7 +99,9 @@ class Limitr:
     ) -> Limitr:
         """Loads a policy from text in ``format`` (json, yaml, toml) or from a ``dict``.
 
-        ``now``: optional callable returning epoch milliseconds, for tests and simulations.
+        ``now``: optional callable returning epoch milliseconds, for tests and simulations, read
+        once before each call: what it raises is the call's exception, and a NaN, an infinity or
+        a non-number is :class:`InvalidArgumentError` naming ``now`` (nothing changed).
         ``journal``: a directory for durable state: on open every customer is restored from it,
         then the document's rules apply; every change is appended before its call returns, so a
         crash (even SIGKILL) loses no acknowledged change. ``sync``: when it fsyncs (``always``
@@ -603,7 +605,12 @@ class Limitr:
         payload dict, for every event or only those named in ``events`` (``['meter-limit']``;
         events no handler listens to are never built, and an unknown name raises
         :class:`limitr.InvalidArgumentError`). A handler that raises is reported as a
-        :class:`limitr.HandlerWarning`; the decision stands and the other handlers still run."""
+        :class:`limitr.HandlerWarning`; the decision stands and the other handlers still run.
+        ``SystemExit`` and ``KeyboardInterrupt`` propagate from the call instead (its change
+        stands; the handlers left are skipped). Handlers run synchronously inside the call, in
+        commit order (on a worker thread when the store is on the network), so an ``async def``
+        handler is refused with :class:`limitr.InvalidArgumentError`: nothing could await it; a
+        plain handler may schedule async work with ``loop.call_soon_threadsafe``."""
         self._sync.add_handler(name, fn, events)
 
     def remove_handler(self, name: str) -> bool:
