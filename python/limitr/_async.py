@@ -1,14 +1,23 @@
 """The awaitable ``Limitr``: a thin ``async def`` layer over :class:`LimitrSync`.
 
-Every method runs the engine call on the caller's thread and returns: awaiting costs a coroutine
-step, never a thread hop (the engine works in memory, in well under a microsecond).
+On memory or a journal every method runs the engine call on the caller's thread and returns:
+awaiting costs a coroutine step, never a thread hop (the call takes well under a microsecond). On
+a network store (``store={"redis": url}``) each call waits for a round trip, so the engine is given
+the class made by :func:`_off_loop`, whose awaitables run the same sync call on a worker thread
+(``asyncio.to_thread``; the extension releases the GIL for the round trip): the asyncio loop keeps
+running meanwhile. Each awaitable has the name and the parameters of its sync twin
+(``tests/test_api.py`` checks it), which is what lets one generic method stand for all of them.
 """
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
+import functools
+import inspect
 import os
-from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Tuple, Union
+import types
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Tuple, Type, Union
 
 from ._limitr import Doc, LimitrSync
 
@@ -64,6 +73,8 @@ class Limitr:
         )
 
     def _bind(self, engine: LimitrSync) -> None:
+        if engine.network:
+            self.__class__ = _off_loop(type(self))
         self._sync = engine
         self._allow = engine.allow
         self._check = engine.check
@@ -88,7 +99,9 @@ class Limitr:
     ) -> Limitr:
         """Loads a policy from text in ``format`` (json, yaml, toml) or from a ``dict``.
 
-        ``now``: optional callable returning epoch milliseconds, for tests and simulations.
+        ``now``: optional callable returning epoch milliseconds, for tests and simulations, read
+        once before each call: what it raises is the call's exception, and a NaN, an infinity or
+        a non-number is :class:`InvalidArgumentError` naming ``now`` (nothing changed).
         ``journal``: a directory for durable state: on open every customer is restored from it,
         then the document's rules apply; every change is appended before its call returns, so a
         crash (even SIGKILL) loses no acknowledged change. ``sync``: when it fsyncs (``always``
@@ -98,11 +111,29 @@ class Limitr:
         ``idempotency_ttl_ms``: how long an idempotency key answers its retries (default: the
         policy's ``idempotency_ttl``, else 24 h). ``store``: a shared store instead of memory or
         a journal, ``{"redis": "redis://127.0.0.1:6379", "prefix": "limitr", "timeout_ms":
-        250}``: every engine on the same server and prefix enforces the same limits (each call is
-        one round trip to Redis and blocks its thread for it, also through the async API).
+        250}``: every engine on the same server and prefix enforces the same limits. Each call is
+        one round trip to Redis: the awaitables (this one too) run it on a worker thread, so the
+        asyncio loop keeps running; the sync twins (:attr:`sync`) block their thread for it
+        (with the GIL released).
         ``strict``: unknown references raise (``UnknownPlanError``, ``UnknownTopupError``,
         ``UnknownCreditError``) instead of answering False / None.
         """
+        if store is not None:
+            # opening a network store connects and reads: off the loop, like its calls
+            return await asyncio.to_thread(
+                cls,
+                doc,
+                format,
+                now=now,
+                journal=journal,
+                sync=sync,
+                sync_ms=sync_ms,
+                snapshot_every=snapshot_every,
+                max_document_bytes=max_document_bytes,
+                idempotency_ttl_ms=idempotency_ttl_ms,
+                store=store,
+                strict=strict,
+            )
         return cls(
             doc,
             format,
@@ -574,7 +605,12 @@ class Limitr:
         payload dict, for every event or only those named in ``events`` (``['meter-limit']``;
         events no handler listens to are never built, and an unknown name raises
         :class:`limitr.InvalidArgumentError`). A handler that raises is reported as a
-        :class:`limitr.HandlerWarning`; the decision stands and the other handlers still run."""
+        :class:`limitr.HandlerWarning`; the decision stands and the other handlers still run.
+        ``SystemExit`` and ``KeyboardInterrupt`` propagate from the call instead (its change
+        stands; the handlers left are skipped). Handlers run synchronously inside the call, in
+        commit order (on a worker thread when the store is on the network), so an ``async def``
+        handler is refused with :class:`limitr.InvalidArgumentError`: nothing could await it; a
+        plain handler may schedule async work with ``loop.call_soon_threadsafe``."""
         self._sync.add_handler(name, fn, events)
 
     def remove_handler(self, name: str) -> bool:
@@ -588,3 +624,37 @@ class Limitr:
     def lint(self) -> List[Dict[str, str]]:
         """Warnings about the document (unknown fields, …) as ``{path, code, message}`` dicts."""
         return self._sync.lint()
+
+
+def _offloaded(name: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """The awaitable ``name`` run on a worker thread: its sync twin through ``asyncio.to_thread``
+    (which carries the caller's context variables to the handlers)."""
+
+    @functools.wraps(method)
+    async def run(self: Limitr, *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(getattr(self._sync, name), *args, **kwargs)
+
+    return run
+
+
+_OFF_LOOP: Dict[type, Type[Limitr]] = {}
+
+
+def _off_loop(cls: Type[Limitr]) -> Type[Limitr]:
+    """``cls`` for an engine on a network store (made once per class): each awaitable that
+    ``cls`` takes from :class:`Limitr` runs off the loop (a subclass's own overrides are kept).
+    Same name, same docs; ``isinstance(policy, cls)`` holds."""
+    made = _OFF_LOOP.get(cls)
+    if made is not None:
+        return made
+    names = {
+        name: method
+        for name, method in vars(Limitr).items()
+        if isinstance(method, types.FunctionType)
+        and inspect.iscoroutinefunction(method)
+        and getattr(cls, name) is method
+    }
+    body: Dict[str, Any] = {name: _offloaded(name, m) for name, m in names.items()}
+    body.update(__slots__=(), __module__=cls.__module__, __qualname__=cls.__qualname__, __doc__=cls.__doc__)
+    made = _OFF_LOOP[cls] = type(cls.__name__, (cls,), body)
+    return made

@@ -70,8 +70,9 @@ class FormatUnsupportedError(LimitrError, ValueError):
     code = "FORMAT_UNSUPPORTED"
 
 
-class InvalidArgumentError(LimitrError, ValueError):
-    """``INVALID_ARGUMENT``: an empty id, a NaN or infinite amount, … Nothing changed."""
+class InvalidArgumentError(LimitrError, ValueError, TypeError):
+    """``INVALID_ARGUMENT``: an empty id, a NaN or infinite amount, an argument of the wrong type
+    (also a ``TypeError``), … The message starts with the argument's name. Nothing changed."""
 
     code = "INVALID_ARGUMENT"
 

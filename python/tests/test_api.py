@@ -8,7 +8,7 @@ import sys
 import threading
 import warnings
 from decimal import Decimal
-from typing import Any, Dict, List, Tuple
+from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 import pytest
 
@@ -139,25 +139,36 @@ async def test_unknown_plan_topup_and_overflow() -> None:
 # mapped (test_every_core_code_has_a_class) but no Python call reaches them.
 
 
-async def test_wrong_argument_types_raise_type_error() -> None:
+async def test_wrong_argument_types_are_invalid_argument_naming_the_argument() -> None:
+    """Hostile 11: a value of the wrong type is INVALID_ARGUMENT, its message starting with the
+    argument's name (the class is also a TypeError, so `except TypeError` still catches it)."""
     policy = await Limitr.new(small_policy())
     await policy.create_customer("ada")
-    with pytest.raises(TypeError, match="value: expected int, float or decimal.Decimal, got list"):
-        await policy.allow("ada", "chat", [10])  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="got bool"):
-        await policy.allow("ada", "chat", True)
-    with pytest.raises(TypeError):
-        await policy.allow(42, "chat", 1)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="event: expected bool or dict"):
-        await policy.allow("ada", "chat", 1, event="yes")  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="doc: expected str"):
-        await Limitr.new(42)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="keys must be str"):
-        await Limitr.new({"policy": {1: 2}})
-    with pytest.raises(TypeError, match="now: expected a callable"):
-        await Limitr.new(small_policy(), now=5)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="fn: expected a callable"):
+    cases: List[Tuple[str, Callable[[], Awaitable[Any]]]] = [
+        ("value: expected int, float or decimal.Decimal, got list", lambda: policy.allow("ada", "chat", [10])),  # type: ignore[arg-type]
+        ("value: expected int, float or decimal.Decimal, got bool", lambda: policy.allow("ada", "chat", True)),
+        ("overhead: expected int, float or decimal.Decimal, got str", lambda: policy.allow("ada", "chat", 1, overhead="1")),  # type: ignore[arg-type]
+        ("event: expected bool or dict", lambda: policy.allow("ada", "chat", 1, event="yes")),  # type: ignore[arg-type]
+        ("caps: expected a dict", lambda: policy.allow("ada", "chat", 1, caps=[("rune", 1)])),  # type: ignore[arg-type]
+        ("doc: expected str", lambda: Limitr.new(42)),  # type: ignore[arg-type]
+        ("doc.policy: keys must be str", lambda: Limitr.new({"policy": {1: 2}})),
+        ("now: expected a callable", lambda: Limitr.new(small_policy(), now=5)),  # type: ignore[arg-type]
+        ("refs: expected a list of str", lambda: policy.create_customer("u2", refs="acme")),  # type: ignore[arg-type]
+        ("value: expected int", lambda: policy.add_customer_cap("ada", "1")),  # type: ignore[arg-type]
+    ]
+    for prefix, call in cases:
+        with pytest.raises(limitr.InvalidArgumentError) as e:
+            await call()
+        assert e.value.code == "INVALID_ARGUMENT" and str(e.value).startswith(prefix), (prefix, str(e.value))
+        assert isinstance(e.value, TypeError)
+    with pytest.raises(limitr.InvalidArgumentError, match="^fn: expected a callable"):
         policy.add_handler("h", 5)  # type: ignore[arg-type]
+    with pytest.raises(limitr.InvalidArgumentError, match="^value: expected int"):
+        policy.sync.allow("ada", "chat", False)
+    # arguments pyo3 extracts itself (ids, flags, integers) still raise its TypeError naming them
+    with pytest.raises(TypeError, match="customer"):
+        await policy.allow(42, "chat", 1)  # type: ignore[arg-type]
+    assert await policy.value("ada", "chat") == 0
 
 
 # ---- numbers ---------------------------------------------------------------------------------
@@ -346,17 +357,28 @@ async def test_the_now_clock_moves_a_daily_reset() -> None:
     assert await policy.resets("ada", "chat") == T0 + 2 * DAY
 
 
-async def test_a_raising_clock_falls_back_to_system_time() -> None:
+async def test_a_raising_clock_raises_before_anything_changes() -> None:
+    # the clock is read once, before the call (as in Node): its exception is the call's
     def broken() -> int:
         raise RuntimeError("no time")
 
     policy = await Limitr.new(small_policy(), now=broken)
-    unraisable: List[Any] = []
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(sys, "unraisablehook", unraisable.append)
+    with pytest.raises(RuntimeError, match="no time"):
         await policy.create_customer("ada")
-    assert [str(u.exc_value) for u in unraisable] == ["no time"]
-    assert (await policy.customer("ada") or {})["meters"]["chat"]["started"] > T0
+    assert policy.sync.customers() == {}
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf"), "soon", True])
+async def test_a_clock_returning_no_finite_time_is_invalid_argument(bad: Any) -> None:
+    clock = {"now": T0}
+    policy = await Limitr.new(small_policy(), now=lambda: clock["now"])
+    await policy.create_customer("ada")
+    clock["now"] = bad
+    with pytest.raises(limitr.InvalidArgumentError) as e:
+        await policy.allow("ada", "chat", 1)
+    assert e.value.code == "INVALID_ARGUMENT" and str(e.value).startswith("now"), str(e.value)
+    clock["now"] = T0
+    assert await policy.value("ada", "chat") == 0
 
 
 @pytest.mark.parametrize("fmt", ["json", "yaml", "toml"])
@@ -427,3 +449,20 @@ async def test_async_and_sync_views_share_state() -> None:
     await policy.create_customer("ada")
     policy.sync.allow("ada", "chat", 7)
     assert await policy.value("ada", "chat") == 7
+
+
+def test_every_awaitable_has_the_parameters_of_its_sync_twin() -> None:
+    """On a network store each awaitable forwards its arguments as they are to the sync method of
+    the same name, on a worker thread (limitr/_async.py): both must take the same parameters."""
+    import inspect
+
+    from limitr import Limitr, LimitrSync
+
+    def params(f: object) -> list:  # type: ignore[type-arg]
+        sig = inspect.signature(f)  # type: ignore[arg-type]
+        return [(p.name, p.kind, repr(p.default)) for p in sig.parameters.values() if p.name != "self"]
+
+    names = [n for n, f in vars(Limitr).items() if inspect.iscoroutinefunction(f)]
+    assert len(names) > 40
+    for name in names:
+        assert params(getattr(Limitr, name)) == params(getattr(LimitrSync, name)), name

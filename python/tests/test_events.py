@@ -75,3 +75,50 @@ async def test_an_unknown_event_name_is_an_invalid_argument_naming_it() -> None:
     await policy.create_customer("u", "starter")
     await policy.allow("u", "ai-chat-input", 1)
     assert got == ["meter-changed"]
+
+
+async def test_an_async_handler_is_refused_at_add_handler() -> None:
+    """Hostile 9: an `async def` handler would never be awaited (handlers run synchronously, inside
+    the call, in commit order, also on a worker thread with no loop): `add_handler` refuses it."""
+    policy = await Limitr.new(QS, "json")
+
+    async def handler(key: str, value: Dict[str, Any]) -> None:
+        pass
+
+    class Callable:
+        async def __call__(self, key: str, value: Dict[str, Any]) -> None:
+            pass
+
+    for fn in (handler, Callable()):
+        with pytest.raises(limitr.InvalidArgumentError) as e:
+            policy.add_handler("h", fn)
+        assert e.value.code == "INVALID_ARGUMENT" and str(e.value).startswith("fn"), str(e.value)
+        with pytest.raises(limitr.InvalidArgumentError):
+            policy.sync.add_handler("h", fn)
+    # a plain function returning an awaitable: reported as a HandlerWarning, the awaitable closed
+    policy.add_handler("h", lambda key, value: handler(key, value), ["meter-changed"])
+    await policy.create_customer("u", "starter")
+    with pytest.warns(limitr.HandlerWarning, match="returned an awaitable") as record:
+        assert await policy.allow("u", "ai-chat-input", 1)
+    assert not [w for w in record if "never awaited" in str(w.message)]
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, SystemExit])
+async def test_system_exit_and_keyboard_interrupt_in_a_handler_propagate(exc: type) -> None:
+    """Hostile 9: they are not warnings; the call's change stands (it committed before its events)."""
+    policy = await Limitr.new(QS, "json")
+    later: List[str] = []
+
+    def stop(key: str, value: Dict[str, Any]) -> None:
+        raise exc()
+
+    policy.add_handler("stop", stop, ["meter-changed"])
+    policy.add_handler("later", lambda key, value: later.append(key), ["meter-changed"])
+    await policy.create_customer("u", "starter")
+    with pytest.raises(exc):
+        await policy.allow("u", "ai-chat-input", 5)
+    with pytest.raises(exc):
+        policy.sync.allow("u", "ai-chat-input", 5)
+    assert later == [] and await policy.value("u", "ai-chat-input") == 10
+    policy.remove_handler("stop")
+    assert await policy.allow("u", "ai-chat-input", 1) and later == ["meter-changed"]

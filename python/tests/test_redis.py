@@ -2,10 +2,12 @@
 limit with no overspend, and the store's options are checked where they enter. The module starts
 its own redis-server on a free loopback port (with a deadline) and stops it by its pid."""
 
+import asyncio
 import pathlib
 import socket
 import subprocess
 import sys
+import threading
 import time
 from typing import Iterator
 
@@ -55,7 +57,8 @@ def pong(port: int) -> bool:
 def redis_url() -> Iterator[str]:
     port = free_port()
     server = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--enable-debug-command", "local"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -131,3 +134,84 @@ def test_an_unreachable_server_is_a_storage_error() -> None:
     with pytest.raises(LimitrError) as j:
         LimitrSync(QS, "json", store={"redis": "redis://x"}, journal="/tmp/x")
     assert j.value.code == "INVALID_ARGUMENT"
+
+
+async def test_awaited_calls_on_redis_leave_the_loop_running(redis_url: str) -> None:
+    """2,000 awaited calls in flight on a network store: each runs on a worker thread without the
+    GIL, so a task ticking every 2 ms keeps ticking; handlers and the clock run on those threads."""
+    clock_reads = []
+
+    def now() -> float:
+        clock_reads.append(1)
+        return time.time() * 1000
+
+    policy = await Limitr.new(QS, "json", store={"redis": redis_url, "prefix": "loop"}, now=now)
+    assert policy.sync.network and type(policy).__name__ == "Limitr" and isinstance(policy, Limitr)
+    seen: list = []  # type: ignore[type-arg]
+    policy.add_handler("h", lambda key, value: seen.append(key), ["meter-changed"])
+    await policy.create_customer("u", "starter")
+    ticks = 0
+    worst = 0.0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal ticks, worst
+        last = time.perf_counter()
+        while not done:
+            await asyncio.sleep(0.002)
+            t = time.perf_counter()
+            ticks += 1
+            worst = max(worst, t - last)
+            last = t
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    started = time.perf_counter()
+    answers = await asyncio.gather(*(policy.allow("u", "ai-chat-input", 1) for _ in range(2000)))
+    elapsed = time.perf_counter() - started
+    done = True
+    await task
+    print(f"redis loop: 2,000 awaited allow in {elapsed * 1000:.0f} ms, {ticks} ticks, worst gap {worst * 1000:.1f} ms")
+    assert all(answers) and await policy.value("u", "ai-chat-input") == 2000
+    assert ticks >= 3
+    assert len(seen) == 2000 and clock_reads
+    with pytest.raises(LimitrError) as e:  # errors cross the thread as the same classes
+        await policy.allow("u", "ai-chat-input", float("nan"))
+    assert e.value.code == "INVALID_ARGUMENT"
+
+
+def test_sync_twins_on_redis_block_their_thread_without_the_gil(redis_url: str) -> None:
+    """`LimitrSync` keeps blocking the calling thread for the round trip (documented), with the GIL
+    released: while the server sleeps (`DEBUG SLEEP`) and one sync call waits for it, another
+    Python thread runs."""
+    policy = LimitrSync(QS, "json", store={"redis": redis_url, "prefix": "gil", "timeout_ms": 5000})
+    policy.create_customer("u", "starter")
+    counted = 0
+    stop = threading.Event()
+
+    def spin() -> None:
+        nonlocal counted
+        while not stop.is_set():
+            counted += 1
+
+    port = int(redis_url.rsplit(":", 1)[1])
+    other = threading.Thread(target=spin)
+    other.start()
+    try:
+        before = counted
+        time.sleep(0.3)  # what the other thread counts in 300 ms with the GIL free
+        free = counted - before
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+            c.sendall(b"DEBUG SLEEP 0.3\r\n")
+            time.sleep(0.02)  # the server is asleep now
+            started = time.perf_counter()
+            before = counted
+            assert policy.allow("u", "ai-chat-input", 1)
+            during, waited = counted - before, time.perf_counter() - started
+            assert c.recv(16).startswith(b"+OK")
+    finally:
+        stop.set()
+        other.join(timeout=10)
+    print(f"redis gil: a sync allow waited {waited * 1000:.0f} ms; another thread counted {during} meanwhile ({free} in 300 ms free)")
+    # holding the GIL for the wait, the other thread would count for one switch interval (5 ms)
+    assert waited > 0.1 and during > 0.2 * free * waited / 0.3

@@ -3,7 +3,6 @@
 
 use crate::error;
 use limitr_core::number::{self, Decimal};
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
@@ -40,9 +39,10 @@ pub fn amount(v: &Bound<'_, PyAny>, name: &'static str) -> PyResult<Decimal> {
         return float(py, f.value(), name);
     }
     if v.is_instance_of::<PyBool>() {
-        return Err(PyTypeError::new_err(format!(
-            "{name}: expected int, float or decimal.Decimal, got bool"
-        )));
+        return Err(error::invalid_text(
+            py,
+            format!("{name}: expected int, float or decimal.Decimal, got bool"),
+        ));
     }
     if v.is_instance_of::<PyInt>() || is_decimal(v)? {
         return exact_text(v, name);
@@ -50,10 +50,13 @@ pub fn amount(v: &Bound<'_, PyAny>, name: &'static str) -> PyResult<Decimal> {
     if let Ok(f) = v.cast::<PyFloat>() {
         return float(py, f.value(), name);
     }
-    Err(PyTypeError::new_err(format!(
-        "{name}: expected int, float or decimal.Decimal, got {}",
-        type_name(v)
-    )))
+    Err(error::invalid_text(
+        py,
+        format!(
+            "{name}: expected int, float or decimal.Decimal, got {}",
+            type_name(v)
+        ),
+    ))
 }
 
 fn float(py: Python<'_>, x: f64, name: &'static str) -> PyResult<Decimal> {
@@ -156,10 +159,12 @@ pub fn from_py(v: &Bound<'_, PyAny>, path: &str) -> PyResult<Value> {
 }
 
 fn from_py_at(v: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value> {
+    let py = v.py();
     if depth > MAX_DEPTH {
-        return Err(PyTypeError::new_err(format!(
-            "{path}: nested deeper than {MAX_DEPTH} levels"
-        )));
+        return Err(error::invalid_text(
+            py,
+            format!("{path}: nested deeper than {MAX_DEPTH} levels"),
+        ));
     }
     if v.is_none() {
         return Ok(Value::Null);
@@ -174,7 +179,10 @@ fn from_py_at(v: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value>
         let mut map = Map::new();
         for (k, item) in d.iter() {
             let key = k.cast::<PyString>().map_err(|_| {
-                PyTypeError::new_err(format!("{path}: keys must be str, got {}", type_name(&k)))
+                error::invalid_text(
+                    py,
+                    format!("{path}: keys must be str, got {}", type_name(&k)),
+                )
             })?;
             let key = key.to_cow()?.into_owned();
             let value = from_py_at(&item, &format!("{path}.{key}"), depth + 1)?;
@@ -195,27 +203,34 @@ fn from_py_at(v: &Bound<'_, PyAny>, path: &str, depth: usize) -> PyResult<Value>
         let x = f.value();
         x.is_finite().then(|| format!("{x:?}"))
     } else {
-        return Err(PyTypeError::new_err(format!(
-            "{path}: expected dict, list, str, int, float, bool, decimal.Decimal or None, got {}",
-            type_name(v)
-        )));
+        return Err(error::invalid_text(
+            py,
+            format!(
+                "{path}: expected dict, list, str, int, float, bool, decimal.Decimal or None, got {}",
+                type_name(v)
+            ),
+        ));
     };
     text.as_deref()
         .and_then(|t| Number::from_str(t).ok())
         .map(Value::Number)
         .ok_or_else(|| {
-            PyTypeError::new_err(format!(
-                "{path}: `{}` is not a finite number",
-                v.str().map_or_else(|_| "?".into(), |s| s.to_string())
-            ))
+            error::invalid_text(
+                py,
+                format!(
+                    "{path}: `{}` is not a finite number",
+                    v.str().map_or_else(|_| "?".into(), |s| s.to_string())
+                ),
+            )
         })
 }
 
 /// A `dict` with `str` keys as a JSON object (values as in [`from_py`]).
 pub fn object(d: &Bound<'_, PyDict>, path: &str) -> PyResult<Map<String, Value>> {
+    let py = d.py();
     match from_py(d.as_any(), path)? {
         Value::Object(map) => Ok(map),
-        _ => Err(PyTypeError::new_err(format!("{path}: expected dict"))),
+        _ => Err(error::invalid_text(py, format!("{path}: expected dict"))),
     }
 }
 
@@ -224,20 +239,21 @@ pub fn opt_str_list(v: Option<&Bound<'_, PyAny>>, name: &str) -> PyResult<Vec<St
     let Some(v) = v.filter(|v| !v.is_none()) else {
         return Ok(Vec::new());
     };
+    let py = v.py();
     if !(v.is_instance_of::<PyList>() || v.is_instance_of::<PyTuple>()) {
-        return Err(PyTypeError::new_err(format!(
-            "{name}: expected a list of str, got {}",
-            type_name(v)
-        )));
+        return Err(error::invalid_text(
+            py,
+            format!("{name}: expected a list of str, got {}", type_name(v)),
+        ));
     }
     let mut out = Vec::new();
     for (i, item) in v.try_iter()?.enumerate() {
         let item = item?;
         let s = item.cast::<PyString>().map_err(|_| {
-            PyTypeError::new_err(format!(
-                "{name}[{i}]: expected str, got {}",
-                type_name(&item)
-            ))
+            error::invalid_text(
+                py,
+                format!("{name}[{i}]: expected str, got {}", type_name(&item)),
+            )
         })?;
         out.push(s.to_cow()?.into_owned());
     }

@@ -38,6 +38,23 @@ pub fn invalid(py: Python<'_>, name: &'static str, message: String) -> PyErr {
     to_py(py, Error::InvalidArgument { name, message })
 }
 
+/// `INVALID_ARGUMENT` with the message `text`, which starts with the argument's name or path
+/// (`metadata.tags[2]: expected …`): an argument of the wrong type, found while converting it.
+pub fn invalid_text(py: Python<'_>, text: impl Into<String>) -> PyErr {
+    let text = text.into();
+    ERROR_FOR
+        .import(py, "limitr._errors", "error_for")
+        .and_then(|f| f.call1(("INVALID_ARGUMENT", &text, PyList::empty(py))))
+        .map_or_else(
+            |cause| {
+                let err = PyRuntimeError::new_err(format!("[INVALID_ARGUMENT] {text}"));
+                err.set_cause(py, Some(cause));
+                err
+            },
+            PyErr::from_value,
+        )
+}
+
 /// Converts a core result.
 pub fn check<T>(py: Python<'_>, r: limitr_core::Result<T>) -> PyResult<T> {
     r.map_err(|e| to_py(py, e))

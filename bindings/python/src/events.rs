@@ -1,10 +1,13 @@
 //! Python callables as engine handlers and as the engine's clock.
 
+use crate::error;
 use limitr_core::{Clock, Event, Handler, SystemClock, Timestamp};
+use pyo3::exceptions::{PyException, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use std::cell::{Cell, RefCell};
 use std::str::FromStr;
 
 static HANDLER_FAILED: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -91,6 +94,35 @@ impl<'de, 'py> Visitor<'de> for ToPy<'py> {
     }
 }
 
+thread_local! {
+    /// A `SystemExit`, `KeyboardInterrupt` (a `BaseException` that is not an `Exception`) a
+    /// handler raised on this thread, raised by the binding when the engine call returns.
+    static INTERRUPT: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+    /// The time read for the call running on this thread: (the clock's address, epoch ms).
+    static READ: Cell<Option<(usize, Timestamp)>> = const { Cell::new(None) };
+}
+
+/// The interrupt a handler raised during the engine call that just returned on this thread.
+pub fn take_interrupt() -> Option<PyErr> {
+    INTERRUPT.with_borrow_mut(Option::take)
+}
+
+static ISCOROUTINEFUNCTION: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Whether `f` is an `async def` function (or a callable whose `__call__` is one). Handlers run
+/// inside the call, in commit order, on the calling thread (a worker thread on a network store,
+/// with no loop of its own): nothing there could await it, so `add_handler` refuses it.
+pub fn is_async(f: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let test = ISCOROUTINEFUNCTION.import(f.py(), "inspect", "iscoroutinefunction")?;
+    if test.call1((f,))?.is_truthy()? {
+        return Ok(true);
+    }
+    match f.getattr("__call__") {
+        Ok(call) => test.call1((call,))?.is_truthy(),
+        Err(_) => Ok(false),
+    }
+}
+
 /// A Python `fn(key, value)` receiving each event's name and payload (a `dict`).
 pub struct PyHandler {
     pub name: String,
@@ -100,11 +132,34 @@ pub struct PyHandler {
 impl Handler for PyHandler {
     /// A raising handler never fails the call: its exception is reported right here, through
     /// `limitr._errors.handler_failed` (a `HandlerWarning`), so the engine always sees `Ok`.
+    /// A handler that returns an awaitable (a lambda calling an `async def`) is reported the same
+    /// way, the awaitable closed. A `SystemExit` or `KeyboardInterrupt` is kept for the binding to
+    /// raise when the call returns; the Python handlers left for this call are skipped.
     fn handle(&self, event: &Event) -> Result<(), String> {
         Python::attach(|py| {
+            if INTERRUPT.with_borrow(Option::is_some) {
+                return;
+            }
             let called = payload(py, event.payload_json())
-                .and_then(|payload| self.func.call1(py, (event.name, payload)));
+                .and_then(|payload| self.func.call1(py, (event.name, payload)))
+                .and_then(|out| {
+                    let out = out.bind(py);
+                    if out.is_none() || !out.hasattr("__await__")? {
+                        return Ok(());
+                    }
+                    if out.hasattr("close")? {
+                        out.call_method0("close")?;
+                    }
+                    Err(PyTypeError::new_err(
+                        "the handler returned an awaitable: handlers are called synchronously, \
+                         inside the call (schedule async work with `loop.call_soon_threadsafe`)",
+                    ))
+                });
             if let Err(err) = called {
+                if !err.is_instance_of::<PyException>(py) {
+                    INTERRUPT.set(Some(err));
+                    return;
+                }
                 let reported = HANDLER_FAILED
                     .import(py, "limitr._errors", "handler_failed")
                     .and_then(|report| report.call1((&self.name, event.name, err.value(py))));
@@ -117,29 +172,69 @@ impl Handler for PyHandler {
     }
 }
 
-/// A Python `now()` returning epoch milliseconds (`int` or `float`).
+/// A Python `now()` returning epoch milliseconds (`int` or `float`), read once per call by the
+/// binding ([`PyClock::read`], before the engine call, where a bad time can still raise).
 pub struct PyClock(pub Py<PyAny>);
 
+impl PyClock {
+    fn key(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    fn call(&self, py: Python<'_>) -> PyResult<Timestamp> {
+        let v = self.0.call0(py)?;
+        let v = v.bind(py);
+        let ms = if v.is_instance_of::<PyBool>() {
+            None
+        } else if let Ok(ms) = v.extract::<i64>() {
+            return Ok(ms);
+        } else {
+            v.extract::<f64>().ok()
+        };
+        match ms {
+            #[allow(
+                clippy::cast_possible_truncation,
+                reason = "a finite float epoch in ms; saturating is fine"
+            )]
+            Some(ms) if ms.is_finite() => Ok(ms as i64),
+            Some(ms) => Err(error::invalid(
+                py,
+                "now",
+                format!("returned `{ms:?}`, expected finite epoch milliseconds"),
+            )),
+            None => Err(error::invalid(
+                py,
+                "now",
+                format!(
+                    "returned {}, expected epoch milliseconds (int or float)",
+                    v.get_type().name()?
+                ),
+            )),
+        }
+    }
+
+    /// Reads `now()` for the engine call about to run on this thread: NaN, infinities and
+    /// non-numbers are `INVALID_ARGUMENT` naming `now`, and an exception it raises propagates.
+    pub fn read(&self, py: Python<'_>) -> PyResult<()> {
+        let ms = self.call(py)?;
+        READ.set(Some((self.key(), ms)));
+        Ok(())
+    }
+}
+
 impl Clock for PyClock {
-    /// If `now()` raises or returns something else than a number, the error goes to
-    /// `sys.unraisablehook` and the system clock answers for that call.
+    /// The time [`PyClock::read`] took for this call; a read outside a binding call (none today)
+    /// asks `now()` itself, and if that fails the error goes to `sys.unraisablehook` and the
+    /// system clock answers.
     fn now_ms(&self) -> Timestamp {
-        Python::attach(|py| {
-            let read = self.0.call0(py).and_then(|v| {
-                let v = v.bind(py);
-                match v.extract::<i64>() {
-                    Ok(ms) => Ok(ms),
-                    #[allow(
-                        clippy::cast_possible_truncation,
-                        reason = "epoch ms from a float clock; saturating is fine"
-                    )]
-                    Err(_) => v.extract::<f64>().map(|ms| ms as i64),
-                }
-            });
-            read.unwrap_or_else(|err| {
-                err.write_unraisable(py, Some(self.0.bind(py)));
-                SystemClock.now_ms()
-            })
-        })
+        match READ.get() {
+            Some((key, ms)) if key == self.key() => ms,
+            _ => Python::attach(|py| {
+                self.call(py).unwrap_or_else(|err| {
+                    err.write_unraisable(py, Some(self.0.bind(py)));
+                    SystemClock.now_ms()
+                })
+            }),
+        }
     }
 }

@@ -1,12 +1,15 @@
 //! `LimitrSync`: the engine as a synchronous Python class (the awaitable `limitr.Limitr` is a thin
 //! `async def` layer over it, in Python), and `Doc`, the document view (`record`, `stringify`).
 //!
-//! Per-customer calls keep the GIL: they take well under a microsecond, less than releasing and
-//! re-taking the GIL costs. Loading and serialising whole documents release it (`py.detach`).
+//! On memory or a journal, per-customer calls keep the GIL: they take well under a microsecond,
+//! less than releasing and re-taking the GIL costs. On a network store (Redis) every engine call
+//! releases it (`py.detach`) for its round trip, so other threads, and the asyncio loop while
+//! `limitr.Limitr` runs the call on a worker thread, keep running. Loading and serialising whole
+//! documents always release it.
 
 use crate::convert::{self, amount_or, opt_quantity};
-use crate::error::{check, invalid};
-use crate::events::{PyClock, PyHandler};
+use crate::error::{self, check, invalid};
+use crate::events::{self, PyClock, PyHandler};
 use limitr_core::host::{HostOptions, StoreOptions};
 use limitr_core::margin::Usage;
 use limitr_core::number::Decimal;
@@ -15,16 +18,47 @@ use limitr_host::HostStore;
 
 /// The core engine over the store every host shares: memory, or memory plus a journal.
 type Limitr = limitr_core::Limitr<HostStore>;
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyMapping, PyString};
 use serde_json::Map;
 use std::sync::Arc;
 
-/// A Limitr engine: a policy, its customers and handlers. Safe to share between threads.
+/// A Limitr engine: a policy, its customers and handlers. Safe to share between threads. On a
+/// network store each call blocks its thread for a round trip, with the GIL released.
 #[pyclass(frozen, name = "LimitrSync", module = "limitr._limitr")]
 pub struct LimitrSync {
     inner: Arc<Limitr>,
+    /// The Python clock (`now`), read once before each call.
+    clock: Option<Arc<PyClock>>,
+    /// The store does network I/O: engine calls release the GIL ([`LimitrSync::run`]).
+    network: bool,
+}
+
+impl LimitrSync {
+    /// Runs one engine call: without the GIL on a network store (the call waits for a round trip;
+    /// handlers and the clock take the GIL back to run), with it otherwise (cheaper than a release).
+    ///
+    /// The clock (a Python `now`) is read first, once for the call: a NaN or infinite time raises
+    /// before anything changes. A `SystemExit` or `KeyboardInterrupt` raised by a handler during
+    /// the call is raised when it returns (the call's change stands, as it would in Python code).
+    fn run<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&Limitr) -> limitr_core::Result<T> + Send,
+    ) -> PyResult<T> {
+        if let Some(clock) = &self.clock {
+            clock.read(py)?;
+        }
+        let out = if self.network {
+            py.detach(|| f(&self.inner))
+        } else {
+            f(&self.inner)
+        };
+        if let Some(interrupt) = events::take_interrupt() {
+            return Err(interrupt);
+        }
+        check(py, out)
+    }
 }
 
 /// The policy document with its customers' state.
@@ -39,12 +73,14 @@ fn options(
 ) -> PyResult<CallOptions> {
     let mut o = CallOptions::default();
     if let Some(e) = event {
+        let py = e.py();
         if let Ok(b) = e.extract::<bool>() {
             o.events = b;
         } else if e.is_instance_of::<PyDict>() {
             o.event_data = Some(convert::from_py(e, "event")?);
         } else {
-            return Err(PyTypeError::new_err(
+            return Err(error::invalid_text(
+                py,
                 "event: expected bool or dict (event data)",
             ));
         }
@@ -59,7 +95,7 @@ fn options(
 /// reads for this entitlement (`"500MB"`, `"1.5min"`: [`Limitr::quantity`]); None → `default`.
 fn amount_for(
     py: Python<'_>,
-    engine: &Limitr,
+    engine: &LimitrSync,
     customer: &str,
     entitlement: &str,
     v: Option<&Bound<'_, PyAny>>,
@@ -68,7 +104,7 @@ fn amount_for(
     match v {
         Some(v) if v.is_instance_of::<PyString>() => {
             let text = v.cast::<PyString>()?.to_cow()?;
-            check(py, engine.quantity(customer, entitlement, &text))
+            engine.run(py, |e| e.quantity(customer, entitlement, &text))
         }
         _ => amount_or(v, "value", default),
     }
@@ -85,7 +121,8 @@ fn opt_amount(v: Option<&Bound<'_, PyAny>>, name: &'static str) -> PyResult<Opti
 fn event_data(event: Option<&Bound<'_, PyAny>>) -> PyResult<Option<serde_json::Value>> {
     match event.filter(|e| !e.is_none()) {
         Some(e) if e.is_instance_of::<PyDict>() => convert::from_py(e, "event").map(Some),
-        Some(_) => Err(PyTypeError::new_err(
+        Some(e) => Err(error::invalid_text(
+            e.py(),
             "event: expected dict (event data) or None",
         )),
         None => Ok(None),
@@ -94,15 +131,16 @@ fn event_data(event: Option<&Bound<'_, PyAny>>) -> PyResult<Option<serde_json::V
 
 /// Call-scoped caps: a mapping `{credit or currency: ceiling}`.
 fn call_caps(caps: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Decimal)>> {
-    let caps = caps
-        .cast::<PyMapping>()
-        .map_err(|_| PyTypeError::new_err("caps: expected a dict {credit or currency: ceiling}"))?;
+    let py = caps.py();
+    let caps = caps.cast::<PyMapping>().map_err(|_| {
+        error::invalid_text(py, "caps: expected a dict {credit or currency: ceiling}")
+    })?;
     let mut out = Vec::new();
     for item in caps.items()?.iter() {
         let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
         let credit = k
             .cast::<PyString>()
-            .map_err(|_| PyTypeError::new_err("caps: keys must be str (credits or currencies)"))?
+            .map_err(|_| error::invalid_text(py, "caps: keys must be str (credits or currencies)"))?
             .to_cow()?
             .into_owned();
         out.push((credit, convert::amount(&v, "caps")?));
@@ -112,8 +150,10 @@ fn call_caps(caps: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Decimal)>> {
 
 /// `plan_margin` usage: a mapping `{entitlement: value | {"value", "overhead", "limit"}}`.
 fn plan_usage(usage: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Usage)>> {
+    let py = usage.py();
     let usage = usage.cast::<PyMapping>().map_err(|_| {
-        PyTypeError::new_err(
+        error::invalid_text(
+            py,
             "usage: expected a dict {entitlement: value | {value, overhead, limit}}",
         )
     })?;
@@ -122,7 +162,7 @@ fn plan_usage(usage: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Usage)>> {
         let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
         let name = k
             .cast::<PyString>()
-            .map_err(|_| PyTypeError::new_err("usage: keys must be str (entitlement names)"))?
+            .map_err(|_| error::invalid_text(py, "usage: keys must be str (entitlement names)"))?
             .to_cow()?
             .into_owned();
         let u = if let Ok(m) = v.cast::<PyMapping>() {
@@ -138,10 +178,13 @@ fn plan_usage(usage: &Bound<'_, PyAny>) -> PyResult<Vec<(String, Usage)>> {
                     Ok("overhead") => u.overhead = opt_amount(Some(&x), "overhead")?,
                     Ok("limit") => u.limit = opt_amount(Some(&x), "limit")?,
                     _ => {
-                        return Err(PyTypeError::new_err(format!(
-                            "usage.{name}: unexpected key {}, expected value, overhead or limit",
-                            key.repr()?
-                        )));
+                        return Err(error::invalid_text(
+                            py,
+                            format!(
+                                "usage.{name}: unexpected key {}, expected value, overhead or limit",
+                                key.repr()?
+                            ),
+                        ));
                     }
                 }
             }
@@ -214,21 +257,30 @@ impl LimitrSync {
             let value = convert::from_py(doc, "doc")?;
             py.detach(|| limitr_host::load_value(&options, &value))
         } else {
-            return Err(PyTypeError::new_err(format!(
-                "doc: expected str (policy text) or dict, got {}",
-                doc.get_type().name()?
-            )));
+            return Err(error::invalid_text(
+                py,
+                format!(
+                    "doc: expected str (policy text) or dict, got {}",
+                    doc.get_type().name()?
+                ),
+            ));
         };
         let mut engine = check(py, engine)?;
+        let mut py_clock = None;
         if let Some(now) = now.filter(|n| !n.is_none(py)) {
             if !now.bind(py).is_callable() {
-                return Err(PyTypeError::new_err(
+                return Err(error::invalid_text(
+                    py,
                     "now: expected a callable returning epoch milliseconds",
                 ));
             }
-            engine = engine.with_clock(Arc::new(PyClock(now)));
+            let clock = Arc::new(PyClock(now));
+            engine = engine.with_clock(clock.clone());
+            py_clock = Some(clock);
         }
         Ok(LimitrSync {
+            clock: py_clock,
+            network: engine.store().is_network(),
             inner: Arc::new(engine),
         })
     }
@@ -273,6 +325,13 @@ impl LimitrSync {
         )
     }
 
+    /// True when the store is on the network (Redis): each call waits for a round trip, without
+    /// the GIL; `limitr.Limitr` then runs its awaitables on a worker thread.
+    #[getter]
+    fn network(&self) -> bool {
+        self.network
+    }
+
     /// The document: `doc.record()`, `doc.stringify("yaml")`.
     #[getter]
     fn doc(&self) -> Doc {
@@ -312,19 +371,19 @@ impl LimitrSync {
             },
             idempotency_key,
         };
-        let record = check(py, self.inner.create_customer_with(id, &new))?;
+        let record = self.run(py, |e| e.create_customer_with(id, &new))?;
         convert::to_py(py, &record)
     }
 
     /// Creates the customer if missing; True if it was created.
     #[pyo3(signature = (id, plan = None))]
     fn ensure_customer(&self, py: Python<'_>, id: &str, plan: Option<&str>) -> PyResult<bool> {
-        check(py, self.inner.ensure_customer(id, plan))
+        self.run(py, |e| e.ensure_customer(id, plan))
     }
 
     /// A customer's record as a dict, or None.
     fn customer<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
-        match self.inner.customer_record(id) {
+        match self.run(py, |e| Ok(e.customer_record(id)))? {
             Some(r) => convert::to_py(py, &r),
             None => Ok(py.None().into_bound(py)),
         }
@@ -333,7 +392,7 @@ impl LimitrSync {
     /// One customer's whole record (meters, holds, grants, caps, keys), to move it to another
     /// engine with `import_customer`; None for an unknown customer.
     fn export_customer<'py>(&self, py: Python<'py>, id: &str) -> PyResult<Bound<'py, PyAny>> {
-        match check(py, self.inner.export_customer(id))? {
+        match self.run(py, |e| e.export_customer(id))? {
             Some(r) => convert::to_py(py, &r),
             None => Ok(py.None().into_bound(py)),
         }
@@ -342,7 +401,7 @@ impl LimitrSync {
     /// Puts an exported customer record into this engine; True if it replaced one.
     fn import_customer(&self, py: Python<'_>, record: &Bound<'_, PyAny>) -> PyResult<bool> {
         let record = convert::from_py(record, "record")?;
-        check(py, self.inner.import_customer(&record))
+        self.run(py, |e| e.import_customer(&record))
     }
 
     /// Every customer's record, by id.
@@ -353,7 +412,7 @@ impl LimitrSync {
 
     /// Removes a customer; True if it existed.
     fn remove_customer(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
-        check(py, self.inner.remove_customer(id))
+        self.run(py, |e| e.remove_customer(id))
     }
 
     /// Moves a customer to `plan` (meters kept unless `reset_meters`).
@@ -365,13 +424,13 @@ impl LimitrSync {
         plan: &str,
         reset_meters: bool,
     ) -> PyResult<bool> {
-        check(py, self.inner.set_customer_plan(id, plan, reset_meters))
+        self.run(py, |e| e.set_customer_plan(id, plan, reset_meters))
     }
 
     /// Adds an alternative id for a customer; False when the customer is unknown or the alt id
     /// belongs to another customer.
     fn add_alt_id(&self, py: Python<'_>, id: &str, alt: &str) -> PyResult<bool> {
-        check(py, self.inner.add_alt_id(id, alt))
+        self.run(py, |e| e.add_alt_id(id, alt))
     }
 
     /// Overrides a customer's limit of `entitlement` with `fields` (`value`, `mode`, `credit`,
@@ -387,11 +446,9 @@ impl LimitrSync {
         expires_on: Option<i64>,
     ) -> PyResult<bool> {
         let fields = convert::object(fields, "fields")?;
-        check(
-            py,
-            self.inner
-                .create_customer_override(id, entitlement, &fields, expires_on),
-        )
+        self.run(py, |e| {
+            e.create_customer_override(id, entitlement, &fields, expires_on)
+        })
     }
 
     /// Removes a customer's override of `entitlement`; True if there was one.
@@ -401,13 +458,13 @@ impl LimitrSync {
         id: &str,
         entitlement: &str,
     ) -> PyResult<bool> {
-        check(py, self.inner.remove_customer_override(id, entitlement))
+        self.run(py, |e| e.remove_customer_override(id, entitlement))
     }
 
     /// Charges the plan's subscription entitlement once per period, after the trial; True when
     /// it charged.
     fn ensure_plan_subscription(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
-        check(py, self.inner.ensure_plan_subscription(id))
+        self.run(py, |e| e.ensure_plan_subscription(id))
     }
 
     /// Adds a spend cap to customer `id`: at most `value` of `credit` (`rune` by default, or a
@@ -454,7 +511,8 @@ impl LimitrSync {
                 Some(v.extract::<i64>()?.to_string())
             }
             Some(_) => {
-                return Err(PyTypeError::new_err(
+                return Err(error::invalid_text(
+                    py,
                     "reset_inc: expected str (`30days`) or int (milliseconds)",
                 ));
             }
@@ -479,7 +537,7 @@ impl LimitrSync {
             expires_on,
             events,
         };
-        match check(py, self.inner.add_customer_cap(id, value, &o))? {
+        match self.run(py, |e| e.add_customer_cap(id, value, &o))? {
             Some(r) => convert::to_py(py, &r),
             None => Ok(py.None().into_bound(py)),
         }
@@ -492,7 +550,7 @@ impl LimitrSync {
         id: &str,
         cap_id: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        match self.inner.customer_cap(id, cap_id) {
+        match self.run(py, |e| Ok(e.customer_cap(id, cap_id)))? {
             Some(r) => convert::to_py(py, &r),
             None => Ok(py.None().into_bound(py)),
         }
@@ -500,7 +558,7 @@ impl LimitrSync {
 
     /// Zeroes a cap's consumption and starts a new period; True if the cap exists.
     fn reset_customer_cap(&self, py: Python<'_>, id: &str, cap_id: &str) -> PyResult<bool> {
-        check(py, self.inner.reset_customer_cap(id, cap_id))
+        self.run(py, |e| e.reset_customer_cap(id, cap_id))
     }
 
     /// Removes a cap; True if it existed. `events=False` sends neither `customer-cap-removed` nor
@@ -513,7 +571,7 @@ impl LimitrSync {
         cap_id: &str,
         events: bool,
     ) -> PyResult<bool> {
-        check(py, self.inner.remove_customer_cap_with(id, cap_id, events))
+        self.run(py, |e| e.remove_customer_cap_with(id, cap_id, events))
     }
 
     /// Meters `value` if the policy allows it. `event`: False to send no events, or a dict of
@@ -535,13 +593,13 @@ impl LimitrSync {
         caps: Option<&Bound<'_, PyAny>>,
         idempotency_key: Option<String>,
     ) -> PyResult<bool> {
-        let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
+        let value = amount_for(py, self, customer, entitlement, value, Decimal::ZERO)?;
         let mut o = options(event, overhead)?;
         o.idempotency_key = idempotency_key;
         if let Some(caps) = caps.filter(|c| !c.is_none()) {
             o.caps = call_caps(caps)?;
         }
-        check(py, self.inner.allow_with(customer, entitlement, value, &o))
+        self.run(py, |e| e.allow_with(customer, entitlement, value, &o))
     }
 
     /// Whether `allow` would pass, changing nothing. `detail=True` returns
@@ -561,16 +619,14 @@ impl LimitrSync {
         overhead: Option<&Bound<'py, PyAny>>,
         caps: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
+        let value = amount_for(py, self, customer, entitlement, value, Decimal::ZERO)?;
         let mut o = options(None, overhead)?;
         if let Some(caps) = caps.filter(|c| !c.is_none()) {
             o.caps = call_caps(caps)?;
         }
-        let d = check(
-            py,
-            self.inner
-                .check_detail_with(customer, entitlement, value, &o),
-        )?;
+        let d = self.run(py, |e| {
+            e.check_detail_with(customer, entitlement, value, &o)
+        })?;
         if !detail {
             return Ok(pyo3::types::PyBool::new(py, d.allowed)
                 .to_owned()
@@ -587,7 +643,7 @@ impl LimitrSync {
 
     /// Whether `increment` would pass, changing nothing; False when there is no limit.
     fn check_increment(&self, py: Python<'_>, customer: &str, entitlement: &str) -> PyResult<bool> {
-        check(py, self.inner.check_increment(customer, entitlement))
+        self.run(py, |e| e.check_increment(customer, entitlement))
     }
 
     /// The limit's `increment` (1 by default); None without a limit. `id` may be a plan name.
@@ -597,7 +653,7 @@ impl LimitrSync {
         id: &str,
         entitlement: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let c = check(py, self.inner.cost(id, entitlement))?;
+        let c = self.run(py, |e| e.cost(id, entitlement))?;
         opt_quantity(py, c)
     }
 
@@ -606,7 +662,7 @@ impl LimitrSync {
     /// unless `events=False`).
     #[pyo3(signature = (id, *, events = true))]
     fn ensure_included_topups(&self, py: Python<'_>, id: &str, events: bool) -> PyResult<bool> {
-        check(py, self.inner.ensure_included_topups(id, events))
+        self.run(py, |e| e.ensure_included_topups(id, events))
     }
 
     /// Meters the limit's `increment` (1 by default); False when there is no limit.
@@ -625,7 +681,7 @@ impl LimitrSync {
     ) -> PyResult<bool> {
         let mut o = options(event, overhead)?;
         o.idempotency_key = idempotency_key;
-        check(py, self.inner.increment(customer, entitlement, &o))
+        self.run(py, |e| e.increment(customer, entitlement, &o))
     }
 
     /// Meters minus the limit's `increment`; False when there is no limit.
@@ -644,7 +700,7 @@ impl LimitrSync {
     ) -> PyResult<bool> {
         let mut o = options(event, overhead)?;
         o.idempotency_key = idempotency_key;
-        check(py, self.inner.decrement(customer, entitlement, &o))
+        self.run(py, |e| e.decrement(customer, entitlement, &o))
     }
 
     /// Sets the meter to `value` (meters the difference, with the rules of `allow`).
@@ -663,17 +719,10 @@ impl LimitrSync {
         overhead: Option<&Bound<'_, PyAny>>,
         idempotency_key: Option<String>,
     ) -> PyResult<bool> {
-        let value = amount_for(
-            py,
-            &self.inner,
-            customer,
-            entitlement,
-            Some(value),
-            Decimal::ZERO,
-        )?;
+        let value = amount_for(py, self, customer, entitlement, Some(value), Decimal::ZERO)?;
         let mut o = options(event, overhead)?;
         o.idempotency_key = idempotency_key;
-        check(py, self.inner.set(customer, entitlement, value, &o))
+        self.run(py, |e| e.set(customer, entitlement, value, &o))
     }
 
     /// Usage this period (`percent`: share of the limit used); None when unknown.
@@ -686,7 +735,7 @@ impl LimitrSync {
         percent: bool,
         grants: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.value(customer, entitlement, percent, grants))?;
+        let v = self.run(py, |e| e.value(customer, entitlement, percent, grants))?;
         opt_quantity(py, v)
     }
 
@@ -700,10 +749,7 @@ impl LimitrSync {
         percent: bool,
         grants: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(
-            py,
-            self.inner.remaining(customer, entitlement, percent, grants),
-        )?;
+        let v = self.run(py, |e| e.remaining(customer, entitlement, percent, grants))?;
         opt_quantity(py, v)
     }
 
@@ -716,13 +762,13 @@ impl LimitrSync {
         entitlement: &str,
         grants: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.limit(id, entitlement, grants))?;
+        let v = self.run(py, |e| e.limit(id, entitlement, grants))?;
         opt_quantity(py, v)
     }
 
     /// When the entitlement next resets (epoch ms), or None.
     fn resets(&self, py: Python<'_>, customer: &str, entitlement: &str) -> PyResult<Option<i64>> {
-        check(py, self.inner.resets(customer, entitlement))
+        self.run(py, |e| e.resets(customer, entitlement))
     }
 
     /// Grants a plan top-up; False for an unknown customer.
@@ -737,11 +783,9 @@ impl LimitrSync {
         topup: &str,
         idempotency_key: Option<&str>,
     ) -> PyResult<bool> {
-        check(
-            py,
-            self.inner
-                .apply_customer_topup_with(customer, topup, idempotency_key),
-        )
+        self.run(py, |e| {
+            e.apply_customer_topup_with(customer, topup, idempotency_key)
+        })
     }
 
     /// A customer's grant balance expressed in `credit`; None for an unknown customer.
@@ -751,7 +795,7 @@ impl LimitrSync {
         customer: &str,
         credit: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.remaining_credit(customer, credit))?;
+        let v = self.run(py, |e| e.remaining_credit(customer, credit))?;
         opt_quantity(py, v)
     }
 
@@ -771,7 +815,10 @@ impl LimitrSync {
             return Err(invalid(py, "from_", "must be a non-empty string".into()));
         }
         let value = amount_or(value, "value", Decimal::ONE)?;
-        opt_quantity(py, self.inner.credit_exchange(from_, &to, value))
+        opt_quantity(
+            py,
+            self.run(py, |e| Ok(e.credit_exchange(from_, &to, value)))?,
+        )
     }
 
     /// Holds room for a call of unknown size: `value` units, or the learned estimate at
@@ -800,7 +847,7 @@ impl LimitrSync {
             value: match value.filter(|v| !v.is_none()) {
                 Some(v) => Some(amount_for(
                     py,
-                    &self.inner,
+                    self,
                     customer,
                     entitlement,
                     Some(v),
@@ -816,7 +863,7 @@ impl LimitrSync {
             event_data: event_data(event)?,
             idempotency_key,
         };
-        check(py, self.inner.reserve(customer, entitlement, &o))
+        self.run(py, |e| e.reserve(customer, entitlement, &o))
     }
 
     /// Meters the real size of a reserved call and removes its hold (`final=False` keeps the
@@ -838,14 +885,12 @@ impl LimitrSync {
         overhead: Option<&Bound<'_, PyAny>>,
         idempotency_key: Option<String>,
     ) -> PyResult<bool> {
-        let value = amount_for(py, &self.inner, customer, entitlement, value, Decimal::ZERO)?;
+        let value = amount_for(py, self, customer, entitlement, value, Decimal::ZERO)?;
         let mut o = options(event, overhead)?;
         o.idempotency_key = idempotency_key;
-        check(
-            py,
-            self.inner
-                .settle(customer, entitlement, hold, value, r#final, &o),
-        )
+        self.run(py, |e| {
+            e.settle(customer, entitlement, hold, value, r#final, &o)
+        })
     }
 
     /// Drops a hold without metering; True if it was there.
@@ -861,11 +906,9 @@ impl LimitrSync {
         hold: &str,
         idempotency_key: Option<&str>,
     ) -> PyResult<bool> {
-        check(
-            py,
-            self.inner
-                .release_with(customer, entitlement, hold, idempotency_key),
-        )
+        self.run(py, |e| {
+            e.release_with(customer, entitlement, hold, idempotency_key)
+        })
     }
 
     /// Units held by unexpired holds; None when unknown.
@@ -875,7 +918,7 @@ impl LimitrSync {
         customer: &str,
         entitlement: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.held(customer, entitlement))?;
+        let v = self.run(py, |e| e.held(customer, entitlement))?;
         opt_quantity(py, v)
     }
 
@@ -896,19 +939,11 @@ impl LimitrSync {
         segment: Option<&str>,
         event: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
-        let value = amount_for(
-            py,
-            &self.inner,
-            customer,
-            entitlement,
-            Some(value),
-            Decimal::ZERO,
-        )?;
+        let value = amount_for(py, self, customer, entitlement, Some(value), Decimal::ZERO)?;
         let overhead = opt_amount(overhead, "overhead")?;
         let data = event_data(event)?;
-        check(
-            py,
-            self.inner.observe(
+        self.run(py, |e| {
+            e.observe(
                 customer,
                 entitlement,
                 value,
@@ -916,8 +951,8 @@ impl LimitrSync {
                 basis,
                 segment,
                 data.as_ref(),
-            ),
-        )
+            )
+        })
     }
 
     /// The predicted size and cost of a call at `quantile`:
@@ -935,11 +970,9 @@ impl LimitrSync {
         basis: Option<f64>,
         segment: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let a = check(
-            py,
-            self.inner
-                .estimate(customer, entitlement, quantile, basis, segment),
-        )?;
+        let a = self.run(py, |e| {
+            e.estimate(customer, entitlement, quantile, basis, segment)
+        })?;
         match a {
             Some(a) => convert::to_py(py, &a.record()),
             None => Ok(py.None().into_bound(py)),
@@ -955,7 +988,7 @@ impl LimitrSync {
         entitlement: &str,
         smoothed: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.rate(customer, entitlement, smoothed))?;
+        let v = self.run(py, |e| e.rate(customer, entitlement, smoothed))?;
         convert::quantity(py, v)
     }
 
@@ -966,7 +999,7 @@ impl LimitrSync {
         customer: &str,
         entitlement: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.acceleration(customer, entitlement))?;
+        let v = self.run(py, |e| e.acceleration(customer, entitlement))?;
         convert::quantity(py, v)
     }
 
@@ -980,11 +1013,9 @@ impl LimitrSync {
         smoothed: bool,
         grants: bool,
     ) -> PyResult<Option<i64>> {
-        check(
-            py,
-            self.inner
-                .projected_exhaustion(customer, entitlement, smoothed, grants),
-        )
+        self.run(py, |e| {
+            e.projected_exhaustion(customer, entitlement, smoothed, grants)
+        })
     }
 
     /// What may be used right now (`remaining`, or less under the rate governor); None when
@@ -997,13 +1028,13 @@ impl LimitrSync {
         entitlement: &str,
         grants: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let v = check(py, self.inner.allowance(customer, entitlement, grants))?;
+        let v = self.run(py, |e| e.allowance(customer, entitlement, grants))?;
         opt_quantity(py, v)
     }
 
     /// A customer's margin this period: `{revenue, cost, margin, entitlements}`, or None.
     fn customer_margin<'py>(&self, py: Python<'py>, customer: &str) -> PyResult<Bound<'py, PyAny>> {
-        match check(py, self.inner.customer_margin(customer))? {
+        match self.run(py, |e| e.customer_margin(customer))? {
             Some(b) => convert::to_py(py, &b.record()),
             None => Ok(py.None().into_bound(py)),
         }
@@ -1020,14 +1051,15 @@ impl LimitrSync {
         scaled: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let usage = plan_usage(usage)?;
-        let b = check(py, self.inner.plan_margin(plan, &usage, scaled))?;
+        let b = self.run(py, |e| e.plan_margin(plan, &usage, scaled))?;
         convert::to_py(py, &b.record())
     }
 
     /// Adds (or replaces) handler `name`: `fn(key, value)` gets each event's name and payload
     /// dict, every event or those named in `events` (events no handler listens to are never
     /// built; an unknown name is `InvalidArgument`). A handler that raises is reported as a
-    /// `limitr.HandlerWarning`; the call stands.
+    /// `limitr.HandlerWarning`; the call stands. `SystemExit` and `KeyboardInterrupt` propagate;
+    /// an `async def` handler is refused (`InvalidArgument` naming `fn`).
     #[pyo3(signature = (name, r#fn, events = None))]
     fn add_handler(
         &self,
@@ -1037,8 +1069,20 @@ impl LimitrSync {
         events: Option<Vec<String>>,
     ) -> PyResult<()> {
         if !r#fn.is_callable() {
-            return Err(PyTypeError::new_err(
-                "fn: expected a callable fn(key, value)",
+            return Err(invalid(
+                py,
+                "fn",
+                "expected a callable fn(key, value)".into(),
+            ));
+        }
+        if events::is_async(&r#fn)? {
+            return Err(invalid(
+                py,
+                "fn",
+                "is an `async def` function: handlers are called synchronously, inside the call \
+                 and in commit order, so nothing could await it (pass a plain function; it may \
+                 schedule async work with `loop.call_soon_threadsafe`)"
+                    .into(),
             ));
         }
         let func = r#fn.unbind();
@@ -1076,11 +1120,10 @@ impl LimitrSync {
         Ok(out)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "<limitr.LimitrSync with {} customers>",
-            limitr_core::Store::len(self.inner.store())
-        )
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let len = || limitr_core::Store::len(self.inner.store());
+        let len = if self.network { py.detach(len) } else { len() };
+        format!("<limitr.LimitrSync with {len} customers>")
     }
 }
 
