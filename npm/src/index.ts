@@ -462,13 +462,18 @@ function optionsArg(name: string, v: unknown): string | null {
   return v === undefined || v === null ? null : JSON.stringify(obj(name, v));
 }
 
-/** The answer of an offloaded call (`t`, `f`, or `!<code>\n<message JSON>`). */
-function verdict(text: string): boolean {
-  if (text === 't') return true;
-  if (text === 'f') return false;
+/** The answer of an offloaded call (`=<JSON>`, or `!<code>\n<message JSON>`); null is undefined. */
+function answer<T>(text: string): T {
+  if (text.startsWith('=')) {
+    const v = JSON.parse(text.slice(1)) as T | null;
+    return (v === null ? undefined : v) as T;
+  }
   const nl = text.indexOf('\n');
   throw fromNative({ code: text.slice(1, nl), message: text.slice(nl + 1) });
 }
+
+/** Backend calls that have a twin running on a worker thread (`<name>Async`). */
+type Offloadable = 'increment' | 'decrement' | 'set' | 'value' | 'remaining' | 'reserve' | 'settle' | 'release';
 
 function parsed<T>(text: string | null): T | undefined {
   return text === null ? undefined : (JSON.parse(text) as T);
@@ -497,7 +502,11 @@ export class Limitr {
   private collecting = false;
   /** The engine's count of queued events (read after a call: no native call when it is 0). */
   private queued: ArrayLike<number> = [0];
-  /** Whether the store does network I/O: `allow` and `check` then run on a worker thread. */
+  /**
+   * Whether the store does network I/O: the metering, hold and read calls then run on a worker
+   * thread (`allow`, `check`, `increment`, `decrement`, `set`, `value`, `remaining`, `reserve`,
+   * `settle`, `release`).
+   */
   private readonly network: boolean;
 
   private constructor(n: NativeBackend, h: Handle, options: LimitrOptions) {
@@ -657,6 +666,38 @@ export class Limitr {
     if (events !== null) this.call(() => this.listen(events));
     this.handlers.set(name, { fn: handler, events: events === null ? null : new Set(events) });
     this.call(() => this.listen());
+  }
+
+  /**
+   * Runs a sync method with its backend call `op` sent to `<op>Async` (a worker thread), for
+   * engines on a network store: the sync method's own checks and conversions run first, here, and
+   * its backend call is the only thing that moves off the event loop. Resolves to that call's
+   * answer (null as undefined), after the events it queued are delivered.
+   */
+  private async offloaded<T>(op: Offloadable, sync: () => unknown): Promise<T> {
+    const real = this.n;
+    let pending: Promise<string> | undefined;
+    const twin = `${op}Async` as const;
+    const routed = new Proxy(real, {
+      get: (target, key, receiver) =>
+        key === op
+          ? (...args: unknown[]) => {
+              pending = (target[twin] as (...a: unknown[]) => Promise<string>)(...args);
+              return null;
+            }
+          : Reflect.get(target, key, receiver),
+    });
+    const self = this as unknown as { n: NativeBackend };
+    self.n = routed;
+    try {
+      sync();
+    } finally {
+      self.n = real;
+    }
+    if (pending === undefined) throw new Error(`limitr: ${op} made no backend call`);
+    const r = answer<T>(await pending);
+    this.deliver();
+    return r;
   }
 
   /** Removes the handler called `name`; true if there was one. */
@@ -970,7 +1011,7 @@ export class Limitr {
     const caps = capsArg(opts.caps);
     const key = keyArg('options', opts);
     if (this.now !== undefined) this.call(() => this.n.setNow(this.h, num('now()', this.now!())));
-    const r = verdict(await this.n.allowAsync!(this.h, c, e, v, events, o, data, caps, key));
+    const r = answer<boolean>(await this.n.allowAsync!(this.h, c, e, v, events, o, data, caps, key));
     this.deliver();
     return r;
   }
@@ -1001,7 +1042,7 @@ export class Limitr {
       const e = str('entitlement', entitlement);
       const v = this.amount(c, e, amountArg('value', value));
       if (this.now !== undefined) this.call(() => this.n.setNow(this.h, num('now()', this.now!())));
-      return verdict(await this.n.checkAsync!(this.h, c, e, v));
+      return answer<boolean>(await this.n.checkAsync!(this.h, c, e, v));
     }
     return this.checkSync(customer, entitlement, value, options as CheckOptions & { detail: true });
   }
@@ -1062,12 +1103,15 @@ export class Limitr {
   }
 
   async increment(customer: string, entitlement: string, event = true, options?: Idempotent): Promise<boolean> {
+    if (this.network) return this.offloaded('increment', () => this.incrementSync(customer, entitlement, event, options));
     return this.incrementSync(customer, entitlement, event, options);
   }
   async decrement(customer: string, entitlement: string, event = true, options?: Idempotent): Promise<boolean> {
+    if (this.network) return this.offloaded('decrement', () => this.decrementSync(customer, entitlement, event, options));
     return this.decrementSync(customer, entitlement, event, options);
   }
   async set(customer: string, entitlement: string, value: Amount, event = true, options?: Idempotent): Promise<boolean> {
+    if (this.network) return this.offloaded('set', () => this.setSync(customer, entitlement, value, event, options));
     return this.setSync(customer, entitlement, value, event, options);
   }
 
@@ -1107,9 +1151,11 @@ export class Limitr {
   }
 
   async value(customer: string, entitlement: string, percent = false, grants = true): Promise<number | undefined> {
+    if (this.network) return this.offloaded('value', () => this.valueSync(customer, entitlement, percent, grants));
     return this.valueSync(customer, entitlement, percent, grants);
   }
   async remaining(customer: string, entitlement: string, percent = false, grants = true): Promise<number | undefined> {
+    if (this.network) return this.offloaded('remaining', () => this.remainingSync(customer, entitlement, percent, grants));
     return this.remainingSync(customer, entitlement, percent, grants);
   }
   async limit(id: string, entitlement: string, grants = true): Promise<number | undefined> {
@@ -1313,6 +1359,7 @@ export class Limitr {
   }
 
   async reserve(customer: string, entitlement: string, options?: ReserveOptions): Promise<string | undefined> {
+    if (this.network) return this.offloaded('reserve', () => this.reserveSync(customer, entitlement, options));
     return this.reserveSync(customer, entitlement, options);
   }
   async settle(
@@ -1324,9 +1371,13 @@ export class Limitr {
     overhead?: number,
     options?: SettleOptions,
   ): Promise<boolean> {
+    if (this.network) {
+      return this.offloaded('settle', () => this.settleSync(customer, entitlement, holdId, value, event, overhead, options));
+    }
     return this.settleSync(customer, entitlement, holdId, value, event, overhead, options);
   }
   async release(customer: string, entitlement: string, holdId: string, options?: Idempotent): Promise<boolean> {
+    if (this.network) return this.offloaded('release', () => this.releaseSync(customer, entitlement, holdId, options));
     return this.releaseSync(customer, entitlement, holdId, options);
   }
   async held(customer: string, entitlement: string): Promise<number | undefined> {

@@ -61,7 +61,7 @@ export interface NativeBackend {
   ): boolean;
   /**
    * `allow` on a worker thread, for engines on a network store (the addon only; the WASM build has
-   * no network store): resolves to `t`, `f`, or `!<code>\n<message JSON>` for an error.
+   * no network store): resolves to `=true` / `=false`, or `!<code>\n<message JSON>` for an error.
    */
   allowAsync?(
     h: Handle,
@@ -76,6 +76,28 @@ export interface NativeBackend {
   ): Promise<string>;
   /** `check` on a worker thread, as {@link NativeBackend.allowAsync}. */
   checkAsync?(h: Handle, customer: string, entitlement: string, value: number): Promise<string>;
+  // the same on a worker thread for these calls (arguments as for their sync twins); each
+  // resolves to `=<JSON answer>` or `!<code>\n<message JSON>`
+  incrementAsync?(h: Handle, customer: string, entitlement: string, events: boolean, idempotencyKey: string | null): Promise<string>;
+  decrementAsync?(h: Handle, customer: string, entitlement: string, events: boolean, idempotencyKey: string | null): Promise<string>;
+  setAsync?(h: Handle, customer: string, entitlement: string, value: number, events: boolean, idempotencyKey: string | null): Promise<string>;
+  valueAsync?(h: Handle, customer: string, entitlement: string, percent: boolean, grants: boolean): Promise<string>;
+  remainingAsync?(h: Handle, customer: string, entitlement: string, percent: boolean, grants: boolean): Promise<string>;
+  reserveAsync?(h: Handle, customer: string, entitlement: string, options: string | null): Promise<string>;
+  settleAsync?(
+    h: Handle,
+    customer: string,
+    entitlement: string,
+    hold: string,
+    value: number,
+    last: boolean,
+    events: boolean,
+    overhead: number | null,
+    eventData: string | null,
+    caps: string | null,
+    idempotencyKey: string | null,
+  ): Promise<string>;
+  releaseAsync?(h: Handle, customer: string, entitlement: string, hold: string, idempotencyKey: string | null): Promise<string>;
   /** Whether the engine's store does network I/O (absent: never). */
   isNetwork?(h: Handle): boolean;
   /** An amount written as text (`"500MB"`, `"1.5min"`) in the unit of the entitlement's credit. */

@@ -1,56 +1,35 @@
-//! `allowAsync` / `checkAsync`: the metering calls run on a libuv worker thread, for engines on a
-//! network store (Redis), so the round trip never blocks the JS event loop. The promise resolves
-//! to text the face reads: `t` / `f`, or `!<code>\n<message JSON>` for an error (a task's
-//! rejection cannot carry the core's code; the face turns this into the same `LimitrError` a sync
+//! Calls run on a libuv worker thread, for engines on a network store (Redis), so the round trip
+//! never blocks the JS event loop: the metering, hold and read calls (`allowAsync`, `checkAsync`,
+//! `incrementAsync`, …). Each runs the same function as its sync export. The promise resolves to
+//! text the face reads: `=<JSON answer>`, or `!<code>\n<message JSON>` for an error (a task's
+//! rejection cannot carry the core's code; the face turns it into the same `LimitrError` a sync
 //! call throws).
 
-use crate::error::{JsError, Result};
+use crate::error::Result;
 use crate::registry;
-use limitr_core::CallOptions;
-use limitr_core::number::Decimal;
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, Task};
 use napi_derive::napi;
+use serde_json::Value;
 
-/// What a task answers: a verdict or the error it met.
-type Answer = std::result::Result<bool, JsError>;
+type Call = Box<dyn FnOnce() -> Result<Value> + Send>;
 
-fn text(answer: &Answer) -> String {
-    match answer {
-        Ok(true) => "t".into(),
-        Ok(false) => "f".into(),
-        Err(e) => format!("!{}\n{}", e.status.0, e.reason),
-    }
-}
+/// One call, run off the event loop.
+pub struct Offload(Option<Call>);
 
-/// One metering call, run off the event loop.
-pub struct Metering {
-    h: u32,
-    customer: String,
-    entitlement: String,
-    value: Decimal,
-    options: Option<CallOptions>,
-}
-
-impl Task for Metering {
+impl Task for Offload {
     type Output = String;
     type JsValue = String;
 
     fn compute(&mut self) -> napi::Result<String> {
-        let answer: Answer = registry::with(self.h, |e| {
-            use crate::error::CoreResult;
-            match &self.options {
-                Some(o) => e
-                    .core
-                    .allow_with(&self.customer, &self.entitlement, self.value, o)
-                    .js(),
-                None => e
-                    .core
-                    .check(&self.customer, &self.entitlement, self.value)
-                    .js(),
-            }
-        });
-        Ok(text(&answer))
+        let answer = match self.0.take() {
+            Some(call) => call(),
+            None => Ok(Value::Null),
+        };
+        Ok(match answer {
+            Ok(v) => format!("={v}"),
+            Err(e) => format!("!{}\n{}", e.status.0, e.reason),
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
@@ -58,7 +37,18 @@ impl Task for Metering {
     }
 }
 
-/// `allow` on a worker thread (arguments as for `allow`); resolves to `t`, `f` or `!code\n…`.
+fn offload<T: Into<Value>>(
+    call: impl FnOnce() -> Result<T> + Send + 'static,
+) -> AsyncTask<Offload> {
+    AsyncTask::new(Offload(Some(Box::new(move || call().map(Into::into)))))
+}
+
+fn number(v: Option<f64>) -> Value {
+    v.and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
+}
+
+/// `allow` on a worker thread (arguments as for `allow`).
 #[napi(ts_return_type = "Promise<string>")]
 #[allow(clippy::too_many_arguments, reason = "one primitive per call option")]
 pub fn allow_async(
@@ -71,37 +61,171 @@ pub fn allow_async(
     event_data: Option<String>,
     caps: Option<String>,
     idempotency_key: Option<String>,
-) -> Result<AsyncTask<Metering>> {
+) -> Result<AsyncTask<Offload>> {
     let value = crate::convert::decimal("value", value)?;
     let options = crate::options(events, overhead, event_data, caps, idempotency_key)?;
-    Ok(AsyncTask::new(Metering {
-        h,
-        customer,
-        entitlement,
-        value,
-        options: Some(options),
+    Ok(offload(move || {
+        use crate::error::CoreResult;
+        registry::with(h, |e| {
+            e.core
+                .allow_with(&customer, &entitlement, value, &options)
+                .js()
+        })
     }))
 }
 
-/// `check` on a worker thread; resolves to `t`, `f` or `!code\n…`.
+/// `check` on a worker thread.
 #[napi(ts_return_type = "Promise<string>")]
 pub fn check_async(
     h: u32,
     customer: String,
     entitlement: String,
     value: f64,
-) -> Result<AsyncTask<Metering>> {
-    Ok(AsyncTask::new(Metering {
-        h,
-        customer,
-        entitlement,
-        value: crate::convert::decimal("value", value)?,
-        options: None,
+) -> Result<AsyncTask<Offload>> {
+    let value = crate::convert::decimal("value", value)?;
+    Ok(offload(move || {
+        use crate::error::CoreResult;
+        registry::with(h, |e| e.core.check(&customer, &entitlement, value).js())
     }))
 }
 
-/// Whether the engine's store does network I/O (the face then runs its metering calls through
-/// the tasks above).
+/// `increment` on a worker thread.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn increment_async(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    events: bool,
+    idempotency_key: Option<String>,
+) -> AsyncTask<Offload> {
+    offload(move || crate::increment(h, customer, entitlement, events, idempotency_key))
+}
+
+/// `decrement` on a worker thread.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn decrement_async(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    events: bool,
+    idempotency_key: Option<String>,
+) -> AsyncTask<Offload> {
+    offload(move || crate::decrement(h, customer, entitlement, events, idempotency_key))
+}
+
+/// `set` on a worker thread.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn set_async(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    value: f64,
+    events: bool,
+    idempotency_key: Option<String>,
+) -> AsyncTask<Offload> {
+    offload(move || crate::set(h, customer, entitlement, value, events, idempotency_key))
+}
+
+/// `value` on a worker thread (null: unknown).
+#[napi(ts_return_type = "Promise<string>")]
+pub fn value_async(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    percent: bool,
+    grants: bool,
+) -> AsyncTask<Offload> {
+    offload(move || {
+        use crate::error::CoreResult;
+        registry::with(h, |e| {
+            let v = e
+                .core
+                .value(&customer, &entitlement, percent, grants)
+                .js()?;
+            Ok(number(crate::convert::num(v)))
+        })
+    })
+}
+
+/// `remaining` on a worker thread (null: unknown).
+#[napi(ts_return_type = "Promise<string>")]
+pub fn remaining_async(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    percent: bool,
+    grants: bool,
+) -> AsyncTask<Offload> {
+    offload(move || {
+        use crate::error::CoreResult;
+        registry::with(h, |e| {
+            let v = e
+                .core
+                .remaining(&customer, &entitlement, percent, grants)
+                .js()?;
+            Ok(number(crate::convert::num(v)))
+        })
+    })
+}
+
+/// `reserve` on a worker thread (the hold id, or null).
+#[napi(ts_return_type = "Promise<string>")]
+pub fn reserve_async(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    options: Option<String>,
+) -> AsyncTask<Offload> {
+    offload(move || crate::holds::reserve(h, customer, entitlement, options))
+}
+
+/// `settle` on a worker thread.
+#[napi(ts_return_type = "Promise<string>")]
+#[allow(clippy::too_many_arguments, reason = "one primitive per call option")]
+pub fn settle_async(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    hold: String,
+    value: f64,
+    last: bool,
+    events: bool,
+    overhead: Option<f64>,
+    event_data: Option<String>,
+    caps: Option<String>,
+    idempotency_key: Option<String>,
+) -> AsyncTask<Offload> {
+    offload(move || {
+        crate::holds::settle(
+            h,
+            customer,
+            entitlement,
+            hold,
+            value,
+            last,
+            events,
+            overhead,
+            event_data,
+            caps,
+            idempotency_key,
+        )
+    })
+}
+
+/// `release` on a worker thread.
+#[napi(ts_return_type = "Promise<string>")]
+pub fn release_async(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    hold: String,
+    idempotency_key: Option<String>,
+) -> AsyncTask<Offload> {
+    offload(move || crate::holds::release(h, customer, entitlement, hold, idempotency_key))
+}
+
+/// Whether the engine's store does network I/O (the face then runs these calls through the
+/// tasks above).
 #[napi]
 pub fn is_network(h: u32) -> Result<bool> {
     registry::with(h, |e| Ok(e.core.store().is_network()))

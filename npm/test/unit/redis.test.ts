@@ -126,7 +126,24 @@ test('awaited calls on a Redis store leave the event loop running', async () => 
   assert.equal(await p.value('u', 'ai-chat-input'), calls / 2);
   // a call that blocked the loop would run all of them before the first tick
   assert.ok(ticks >= 3, `the loop ticked ${ticks} times in ${took.toFixed(1)} ms`);
+  // every offloaded call answers as its sync twin does
+  assert.equal(await p.remaining('u', 'ai-chat-input'), 700000 - calls / 2);
+  assert.equal(await p.increment('u', 'ai-chat-input', true, { idempotencyKey: 'i1' }), true);
+  assert.equal(await p.increment('u', 'ai-chat-input', true, { idempotencyKey: 'i1' }), true);
+  assert.equal(await p.decrement('u', 'ai-chat-input'), true);
+  assert.equal(await p.value('u', 'ai-chat-input'), calls / 2);
+  assert.equal(await p.set('u', 'ai-chat-input', 5000), true);
+  const hold = await p.reserve('u', 'ai-chat-input', { value: 700 });
+  assert.ok(typeof hold === 'string');
+  assert.equal(await p.settle('u', 'ai-chat-input', hold!, 600), true);
+  const other = await p.reserve('u', 'ai-chat-input', { value: 10 });
+  assert.equal(await p.release('u', 'ai-chat-input', other!), true);
+  assert.equal(await p.value('u', 'ai-chat-input'), 5600);
+  assert.equal(await p.value('nobody', 'ai-chat-input'), undefined);
+  assert.equal(await p.reserve('nobody', 'ai-chat-input', { value: 1 }), undefined);
   // errors of offloaded calls are the same LimitrError a sync call throws
+  await assert.rejects(p.set('u', 'ai-chat-input', Number.NaN), (e: unknown) => e instanceof LimitrError && e.code === 'INVALID_ARGUMENT');
+  await assert.rejects(p.reserve('u', 'ai-chat-input', { ttl: 0 } as any), (e: unknown) => e instanceof LimitrError && e.code === 'INVALID_ARGUMENT');
   await assert.rejects(p.allow('', 'ai-chat-input', 1), (e: unknown) => e instanceof LimitrError && e.code === 'INVALID_ARGUMENT');
   await assert.rejects(
     p.allow('u', 'ai-chat-input', 1, true, undefined, { idempotencyKey: '' }),
