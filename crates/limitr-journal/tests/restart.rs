@@ -474,9 +474,15 @@ fn a_customer_from_the_document_metered_in_counters_survives_a_restart() {
         assert!(p.allow("doc-user", "ai-chat-input", d(400_000)).unwrap());
     }
     let again = load();
-    assert!(!again.allow("doc-user", "ai-chat-input", d(200_000)).unwrap());
+    assert!(
+        !again
+            .allow("doc-user", "ai-chat-input", d(200_000))
+            .unwrap()
+    );
     assert_eq!(
-        again.value("doc-user", "ai-chat-input", false, true).unwrap(),
+        again
+            .value("doc-user", "ai-chat-input", false, true)
+            .unwrap(),
         Some(d(400_000))
     );
 }
