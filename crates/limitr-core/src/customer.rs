@@ -247,6 +247,10 @@ impl Customer {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| err("id", "missing customer id"))?;
         let plan = m.get("plan").and_then(Value::as_str).unwrap_or_default();
+        if !plan.is_empty() && policy.plan(plan).is_none() {
+            // no call could move this customer's meters: refuse the document instead
+            return Err(err("plan", &format!("unknown plan `{plan}`")));
+        }
         let mut c = Customer::new(id, policy.intern(plan));
         if let Some(seq) = m.get("grant_seq") {
             c.grant_seq = seq
@@ -257,10 +261,19 @@ impl Customer {
         if let Some(meters) = m.get("meters").and_then(Value::as_object) {
             for (ent, mv) in meters {
                 let path = format!("meters.{ent}");
+                if ent.is_empty() {
+                    return Err(err(&path, "an entitlement name must not be empty"));
+                }
                 let credit = mv
                     .get("credit")
                     .and_then(Value::as_str)
                     .ok_or_else(|| err(&path, "missing `credit`"))?;
+                if credit.is_empty() {
+                    return Err(err(
+                        &format!("{path}.credit"),
+                        "a credit name must not be empty",
+                    ));
+                }
                 let started = mv
                     .get("started")
                     .and_then(Value::as_i64)
@@ -273,6 +286,8 @@ impl Customer {
                     .get("overhead")
                     .and_then(number::from_value)
                     .unwrap_or_default();
+                in_meter_range(&path, "value", value)?;
+                in_meter_range(&path, "overhead", overhead)?;
                 c.meters.push(Meter {
                     entitlement: policy.intern(ent),
                     credit: policy.intern(credit),
@@ -290,10 +305,15 @@ impl Customer {
                 let own_plan = policy
                     .plan(plan)
                     .or_else(|| policy.plan(policy.default_plan.as_deref()?));
-                c.grants.push(
-                    Grant::from_record(gid, gv, policy, own_plan)
-                        .map_err(|msg| err(&path, &msg))?,
-                );
+                let g = Grant::from_record(gid, gv, policy, own_plan)
+                    .map_err(|msg| err(&path, &msg))?;
+                if g.credit.is_empty() {
+                    return Err(err(
+                        &format!("{path}.credit"),
+                        "a credit name must not be empty",
+                    ));
+                }
+                c.grants.push(g);
             }
         }
         let text = |key: &str| m.get(key).and_then(Value::as_str).map(String::from);
@@ -404,4 +424,15 @@ impl Customer {
         }
         Ok(c)
     }
+}
+
+/// A restored meter quantity at `{path}.{field}` within what calls can leave a meter at.
+fn in_meter_range(path: &str, field: &str, d: number::Decimal) -> Result<(), (String, String)> {
+    if d.abs() <= number::MAX_RESTORED_METER {
+        return Ok(());
+    }
+    Err((
+        format!("{path}.{field}"),
+        format!("`{d}` is out of range (a meter holds at most 1.000001e26 in magnitude)"),
+    ))
 }

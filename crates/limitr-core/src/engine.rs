@@ -26,6 +26,7 @@ mod caps;
 mod customers;
 mod holds;
 mod metering;
+mod restore;
 mod route;
 mod trends;
 
@@ -195,8 +196,17 @@ impl Limitr<MemoryStore> {
         Self::load_with(text, format, LoadOptions::default())
     }
 
-    /// Loads a document from text with explicit options.
+    /// Loads a document from text with explicit options. `max_document_bytes` counts the text
+    /// outside `policy.customers` in JSON (a snapshot the engine wrote always loads back), the
+    /// whole text in YAML and TOML. JSON customers are read one record at a time.
     pub fn load_with(text: &str, format: Format, options: LoadOptions) -> Result<Self> {
+        let split = match format {
+            Format::Json => crate::policy::split::split(text, options.max_document_bytes)?,
+            _ => None,
+        };
+        if let Some(split) = split {
+            return restore::from_split(split, MemoryStore::default())?.with_load_options(&options);
+        }
         let doc = format.read(text, options.max_document_bytes)?;
         Self::from_value(&doc)?.with_load_options(&options)
     }
@@ -216,37 +226,22 @@ impl<S: Store> Limitr<S> {
     /// Loads an already-parsed document into the given store (its customers are inserted).
     pub fn with_store(doc: &Value, store: S) -> Result<Self> {
         let (policy, customers) = Policy::from_root(doc)?;
-        let mut issues: Vec<Issue> = Vec::new();
-        let mut loaded = Vec::new();
+        let mut restore = restore::Restore::new(&policy);
         match customers {
             None | Some(Value::Null) => {}
             Some(Value::Object(map)) => {
-                for (id, record) in map {
-                    match Customer::from_record(&record, &policy) {
-                        Ok(c) => loaded.push(c),
-                        Err((field, message)) => issues.push(Issue {
-                            path: if field.is_empty() {
-                                format!("policy.customers.{id}")
-                            } else {
-                                format!("policy.customers.{id}.{field}")
-                            },
-                            code: "INVALID_VALUE",
-                            message,
-                            severity: crate::policy::issue::Severity::Error,
-                        }),
-                    }
+                for (id, record) in &map {
+                    restore.record(id, record);
                 }
             }
-            Some(_) => issues.push(Issue {
-                path: "policy.customers".into(),
-                code: "INVALID_TYPE",
-                message: "expected an object of customers by id".into(),
-                severity: crate::policy::issue::Severity::Error,
-            }),
+            Some(_) => restore.not_an_object(),
         }
-        if !issues.is_empty() {
-            return Err(Error::PolicyInvalid(issues));
-        }
+        let loaded = restore.finish()?;
+        Self::assemble(policy, loaded, store)
+    }
+
+    /// The engine over a validated policy and its restored customers.
+    fn assemble(policy: Policy, loaded: Vec<Customer>, store: S) -> Result<Self> {
         let mut estimates = hashbrown::HashMap::new();
         if let Some(Value::Object(map)) = policy.raw().get("estimates") {
             for (k, v) in map {

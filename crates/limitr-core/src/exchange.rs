@@ -101,15 +101,12 @@ impl Exchange {
         let mut rates = HashMap::new();
         rates.insert(RUNE.to_string(), Rate::Linear(Decimal::ONE));
         let mut broken = Vec::new();
-        for name in pairs.keys().chain(priced.keys()) {
-            if rates.contains_key(name) {
-                continue;
-            }
-            match resolve(name, pairs, priced) {
+        for (name, rate) in resolve_all(pairs, priced) {
+            match rate {
                 Some(rate) => {
-                    rates.insert(name.clone(), rate);
+                    rates.insert(name.to_string(), rate);
                 }
-                None if pairs.contains_key(name) => broken.push(name.clone()),
+                None if pairs.contains_key(name) => broken.push(name.to_string()),
                 None => {}
             }
         }
@@ -237,32 +234,58 @@ impl Exchange {
     }
 }
 
-fn resolve(
-    start: &str,
-    pairs: &HashMap<String, Pair>,
-    priced: &HashMap<String, Model>,
-) -> Option<Rate> {
-    let mut factor = Decimal::ONE;
-    let mut current = start;
-    let mut seen: Vec<&str> = Vec::new();
-    while current != RUNE {
-        if seen.contains(&current) {
-            return None;
+/// Resolves every name of `pairs` and `priced` once: each walk stops at the first name already
+/// resolved, and the names it passed are resolved on the way back, so the whole table costs one
+/// step per pair (a chain of n pairs is O(n), not O(n²)). A name that reaches a cycle or a dead
+/// end maps to `None`.
+fn resolve_all<'a>(
+    pairs: &'a HashMap<String, Pair>,
+    priced: &'a HashMap<String, Model>,
+) -> HashMap<&'a str, Option<Rate>> {
+    let mut memo: HashMap<&'a str, Option<Rate>> = HashMap::new();
+    memo.insert(RUNE, Some(Rate::Linear(Decimal::ONE)));
+    let mut path: Vec<(&'a str, Decimal)> = Vec::new();
+    let mut on_path: hashbrown::HashSet<&'a str> = hashbrown::HashSet::new();
+    for start in pairs.keys().chain(priced.keys()) {
+        let mut current: &'a str = start.as_str();
+        let mut rate = loop {
+            if let Some(known) = memo.get(current) {
+                break known.clone();
+            }
+            if !on_path.insert(current) {
+                break None; // a cycle
+            }
+            if let Some(pair) = pairs.get(current) {
+                path.push((current, pair.value));
+                current = pair.currency.as_str();
+            } else if let Some(model) = priced.get(current) {
+                let own = match model.unit_rate() {
+                    Some(r) => Rate::Linear(r),
+                    None => Rate::Curve(Decimal::ONE, model.clone()),
+                };
+                memo.insert(current, Some(own.clone()));
+                break Some(own);
+            } else {
+                break None; // a dead end
+            }
+        };
+        for (name, value) in path.drain(..).rev() {
+            rate = rate.and_then(|r| r.times(value));
+            memo.insert(name, rate.clone());
         }
-        seen.push(current);
-        if let Some(pair) = pairs.get(current) {
-            factor = factor.checked_mul(pair.value)?;
-            current = pair.currency.as_str();
-        } else if let Some(model) = priced.get(current) {
-            return Some(match model.unit_rate() {
-                Some(rate) => Rate::Linear(factor.checked_mul(rate)?),
-                None => Rate::Curve(factor, model.clone()),
-            });
-        } else {
-            return None;
-        }
+        on_path.clear();
     }
-    Some(Rate::Linear(factor))
+    memo
+}
+
+impl Rate {
+    /// The rate of a unit worth `value` units of a currency at this rate.
+    fn times(self, value: Decimal) -> Option<Rate> {
+        Some(match self {
+            Rate::Linear(r) => Rate::Linear(value.checked_mul(r)?),
+            Rate::Curve(f, m) => Rate::Curve(value.checked_mul(f)?, m),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -323,5 +346,56 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn long_chains_resolve_in_one_pass() {
+        let n = 20_000;
+        let mut pairs = HashMap::new();
+        for i in 0..n {
+            let next = if i + 1 == n {
+                RUNE.to_string()
+            } else {
+                format!("c{}", i + 1)
+            };
+            let value = if i % 1000 == 0 { d("2") } else { d("1") };
+            pairs.insert(
+                format!("c{i}"),
+                Pair {
+                    value,
+                    currency: next,
+                },
+            );
+        }
+        // a long tail into a cycle: every name on it is broken
+        for i in 0..n {
+            let next = if i + 1 == n {
+                "t0".to_string()
+            } else {
+                format!("t{}", i + 1)
+            };
+            pairs.insert(
+                format!("t{i}"),
+                Pair {
+                    value: d("1"),
+                    currency: next,
+                },
+            );
+        }
+        pairs.insert(
+            "tail".into(),
+            Pair {
+                value: d("1"),
+                currency: "t5".into(),
+            },
+        );
+        let t = std::time::Instant::now();
+        let (x, broken) = Exchange::build(&pairs, &HashMap::new(), GrantStrategy::default());
+        assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
+        assert_eq!(x.rate("c0"), Some(d("1048576")));
+        assert_eq!(x.rate("c19999"), Some(d("1")));
+        assert_eq!(x.rate("c1000"), Some(d("524288")));
+        assert_eq!(broken.len(), n + 1);
+        assert!(!x.resolves("tail"));
     }
 }

@@ -18,6 +18,11 @@ pub const MAX_AMOUNT: Decimal = Decimal::from_parts(1_661_992_960, 1_808_227_885
 pub const MAX_METER: Decimal =
     Decimal::from_parts(3_825_205_248, 3_704_098_002, 5_421_010, false, 0);
 
+/// The largest magnitude a meter can be left at by calls ([`MAX_METER`] + [`MAX_AMOUNT`]: a call
+/// on a meter within range may carry it past by one amount): the bound a restored meter must meet.
+pub const MAX_RESTORED_METER: Decimal =
+    Decimal::from_parts(1_192_230_912, 1_217_358_592, 5_421_016, false, 0);
+
 /// The top 32 bits of a decimal's 96-bit mantissa (its magnitude is below `(hi + 1) · 2^64`).
 #[inline]
 fn mantissa_hi(d: Decimal) -> u32 {
@@ -309,6 +314,7 @@ mod tests {
     fn max_amount_is_ten_to_the_twentieth() {
         assert_eq!(MAX_AMOUNT.to_string(), "100000000000000000000");
         assert_eq!(MAX_METER.to_string(), "100000000000000000000000000");
+        assert_eq!(MAX_RESTORED_METER, MAX_METER + MAX_AMOUNT);
     }
 
     #[test]

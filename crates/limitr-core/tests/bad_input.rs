@@ -266,10 +266,20 @@ fn huge_amounts_do_not_panic() {
         p.allow("g", "ai-chat-input", huge).unwrap_err().code(),
         "INVALID_ARGUMENT"
     );
-    // a meter past the safe range (restored from a document) refuses further calls
+    // a meter past the meter range (restored from a document) is a load error at its path
     let mut doc = p.record();
     doc["policy"]["customers"]["g"]["meters"]["ai-chat-output"]["value"] =
         serde_json::Value::String("79228162514264337593543950335".into());
+    match Limitr::from_value(&doc).unwrap_err() {
+        limitr_core::Error::PolicyInvalid(issues) => assert_eq!(
+            issues.iter().map(|i| i.path.as_str()).collect::<Vec<_>>(),
+            ["policy.customers.g.meters.ai-chat-output.value"]
+        ),
+        other => panic!("{other}"),
+    }
+    // a meter a call left past the safe range (at most by one amount) loads, and refuses calls
+    doc["policy"]["customers"]["g"]["meters"]["ai-chat-output"]["value"] =
+        serde_json::Value::String(limitr_core::number::MAX_RESTORED_METER.to_string());
     let p = Limitr::from_value(&doc)
         .unwrap()
         .with_clock(Arc::new(ManualClock::new(0)));

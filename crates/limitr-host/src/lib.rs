@@ -74,7 +74,7 @@ impl Store for HostStore {
 /// The document's errors; `INVALID_ARGUMENT` for options that do not go together; `STORAGE`
 /// when the journal or the Redis server cannot be opened.
 pub fn load(options: &HostOptions, text: &str, format: Format) -> Result<Limitr<HostStore>, Error> {
-    let doc = format.read(text, options.load_options().max_document_bytes)?;
+    let doc = format.read_document(text, options.load_options().max_document_bytes)?;
     load_value(options, &doc)
 }
 

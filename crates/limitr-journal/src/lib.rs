@@ -120,7 +120,7 @@ impl Journal {
 
     /// Reads the document, restores the directory's state, and returns the engine.
     pub fn load(self, text: &str, format: Format) -> Result<Limitr<JournalStore>, Error> {
-        let doc = format.read(text, self.load.max_document_bytes)?;
+        let doc = format.read_document(text, self.load.max_document_bytes)?;
         let (policy, _) = Policy::from_root(&doc)?;
         let load = self.load;
         let store = self.open(&policy)?;

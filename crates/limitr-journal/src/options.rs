@@ -40,7 +40,7 @@ impl Load for HostOptions {
                     message: "journal options need `journal` (a directory)".into(),
                 });
             }
-            let doc = format.read(text, self.load_options().max_document_bytes)?;
+            let doc = format.read_document(text, self.load_options().max_document_bytes)?;
             return after_load(self, Limitr::with_store(&doc, JournalStore::memory())?);
         };
         let sync = SyncMode::parse(self.sync.as_deref().unwrap_or("batch"), self.sync_ms)?;

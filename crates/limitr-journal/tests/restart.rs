@@ -486,3 +486,29 @@ fn a_customer_from_the_document_metered_in_counters_survives_a_restart() {
         Some(d(400_000))
     );
 }
+
+#[test]
+fn a_record_on_a_plan_the_policy_no_longer_has_is_a_storage_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(T0));
+    {
+        let p = open(dir.path(), &clock);
+        p.create_customer("ada", Some("growth")).unwrap();
+        p.create_customer("bob", None).unwrap();
+    }
+    let mut doc: Value = serde_json::from_str(DOC).unwrap();
+    doc["policy"]["plans"]
+        .as_object_mut()
+        .unwrap()
+        .shift_remove("growth");
+    let text = doc.to_string();
+    let err = Journal::at(dir.path())
+        .load(&text, Format::Json)
+        .unwrap_err();
+    assert_eq!(err.code(), "STORAGE", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("customer `ada`") && message.contains("unknown plan `growth`"),
+        "{message}"
+    );
+}

@@ -110,7 +110,7 @@ impl Redis {
     /// The document's errors; `STORAGE` when Redis cannot be reached or holds a record that does
     /// not read against the document's rules (it names the key).
     pub fn load(self, text: &str, format: Format) -> Result<Limitr<RedisStore>, Error> {
-        let doc = format.read(text, self.load.max_document_bytes)?;
+        let doc = format.read_document(text, self.load.max_document_bytes)?;
         let (policy, _) = Policy::from_root(&doc)?;
         let ttl = self.load.idempotency_ttl_ms;
         let store = self.open(&policy)?;

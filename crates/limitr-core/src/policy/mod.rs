@@ -8,6 +8,7 @@ pub mod issue;
 pub mod measure;
 pub mod plan;
 pub mod reset;
+pub(crate) mod split;
 mod validate;
 
 use crate::error::{Error, Result};

@@ -131,6 +131,18 @@ impl Ctx {
             severity: Severity::Error,
         });
     }
+    /// Reports a map key that is the empty string (no call can name it); true when it is.
+    fn empty_name(&mut self, name: &str, path: &str, what: &str) -> bool {
+        if name.is_empty() {
+            self.error(
+                path,
+                "INVALID_VALUE",
+                format!("a {what} name must not be empty"),
+            );
+        }
+        name.is_empty()
+    }
+
     fn warn(&mut self, path: &str, code: &'static str, message: impl Into<String>) {
         self.issues.push(Issue {
             path: path.to_string(),
@@ -374,6 +386,9 @@ fn credits(cx: &mut Ctx, policy: &Map<String, Value>) -> NameMap<Credit> {
     };
     for (name, v) in map {
         let path = format!("policy.credits.{name}");
+        if cx.empty_name(name, &path, "credit") {
+            continue;
+        }
         let Some(m) = cx.object(v, &path) else {
             continue;
         };
@@ -715,6 +730,9 @@ fn plans(
     };
     for (name, v) in map {
         let path = format!("policy.plans.{name}");
+        if cx.empty_name(name, &path, "plan") {
+            continue;
+        }
         let Some(m) = cx.object(v, &path) else {
             continue;
         };
@@ -723,6 +741,9 @@ fn plans(
         if let Some(ents) = cx.map_field(m, "entitlements", &path) {
             for (ename, ev) in ents {
                 let epath = format!("{path}.entitlements.{ename}");
+                if cx.empty_name(ename, &epath, "entitlement") {
+                    continue;
+                }
                 let Some(em) = cx.object(ev, &epath) else {
                     continue;
                 };
@@ -753,6 +774,9 @@ fn plans(
         if let Some(tops) = cx.map_field(m, "topups", &path) {
             for (tname, tv) in tops {
                 let tpath = format!("{path}.topups.{tname}");
+                if cx.empty_name(tname, &tpath, "top-up") {
+                    continue;
+                }
                 if let Some(t) = topup(cx, tname, tv, &tpath, credits, exchange) {
                     topups.insert(t.name.clone(), t);
                 }
