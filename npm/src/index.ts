@@ -107,12 +107,8 @@ export interface StoreOptions {
 
 /** {@link StoreOptions} as the core reads them (unknown keys refused by name). */
 function storeOptions(v: unknown): Record<string, unknown> {
-  const o = obj('options.store', v) as Record<string, unknown>;
-  const known = ['redis', 'prefix', 'timeoutMs', 'mode'];
-  for (const k of Object.keys(o)) {
-    if (!known.includes(k)) throw invalidArgument('options.store', `unknown option \`${k}\` (expected one of ${known.join(', ')})`);
-  }
-  const t = o.timeoutMs;
+  const o = callOptions<StoreOptions>('options.store', obj('options.store', v), ['redis', 'prefix', 'timeoutMs', 'mode']);
+  const t = o.timeoutMs as unknown;
   if (t !== undefined && (typeof t !== 'number' || !Number.isInteger(t) || t < 1)) {
     throw invalidArgument('options.store.timeoutMs', `expected a positive integer, got ${describe(t)}`);
   }

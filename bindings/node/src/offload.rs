@@ -126,6 +126,33 @@ pub fn set_async(
     offload(move || crate::set(h, customer, entitlement, value, events, idempotency_key))
 }
 
+/// A meter read (`value` or `remaining`) of the engine.
+type MeterRead = fn(
+    &crate::limitr::Limitr,
+    &str,
+    &str,
+    bool,
+    bool,
+) -> limitr_core::Result<Option<limitr_core::number::Decimal>>;
+
+/// A meter read on a worker thread (null: unknown).
+fn meter_read(
+    h: u32,
+    customer: String,
+    entitlement: String,
+    percent: bool,
+    grants: bool,
+    read: MeterRead,
+) -> AsyncTask<Offload> {
+    offload(move || {
+        use crate::error::CoreResult;
+        registry::with(h, |e| {
+            let v = read(&e.core, &customer, &entitlement, percent, grants).js()?;
+            Ok(number(crate::convert::num(v)))
+        })
+    })
+}
+
 /// `value` on a worker thread (null: unknown).
 #[napi(ts_return_type = "Promise<string>")]
 pub fn value_async(
@@ -135,16 +162,14 @@ pub fn value_async(
     percent: bool,
     grants: bool,
 ) -> AsyncTask<Offload> {
-    offload(move || {
-        use crate::error::CoreResult;
-        registry::with(h, |e| {
-            let v = e
-                .core
-                .value(&customer, &entitlement, percent, grants)
-                .js()?;
-            Ok(number(crate::convert::num(v)))
-        })
-    })
+    meter_read(
+        h,
+        customer,
+        entitlement,
+        percent,
+        grants,
+        |l, c, e, p, g| l.value(c, e, p, g),
+    )
 }
 
 /// `remaining` on a worker thread (null: unknown).
@@ -156,16 +181,14 @@ pub fn remaining_async(
     percent: bool,
     grants: bool,
 ) -> AsyncTask<Offload> {
-    offload(move || {
-        use crate::error::CoreResult;
-        registry::with(h, |e| {
-            let v = e
-                .core
-                .remaining(&customer, &entitlement, percent, grants)
-                .js()?;
-            Ok(number(crate::convert::num(v)))
-        })
-    })
+    meter_read(
+        h,
+        customer,
+        entitlement,
+        percent,
+        grants,
+        |l, c, e, p, g| l.remaining(c, e, p, g),
+    )
 }
 
 /// `reserve` on a worker thread (the hold id, or null).

@@ -8,7 +8,7 @@
 
 use limitr_core::host::{HostOptions, StoreOptions};
 use limitr_core::{Customer, Error, Format, Limitr, Policy, Store};
-use limitr_journal::{DEFAULT_SNAPSHOT_EVERY, Journal, JournalStore, SyncMode};
+use limitr_journal::JournalStore;
 use limitr_redis::{Redis, RedisStore};
 use serde_json::Value;
 use std::time::Duration;
@@ -89,24 +89,10 @@ pub fn load_value(options: &HostOptions, doc: &Value) -> Result<Limitr<HostStore
 
 /// Opens the store the options name, its customers restored against `policy`.
 fn open(options: &HostOptions, policy: &Policy) -> Result<HostStore, Error> {
-    if let Some(s) = &options.store {
-        return redis(s).open(policy).map(HostStore::Redis);
+    match &options.store {
+        Some(s) => redis(s).open(policy).map(HostStore::Redis),
+        None => limitr_journal::open_store(options, policy).map(HostStore::Local),
     }
-    let Some(dir) = &options.journal else {
-        if options.wants_journal() {
-            return Err(Error::InvalidArgument {
-                name: "sync",
-                message: "journal options need `journal` (a directory)".into(),
-            });
-        }
-        return Ok(HostStore::Local(JournalStore::memory()));
-    };
-    let sync = SyncMode::parse(options.sync.as_deref().unwrap_or("batch"), options.sync_ms)?;
-    Journal::at(dir)
-        .sync(sync)
-        .snapshot_every(options.snapshot_every.unwrap_or(DEFAULT_SNAPSHOT_EVERY))
-        .open(policy)
-        .map(HostStore::Local)
 }
 
 fn redis(s: &StoreOptions) -> Redis {

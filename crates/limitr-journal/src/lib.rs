@@ -37,7 +37,7 @@ mod snapshot;
 mod store;
 
 pub use limitr_core::host::HostOptions;
-pub use options::Load;
+pub use options::{Load, open_store};
 pub use store::JournalStore;
 
 use limitr_core::{Customer, Error, Format, Limitr, LoadOptions, MemoryStore, Policy, Store};

@@ -3,7 +3,7 @@
 
 use crate::{DEFAULT_SNAPSHOT_EVERY, Journal, JournalStore, SyncMode};
 use limitr_core::host::HostOptions;
-use limitr_core::{Error, Format, Limitr};
+use limitr_core::{Error, Format, Limitr, Policy};
 use serde_json::Value;
 
 /// Loading with a host's options (implemented for the core's [`HostOptions`]).
@@ -14,40 +14,33 @@ pub trait Load {
     fn load(&self, text: &str, format: Format) -> Result<Limitr<JournalStore>, Error>;
 }
 
-/// The options that act after the document is read (idempotency TTL, `strict`).
-fn after_load(
-    o: &HostOptions,
-    engine: Limitr<JournalStore>,
-) -> Result<Limitr<JournalStore>, Error> {
-    engine.with_load_options(&o.load_options())
+/// The store the journal options name, its customers restored against `policy`: the journal
+/// when `journal` is set, else memory. `INVALID_ARGUMENT` for journal options without `journal`.
+pub fn open_store(options: &HostOptions, policy: &Policy) -> Result<JournalStore, Error> {
+    let Some(dir) = &options.journal else {
+        if options.wants_journal() {
+            return Err(Error::InvalidArgument {
+                name: "sync",
+                message: "journal options need `journal` (a directory)".into(),
+            });
+        }
+        return Ok(JournalStore::memory());
+    };
+    let sync = SyncMode::parse(options.sync.as_deref().unwrap_or("batch"), options.sync_ms)?;
+    Journal::at(dir)
+        .sync(sync)
+        .snapshot_every(options.snapshot_every.unwrap_or(DEFAULT_SNAPSHOT_EVERY))
+        .open(policy)
 }
 
 impl Load for HostOptions {
     fn load_value(&self, doc: &Value) -> Result<Limitr<JournalStore>, Error> {
-        match &self.journal {
-            None if !self.wants_journal() => {
-                after_load(self, Limitr::with_store(doc, JournalStore::memory())?)
-            }
-            _ => self.load(&doc.to_string(), Format::Json),
-        }
+        let (policy, _) = Policy::from_root(doc)?;
+        Limitr::with_store(doc, open_store(self, &policy)?)?.with_load_options(&self.load_options())
     }
 
     fn load(&self, text: &str, format: Format) -> Result<Limitr<JournalStore>, Error> {
-        let Some(dir) = &self.journal else {
-            if self.wants_journal() {
-                return Err(Error::InvalidArgument {
-                    name: "sync",
-                    message: "journal options need `journal` (a directory)".into(),
-                });
-            }
-            let doc = format.read_document(text, self.load_options().max_document_bytes)?;
-            return after_load(self, Limitr::with_store(&doc, JournalStore::memory())?);
-        };
-        let sync = SyncMode::parse(self.sync.as_deref().unwrap_or("batch"), self.sync_ms)?;
-        Journal::at(dir)
-            .sync(sync)
-            .snapshot_every(self.snapshot_every.unwrap_or(DEFAULT_SNAPSHOT_EVERY))
-            .load_options(self.load_options())
-            .load(text, format)
+        let doc = format.read_document(text, self.load_options().max_document_bytes)?;
+        self.load_value(&doc)
     }
 }
