@@ -374,6 +374,7 @@ export function errorCodes(): string[] {
 
 function str(name: string, v: unknown): string {
   if (typeof v !== 'string') throw invalidArgument(name, `expected a string, got ${describe(v)}`);
+  wellFormed(name, v);
   return v;
 }
 
@@ -414,6 +415,77 @@ function bool(name: string, v: unknown): boolean {
   return v;
 }
 
+/**
+ * Lone UTF-16 surrogates (`'\\ud800'`) are not Unicode: both backends would turn them into U+FFFD,
+ * so `'\\ud800'` and `'\\udfff'` would name one customer. Such text is `INVALID_ARGUMENT`.
+ */
+function wellFormed(name: string, v: string): void {
+  if (!(v as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+    throw invalidArgument(name, 'not valid Unicode: the text holds a lone surrogate (ids and names must be well-formed text)');
+  }
+}
+
+/** Walks a host value bound for JSON, refusing what JSON.stringify would silently change. */
+function checkJson(path: string, v: unknown, depth: number): void {
+  switch (typeof v) {
+    case 'number':
+      // JSON.stringify writes NaN and ±Infinity as null, which the engine reads as "default"
+      if (!Number.isFinite(v)) throw invalidArgument(path, `${v} is not a finite number`);
+      return;
+    case 'string':
+      wellFormed(path, v);
+      return;
+    case 'bigint':
+      throw invalidArgument(path, 'expected a number, got bigint');
+    case 'object':
+      break;
+    default:
+      return;
+  }
+  if (v === null || typeof (v as { toJSON?: unknown }).toJSON === 'function') return;
+  if (depth > 128) throw invalidArgument(path, 'nested more than 128 levels deep');
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) checkJson(`${path}[${i}]`, v[i], depth + 1);
+    return;
+  }
+  for (const [k, x] of Object.entries(v as object)) {
+    wellFormed(`${path} (a key)`, k);
+    checkJson(`${path}.${k}`, x, depth + 1);
+  }
+}
+
+/**
+ * A host value as JSON text for the engine. Every number is checked where it enters: NaN and
+ * ±Infinity, bigints and lone surrogates anywhere inside are `INVALID_ARGUMENT` naming their path.
+ */
+function json(name: string, v: unknown): string {
+  checkJson(name, v, 0);
+  return JSON.stringify(v);
+}
+
+/**
+ * The backend with every string argument checked for lone surrogates, except `allowPlain`, the
+ * hot path, whose backends check themselves (the addon reads text again only when it holds
+ * U+FFFD; the WASM scratch path takes ASCII only).
+ */
+function checkedBackend(n: NativeBackend): NativeBackend {
+  const checked: Record<string, unknown> = {};
+  for (const [k, f] of Object.entries(n)) {
+    if (typeof f !== 'function' || k === 'allowPlain') {
+      checked[k] = f;
+      continue;
+    }
+    checked[k] = (...args: unknown[]) => {
+      for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (typeof a === 'string') wellFormed(`argument ${i} of ${k}`, a);
+      }
+      return (f as (...a: unknown[]) => unknown)(...args);
+    };
+  }
+  return checked as unknown as NativeBackend;
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return `string \`${v.length > 40 ? v.slice(0, 40) + '…' : v}\``;
@@ -424,7 +496,7 @@ function describe(v: unknown): string {
 function eventArg(event: unknown): [boolean, string | null] {
   if (event === true) return [true, null];
   if (event === false) return [false, null];
-  if (typeof event === 'object' && event !== null) return [true, JSON.stringify(event)];
+  if (typeof event === 'object' && event !== null) return [true, json('event', event)];
   throw invalidArgument('event', `expected a boolean or an object, got ${describe(event)}`);
 }
 
@@ -432,7 +504,7 @@ function eventArg(event: unknown): [boolean, string | null] {
 function capsArg(caps: unknown): string | null {
   if (caps === undefined || caps === null) return null;
   for (const [k, v] of Object.entries(obj('caps', caps))) num(`caps.${k}`, v);
-  return JSON.stringify(caps);
+  return json('caps', caps);
 }
 
 /**
@@ -455,7 +527,7 @@ function keyArg(name: string, o: Idempotent): string | null {
 
 /** An options object as JSON, or null. */
 function optionsArg(name: string, v: unknown): string | null {
-  return v === undefined || v === null ? null : JSON.stringify(obj(name, v));
+  return v === undefined || v === null ? null : json(name, obj(name, v));
 }
 
 /** The answer of an offloaded call (`=<JSON>`, or `!<code>\n<message JSON>`); null is undefined. */
@@ -543,7 +615,7 @@ export class Limitr {
     if (typeof doc === 'string') {
       text = doc;
     } else if (typeof doc === 'object' && doc !== null) {
-      text = JSON.stringify(doc);
+      text = json('doc', doc);
       format = 'json';
     } else {
       throw invalidArgument('doc', `expected policy text or an object, got ${describe(doc)}`);
@@ -557,6 +629,7 @@ export class Limitr {
       if (!known.has(k)) throw invalidArgument('options', `unknown option "${k}"`);
     }
     const load = loadOptions(options);
+    n = checkedBackend(n);
     let h: Handle;
     try {
       h = n.load(text, str('format', format), load);
@@ -604,11 +677,28 @@ export class Limitr {
         try {
           const r = fn(key, value) as { then?: unknown } | undefined;
           if (r && typeof r.then === 'function') {
-            (r as Promise<unknown>).then(undefined, (err) => this.report(err, name, key));
+            (r as Promise<unknown>).then(undefined, (err) => this.failed(err, name, key));
           }
         } catch (err) {
-          this.report(err, name, key);
+          this.failed(err, name, key);
         }
+      }
+    }
+  }
+
+  /**
+   * Reports a failed handler through `onHandlerError`. The call it came from stands, so a reporter
+   * that throws is itself reported (to `console.error`) and never reaches the caller, and the
+   * handlers after it still run.
+   */
+  private failed(error: unknown, handler: string, event: string): void {
+    try {
+      this.report(error, handler, event);
+    } catch (thrown) {
+      try {
+        console.error(`limitr: onHandlerError threw while reporting handler \`${handler}\` on event \`${event}\`:`, thrown, 'the handler\'s error:', error);
+      } catch {
+        // console itself is unusable: nothing is left to report to, and the call must stand
       }
     }
   }
@@ -741,7 +831,7 @@ export class Limitr {
     const key = keyArg('options', callOptions<Idempotent>('options', options, ['idempotencyKey']));
     let profile: string | null = null;
     if (type !== undefined || label !== undefined || refs != null || alts != null || metadata != null || key !== null) {
-      profile = JSON.stringify({
+      profile = json('profile', {
         type: optStr('type', type),
         label: optStr('label', label),
         refs: strList('refs', refs),
@@ -779,7 +869,7 @@ export class Limitr {
     const extra = { credit, mode, increment, resets, reset_inc: resetInc, reset_sch: resetSch };
     for (const [k, v] of Object.entries(extra)) if (v !== undefined) fields[k] = v;
     const exp = optNum('expiresOn', expiresOn);
-    const r = this.call(() => this.n.createCustomerOverride(this.h, c, e, JSON.stringify(fields), exp));
+    const r = this.call(() => this.n.createCustomerOverride(this.h, c, e, json('fields', fields), exp));
     this.deliver();
     return r;
   }
@@ -855,7 +945,7 @@ export class Limitr {
    */
   importCustomerSync(record: CustomerRecord): boolean {
     if (record === null || typeof record !== 'object') throw invalidArgument('record', `expected a customer record, got ${describe(record)}`);
-    const text = JSON.stringify(record);
+    const text = json('record', record);
     return this.call(() => this.n.importCustomer(this.h, text));
   }
 
@@ -1273,7 +1363,7 @@ export class Limitr {
         const text = rest.value;
         fields.value = this.call(() => this.n.quantity(this.h, c, e, text));
       }
-      o = JSON.stringify(fields);
+      o = json('fields', fields);
     }
     const r = this.call(() => this.n.reserve(this.h, c, e, o));
     this.deliver();
@@ -1450,7 +1540,7 @@ export class Limitr {
    */
   planMarginSync(plan: string, usage: Record<string, MarginUsage>, scaled = true): MarginBreakdown {
     const p = str('plan', plan);
-    const u = JSON.stringify(obj('usage', usage));
+    const u = json('usage', obj('usage', usage));
     const sc = bool('scaled', scaled);
     return JSON.parse(this.call(() => this.n.planMargin(this.h, p, u, sc))) as MarginBreakdown;
   }

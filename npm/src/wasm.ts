@@ -10,6 +10,7 @@
  */
 import { Limitr as Face, type Format, type LimitrOptions } from './index.js';
 import type { Handle, NativeBackend } from './native.js';
+import { invalidArgument } from './errors.js';
 
 export * from './index.js';
 
@@ -63,6 +64,15 @@ function withScratch(g: WasmGlue, memory: WebAssembly.Memory): NativeBackend {
     const e = c < 0 ? -1 : ascii(entitlement, view, c);
     return e < 0 ? undefined : [c, e - c];
   };
+  // text that is not ASCII takes the generated calls, whose encoder would turn a lone surrogate
+  // into U+FFFD: such text is refused here, as the addon refuses it
+  const wellFormed = (customer: string, entitlement: string): void => {
+    for (const [name, v] of [['customer', customer], ['entitlement', entitlement]] as const) {
+      if (!(v as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+        throw invalidArgument(name, 'not valid Unicode: the text holds a lone surrogate (ids and names must be well-formed text)');
+      }
+    }
+  };
   const result = (r: number): boolean => {
     if (r === 2) throw g.takeError();
     return r === 1;
@@ -73,6 +83,7 @@ function withScratch(g: WasmGlue, memory: WebAssembly.Memory): NativeBackend {
     eventCounter: (h) => new Uint32Array(memory.buffer, g.eventCounter(h), 1),
     allowPlain(h, customer, entitlement, value, events) {
       const s = strings(customer, entitlement);
+      if (s === undefined) wellFormed(customer, entitlement);
       return s === undefined
         ? g.allow(h, customer, entitlement, value, events)
         : result(g.allowScratch(h, s[0], s[1], value, events));

@@ -60,7 +60,13 @@ unsafe fn handle(env: sys::napi_env, v: sys::napi_value) -> Result<u32> {
 
 unsafe fn key(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result<Key> {
     // SAFETY: `v` is a live argument of this call.
-    unsafe { Key::from_napi_value(env, v) }.map_err(|_| invalid(name, "expected a string"))
+    unsafe { Key::from_napi_value(env, v) }.map_err(|e| {
+        if e.reason.starts_with("not valid Unicode") {
+            invalid(name, &e.reason)
+        } else {
+            invalid(name, "expected a string")
+        }
+    })
 }
 
 unsafe fn number(env: sys::napi_env, v: sys::napi_value, name: &str) -> Result<f64> {

@@ -67,11 +67,51 @@ impl FromNapiValue for Key {
                 &mut written,
             )
         };
-        if status == sys::Status::napi_ok && written + 4 < INLINE {
-            return Ok(Key::Inline(buf, written));
+        let key = if status == sys::Status::napi_ok && written + 4 < INLINE {
+            Key::Inline(buf, written)
+        } else {
+            // At most 59 bytes means nothing was cut (a cut leaves at least 60 of the 63 written).
+            // SAFETY: forwarded as received (long strings, or the error path with napi-rs's message).
+            Key::Heap(unsafe { String::from_napi_value(env, value) }?)
+        };
+        // napi writes a lone surrogate as U+FFFD, so `"\ud800"` and `"\udfff"` would name one
+        // customer: only text holding U+FFFD is read again as UTF-16 to tell the two apart.
+        if key.contains('\u{FFFD}') {
+            // SAFETY: `value` is the live string argument just read.
+            unsafe { refuse_lone_surrogates(env, value) }?;
         }
-        // At most 59 bytes means nothing was cut (a cut leaves at least 60 of the 63 written).
-        // SAFETY: forwarded as received (long strings, or the error path with napi-rs's message).
-        unsafe { String::from_napi_value(env, value) }.map(Key::Heap)
+        Ok(key)
+    }
+}
+
+/// Fails when the JS string holds a lone (unpaired) UTF-16 surrogate: such text is not Unicode,
+/// and its UTF-8 form would collide with the text that really holds U+FFFD.
+unsafe fn refuse_lone_surrogates(env: sys::napi_env, value: sys::napi_value) -> napi::Result<()> {
+    let mut len = 0usize;
+    // SAFETY: a null buffer asks napi for the length in UTF-16 units.
+    let status =
+        unsafe { sys::napi_get_value_string_utf16(env, value, std::ptr::null_mut(), 0, &mut len) };
+    if status != sys::Status::napi_ok {
+        return Ok(());
+    }
+    let mut units = vec![0u16; len + 1];
+    let mut written = 0usize;
+    // SAFETY: `units` holds `len + 1` writable units, room for the text and its NUL.
+    let status = unsafe {
+        sys::napi_get_value_string_utf16(env, value, units.as_mut_ptr(), len + 1, &mut written)
+    };
+    if status != sys::Status::napi_ok {
+        return Ok(());
+    }
+    let text = units.get(..written).unwrap_or_default();
+    match char::decode_utf16(text.iter().copied()).find_map(Result::err) {
+        Some(e) => Err(napi::Error::new(
+            napi::Status::InvalidArg,
+            format!(
+                "not valid Unicode: a lone surrogate U+{:04X} (ids and names must be well-formed text)",
+                e.unpaired_surrogate()
+            ),
+        )),
+        None => Ok(()),
     }
 }

@@ -166,6 +166,91 @@ test('a throwing handler does not undo the decision nor stop the other handlers'
   ]);
 });
 
+test('lone surrogates in ids are INVALID_ARGUMENT and name no customer', async () => {
+  const p = await fresh();
+  for (const id of ['\ud800', 'a\udfff', '\udc00x']) {
+    for (const [what, f] of [
+      ['createCustomer', () => p.createCustomerSync(id, 'starter')],
+      ['allowSync', () => p.allowSync(id, 'ai-chat-input', 1)],
+      ['allow', () => p.allow(id, 'ai-chat-input', 1)],
+      ['allowSync entitlement', () => p.allowSync('user_starter', id, 1)],
+      ['allowSync with options', () => p.allowSync(id, 'ai-chat-input', 1, true, undefined, { idempotencyKey: 'k' })],
+      ['check', () => p.checkSync(id, 'ai-chat-input', 1)],
+      ['value', () => p.valueSync(id, 'ai-chat-input')],
+    ] as const) {
+      const e = await code(f);
+      assert.equal(e.code, 'INVALID_ARGUMENT', `${what}: ${e.message}`);
+      assert.match(e.message, /lone surrogate/, what);
+    }
+  }
+  // U+FFFD itself is text like any other, and a customer of that name is not reached by a surrogate
+  p.createCustomerSync('\ufffd', 'starter');
+  assert.equal(p.allowSync('\ufffd', 'ai-chat-input', 1), true);
+  assert.equal(p.valueSync('\ufffd', 'ai-chat-input'), 1);
+  assert.equal((await code(() => p.allowSync('\ud800', 'ai-chat-input', 1))).code, 'INVALID_ARGUMENT');
+  assert.equal(p.valueSync('\ufffd', 'ai-chat-input'), 1);
+});
+
+test('NaN, Infinity and bigints inside host objects are INVALID_ARGUMENT naming their path', async () => {
+  const policy = JSON.parse(QS) as { policy: { credits: Record<string, { price?: { value?: unknown } }> } };
+  const credit = Object.keys(policy.policy.credits)[0]!;
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    const doc = JSON.parse(QS) as typeof policy;
+    (doc.policy.credits[credit] as Record<string, unknown>).bad = { deep: [1, bad] };
+    const e = await code(() => Limitr.newSync(doc));
+    assert.equal(e.code, 'INVALID_ARGUMENT');
+    assert.match(e.message, new RegExp(`doc\\.policy\\.credits\\.${credit}\\.bad\\.deep\\[1\\]`), e.message);
+  }
+  const p = await fresh();
+  const before = p.doc.stringify();
+  for (const [what, f, path] of [
+    ['override limit', () => p.createCustomerOverrideSync('user_starter', 'ai-chat-input', { value: Infinity } as never), /fields\.value/],
+    ['caps', () => p.allowSync('user_starter', 'ai-chat-input', 1, true, undefined, { caps: { [credit]: NaN } }), /caps/],
+    ['event data', () => p.allowSync('user_starter', 'ai-chat-input', 1, { n: NaN }), /event\.n/],
+    ['event data bigint', () => p.allowSync('user_starter', 'ai-chat-input', 1, { n: 1n }), /event\.n/],
+    ['imported record', () => p.importCustomerSync({ id: 'x', meters: { a: NaN } } as never), /record\.meters\.a/],
+  ] as const) {
+    const e = await code(f);
+    assert.equal(e.code, 'INVALID_ARGUMENT', `${what}: ${e.message}`);
+    assert.match(e.message, path, what);
+  }
+  assert.equal(p.doc.stringify(), before);
+});
+
+test('an onHandlerError that throws does not fail the call, and later handlers still run', async () => {
+  const p = await Limitr.new(QS, 'json', {
+    now: () => T0,
+    onHandlerError: () => {
+      throw new Error('reporter failed');
+    },
+  });
+  const logged: unknown[][] = [];
+  const original = console.error;
+  console.error = (...a: unknown[]) => void logged.push(a);
+  try {
+    const after: string[] = [];
+    await p.addHandler('boom', () => {
+      throw new Error('handler failed');
+    });
+    await p.addHandler('async-boom', async () => {
+      throw new Error('async handler failed');
+    });
+    await p.addHandler('after', (key) => void after.push(key));
+    p.createCustomerSync('u', 'starter');
+    assert.equal(await p.allow('u', 'ai-chat-input', 500000), true);
+    assert.equal(p.allowSync('u', 'ai-chat-input', 1), false);
+    await new Promise((r) => setTimeout(r, 0));
+    assert.deepEqual(after, ['customer-set', 'meter-changed', 'meter-limit']);
+    assert.equal(await p.value('u', 'ai-chat-input'), 500000);
+    // each failure of the reporter is logged with both errors: 3 events x 2 failing handlers
+    const both = logged.filter((a) => a.some((x) => x instanceof Error && x.message === 'reporter failed'));
+    assert.equal(both.length, 6, JSON.stringify(logged.map((a) => String(a[0]))));
+    assert.ok(both.every((a) => a.some((x) => x instanceof Error && /handler failed/.test(x.message))));
+  } finally {
+    console.error = original;
+  }
+});
+
 test('by default a handler error goes to console.error', async () => {
   const p = await fresh();
   const logged: unknown[][] = [];
