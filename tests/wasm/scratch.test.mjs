@@ -106,3 +106,26 @@ test('a filtered handler gets exactly its events, with the unfiltered payloads',
   assert.equal(err.code, 'INVALID_ARGUMENT');
   assert.match(err.message, /events\[0\]: unknown event "meter-limt"/);
 });
+
+test('lone surrogates are INVALID_ARGUMENT on every path, and U+FFFD stays its own id', async () => {
+  const p = await Limitr.new(doc, 'json');
+  await p.createCustomer('\ufffd');
+  for (const id of ['\ud800', 'a\udfff', '\udc00x']) {
+    for (const f of [
+      () => p.createCustomerSync(id),
+      () => p.allowSync(id, 'chat', 1),
+      () => p.allowSync('\ufffd', id, 1),
+      () => p.checkSync(id, 'chat', 1),
+      () => p.valueSync(id, 'chat'),
+      () => p.allowSync(id, 'chat', 1, { note: 'x' }),
+    ]) {
+      const e = thrown(f);
+      assert.ok(e instanceof LimitrError, String(e));
+      assert.equal(e.code, 'INVALID_ARGUMENT', e.message);
+      assert.match(e.message, /lone surrogate/);
+    }
+  }
+  assert.equal(p.valueSync('\ufffd', 'chat'), 0);
+  assert.equal(p.allowSync('\ufffd', 'chat', 2), true);
+  assert.equal(p.valueSync('\ufffd', 'chat'), 2);
+});
