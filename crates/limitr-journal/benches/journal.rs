@@ -145,6 +145,29 @@ fn restart(c: &mut Criterion) {
         b.iter(|| black_box(options.load(&text, Format::Json).unwrap()));
     });
     g.finish();
+    // the ratio of the two, measured in this run (best of 3 plain timed loads each)
+    let best = |f: &dyn Fn()| {
+        (0..3)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .min()
+            .unwrap()
+    };
+    let journal = best(&|| {
+        black_box(Journal::at(dir.path()).load(DOC, Format::Json).unwrap());
+    });
+    let document = best(&|| {
+        black_box(options.load(&text, Format::Json).unwrap());
+    });
+    println!(
+        "restart: journal {:.1} ms, document {:.1} ms, ratio {:.2}x ({n} customers, {n}-record tail)",
+        journal.as_secs_f64() * 1e3,
+        document.as_secs_f64() * 1e3,
+        journal.as_secs_f64() / document.as_secs_f64()
+    );
 }
 
 criterion_group!(benches, allow, restart);
